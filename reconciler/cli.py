@@ -1,0 +1,273 @@
+"""The command line: a thin shell over the library. Each command reads, calls, renders, exits."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from reconciler import __version__, lockfile, planfile
+from reconciler.audit import audit_offline
+from reconciler.config import Settings, resolve_settings
+from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.manifest import DesiredState, load_manifests
+from reconciler.plan import compute_plan
+from reconciler.render import jsondoc, markdown, text
+from reconciler.render.annotations import error_annotation
+from reconciler.schema import SCHEMA_PATH, schema_text
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def handle_errors(command: F) -> F:
+    """Turn every failure into a one-line message and exit 1: never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ManifestError as exc:
+            for diagnostic in exc.diagnostics:
+                click.echo(str(diagnostic), err=True)
+            count = len(exc.diagnostics)
+            _fail(f"{count} problem{'s' if count != 1 else ''} found in the manifests")
+        except ReconcilerError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("RECONCILER_DEBUG"):
+                raise
+            _fail(
+                f"internal error ({type(exc).__name__}: {exc}); this is a bug in reconciler: "
+                "please report it, with the output of the same command run with RECONCILER_DEBUG=1"
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def path_options(lockfile_too: bool = True) -> Callable[[F], F]:
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--manifests",
+            "manifests",
+            metavar="DIR",
+            help="Directory of manifests, read recursively. [default: manifests, or as set in "
+            "reconciler.yaml]",
+        )(command)
+        if lockfile_too:
+            command = click.option(
+                "--lockfile",
+                "lockfile_path",
+                metavar="PATH",
+                help="The lockfile. [default: artifacts.lock.json, or as set in reconciler.yaml]",
+            )(command)
+        return command
+
+    return decorate
+
+
+def _settings(manifests: str | None, lockfile_path: str | None = None) -> Settings:
+    return resolve_settings(manifests, lockfile_path)
+
+
+def _use_color() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _emit(output: str) -> None:
+    click.echo(output, nl=False, color=_use_color())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="reconciler")
+def cli() -> None:
+    """GitOps for Amazon SageMaker ML lineage artifacts.
+
+    Declare artifacts as YAML manifests, review the plan on a pull request, apply it on merge;
+    every ARN is written back to a lockfile committed beside the manifests.
+
+    \b
+    Example:
+      reconciler validate && reconciler plan
+    """
+
+
+@cli.command()
+@path_options(lockfile_too=False)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="github: also print ::error annotations, which GitHub Actions shows on the lines.",
+)
+@handle_errors
+def validate(manifests: str | None, output_format: str) -> None:
+    """Check the manifests; exit 0 when valid, 1 when not.
+
+    Every problem is reported at once, as path:line:col: message.
+
+    \b
+    Example:
+      reconciler validate --manifests manifests --format github
+    """
+    settings = _settings(manifests)
+    try:
+        desired = load_manifests(settings.manifests)
+    except ManifestError as exc:
+        if output_format == "github":
+            for diagnostic in exc.diagnostics:
+                click.echo(error_annotation(diagnostic))
+        raise
+    click.echo(
+        f"{len(desired.artifacts)} artifacts in {desired.files} files under "
+        f"{settings.manifests} are valid."
+    )
+
+
+@cli.command()
+@path_options()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--prune", is_flag=True, help="Plan to delete artifacts no longer declared.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Save the plan for 'reconciler apply FILE', which refuses it once stale.",
+)
+@handle_errors
+def plan(
+    manifests: str | None,
+    lockfile_path: str | None,
+    output_format: str,
+    prune: bool,
+    detailed_exitcode: bool,
+    out: Path | None,
+) -> None:
+    """Show what apply would change: manifests against the lockfile. Needs no credentials.
+
+    \b
+    Example:
+      reconciler plan --format markdown --detailed-exitcode --out plan.json
+    """
+    settings = _settings(manifests, lockfile_path)
+    desired, recorded = _read_state(settings)
+    result = compute_plan(desired.specs(), recorded, prune=prune)
+    if output_format == "json":
+        _emit(jsondoc.render_plan(result))
+    elif output_format == "markdown":
+        _emit(markdown.render_plan(result))
+    else:
+        _emit(text.render_plan(result, color=_use_color()))
+    if out is not None:
+        planfile.save(out, result, recorded, desired.digest)
+        click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
+    if detailed_exitcode and result.has_changes:
+        sys.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@path_options()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@handle_errors
+def audit(manifests: str | None, lockfile_path: str | None, output_format: str) -> None:
+    """Report where the manifests and the lockfile disagree; exit 0 clean, 2 findings, 1 error.
+
+    Findings: declared but not applied, applied but no longer declared, applied spec differing
+    from the manifest, lockfile entries that are malformed or belong to another account or region.
+
+    \b
+    Example:
+      reconciler audit --format json
+    """
+    settings = _settings(manifests, lockfile_path)
+    desired, recorded = _read_state(settings)
+    report = audit_offline(desired.specs(), recorded)
+    if output_format == "json":
+        _emit(jsondoc.render_audit(report))
+    elif output_format == "markdown":
+        _emit(markdown.render_audit(report))
+    else:
+        _emit(text.render_audit(report, color=_use_color()))
+    if not report.clean:
+        sys.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@click.option(
+    "--path",
+    "schema_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=SCHEMA_PATH,
+    show_default=True,
+    help="Where the schema is kept.",
+)
+@click.option("--check", is_flag=True, help="Exit 1 if the file differs from the models.")
+@handle_errors
+def schema(schema_path: Path, check: bool) -> None:
+    """Write the manifests' JSON Schema, generated from the models (editors use it).
+
+    \b
+    Example:
+      reconciler schema --check
+    """
+    generated = schema_text()
+    if check:
+        try:
+            current = schema_path.read_text(encoding="utf-8")
+        except OSError:
+            current = None
+        if current != generated:
+            _fail(f"{schema_path} is out of date; run 'reconciler schema' and commit the result")
+        click.echo(f"{schema_path} is up to date.")
+        return
+    lockfile.write_atomic(schema_path, generated.encode())
+    click.echo(f"Wrote {schema_path}.")
+
+
+def _read_state(settings: Settings) -> tuple[DesiredState, lockfile.Lockfile]:
+    desired = load_manifests(settings.manifests)
+    return desired, lockfile.load(settings.lockfile)
+
+
+def main() -> None:
+    cli(prog_name="reconciler")

@@ -1,0 +1,99 @@
+"""reconciler.yaml: optional settings at the repository root, overridden by command-line flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reconciler.errors import Diagnostic, Location, ManifestError
+from reconciler.manifest import describe_validation_error, place_in_text
+from reconciler.yamlio import YamlSyntaxError, load_documents
+
+CONFIG_NAME = "reconciler.yaml"
+DEFAULT_MANIFESTS = "manifests"
+DEFAULT_LOCKFILE = "artifacts.lock.json"
+
+
+class ConfigFile(BaseModel):
+    """The keys reconciler.yaml may hold. Relative paths are relative to the file's directory."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    manifests: str = DEFAULT_MANIFESTS
+    lockfile: str = DEFAULT_LOCKFILE
+
+
+@dataclass(frozen=True)
+class Settings:
+    manifests: Path
+    lockfile: Path
+    config_path: Path | None = None
+
+
+def find_config(start: Path) -> Path | None:
+    """reconciler.yaml in `start` or its parents, stopping at the repository root (.git)."""
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+        if (directory / ".git").exists():
+            return None
+    return None
+
+
+def read_config(path: Path) -> ConfigFile:
+    shown = str(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ManifestError([Diagnostic(Location(shown, 1, 1), "invalid UTF-8")]) from None
+    try:
+        documents = load_documents(text)
+    except YamlSyntaxError as exc:
+        raise ManifestError([Diagnostic(Location(shown, exc.line, exc.col), exc.message)]) from None
+    if len(documents) > 1:
+        raise ManifestError([Diagnostic(Location(shown, 1, 1), "expected a single YAML document")])
+    document = documents[0] if documents else None
+    if document is None:
+        return ConfigFile()
+    if not isinstance(document, dict):
+        raise ManifestError(
+            [Diagnostic(Location(shown, 1, 1), "reconciler.yaml must be a mapping of settings")]
+        )
+    try:
+        return ConfigFile.model_validate(document)
+    except ValidationError as exc:
+        diagnostics = [
+            place_in_text(shown, text, describe_validation_error(shown, 0, e, ConfigFile))
+            for e in exc.errors()
+        ]
+        raise ManifestError(diagnostics) from None
+
+
+def resolve_settings(
+    manifests: str | None, lockfile: str | None, cwd: Path | None = None
+) -> Settings:
+    """Flags win over reconciler.yaml, which wins over the defaults."""
+    cwd = cwd or Path.cwd()
+    config_path = find_config(cwd)
+    if config_path is None:
+        config, base = ConfigFile(), Path(".")
+    else:
+        config = read_config(config_path)
+        base = _relative_or_absolute(config_path.parent, cwd)
+    return Settings(
+        manifests=Path(manifests) if manifests is not None else base / config.manifests,
+        lockfile=Path(lockfile) if lockfile is not None else base / config.lockfile,
+        config_path=config_path,
+    )
+
+
+def _relative_or_absolute(directory: Path, cwd: Path) -> Path:
+    try:
+        relative = cwd.resolve().relative_to(directory.resolve())
+    except ValueError:
+        return directory
+    return Path(*([".."] * len(relative.parts))) if relative.parts else Path(".")

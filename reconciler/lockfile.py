@@ -1,0 +1,262 @@
+"""The lockfile: what was applied, where, with which ARN.
+
+Deterministic bytes (sorted keys, two-space indent, trailing newline), atomic replacement, and a
+strict reading: a lockfile that cannot be read is an error, and nothing here ever overwrites it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reconciler.errors import LockfileError
+from reconciler.models import ArtifactSpec, Name
+
+FORMAT_VERSION = 1
+
+ARTIFACT_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z\-]*):sagemaker:(?P<region>[a-z0-9\-]*):"
+    r"(?P<account>[0-9]{12}):artifact/(?P<id>.+)$"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The account and region the lockfile's artifacts live in; unset until the first apply."""
+
+    account: str | None = None
+    region: str | None = None
+
+    @property
+    def is_set(self) -> bool:
+        return self.account is not None and self.region is not None
+
+    def __str__(self) -> str:
+        return f"account {self.account or '?'} in {self.region or '?'}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One applied artifact."""
+
+    arn: str
+    spec: dict[str, Any]
+    #: LastModifiedTime the service reported after our last write (ISO 8601), when known.
+    last_modified_time: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"arn": self.arn, "spec": self.spec}
+        if self.last_modified_time is not None:
+            out["last_modified_time"] = self.last_modified_time
+        return out
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    lineage: str | None = None
+    serial: int = 0
+    target: Target = field(default_factory=Target)
+    artifacts: dict[str, Entry] = field(default_factory=dict)
+    #: Entries that could not be read, by name, with why; kept verbatim so nothing is lost.
+    malformed: dict[str, tuple[str, Any]] = field(default_factory=dict)
+
+    @property
+    def exists(self) -> bool:
+        return self.lineage is not None
+
+    def with_entries(self, artifacts: dict[str, Entry]) -> Lockfile:
+        return replace(self, artifacts=dict(artifacts))
+
+
+class _EntryModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    arn: str
+    spec: dict[str, Any]
+    last_modified_time: str | None = None
+
+
+class _SpecModel(ArtifactSpec):
+    """An applied spec is canonical: ArtifactName is always filled in."""
+
+    ArtifactName: Name
+
+
+def parse_arn(arn: str) -> dict[str, str] | None:
+    match = ARTIFACT_ARN.match(arn)
+    return match.groupdict() if match else None
+
+
+def foreign_reason(entry: Entry, target: Target) -> str | None:
+    """Why the entry's ARN does not belong to the lockfile's target, or None if it does."""
+    parts = parse_arn(entry.arn)
+    if parts is None or not target.is_set:
+        return None
+    if parts["account"] != target.account:
+        return (
+            f"its ARN is in account {parts['account']}, but the lockfile targets {target.account}"
+        )
+    if parts["region"] != target.region:
+        return f"its ARN is in region {parts['region']}, but the lockfile targets {target.region}"
+    return None
+
+
+def load(path: Path) -> Lockfile:
+    """Read the lockfile at `path`; a missing file is an empty lockfile."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Lockfile()
+    except OSError as exc:
+        raise LockfileError(f"cannot read the lockfile {path}: {exc.strerror}") from None
+    return parse(data, str(path))
+
+
+def parse(data: bytes, shown: str) -> Lockfile:
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise LockfileError(_broken(shown, "it is not UTF-8")) from None
+    except json.JSONDecodeError as exc:
+        raise LockfileError(
+            _broken(
+                shown, f"it is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            )
+        ) from None
+    if not isinstance(raw, dict):
+        raise LockfileError(_broken(shown, "its top level is not a JSON object"))
+    version = raw.get("format_version")
+    if version != FORMAT_VERSION:
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            raise LockfileError(
+                f"{shown} has format_version {version}, newer than this reconciler reads "
+                f"({FORMAT_VERSION}); upgrade reconciler"
+            )
+        raise LockfileError(
+            _broken(shown, f"its format_version is {version!r}, expected {FORMAT_VERSION}")
+        )
+    unknown = sorted(set(raw) - {"format_version", "lineage", "serial", "target", "artifacts"})
+    if unknown:
+        raise LockfileError(_broken(shown, f"it has unknown keys: {', '.join(unknown)}"))
+    lineage = raw.get("lineage")
+    if not isinstance(lineage, str) or not lineage:
+        raise LockfileError(_broken(shown, "'lineage' is missing or not a string"))
+    serial = raw.get("serial")
+    if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
+        raise LockfileError(_broken(shown, "'serial' is missing or not a non-negative integer"))
+    target = _parse_target(raw.get("target"), shown)
+    artifacts_raw = raw.get("artifacts")
+    if not isinstance(artifacts_raw, dict):
+        raise LockfileError(_broken(shown, "'artifacts' is missing or not an object"))
+    artifacts: dict[str, Entry] = {}
+    malformed: dict[str, tuple[str, Any]] = {}
+    for name, value in artifacts_raw.items():
+        entry, reason = _parse_entry(value)
+        if entry is None:
+            malformed[name] = (reason, value)
+        else:
+            artifacts[name] = entry
+    return Lockfile(lineage, serial, target, artifacts, malformed)
+
+
+def _parse_target(raw: Any, shown: str) -> Target:
+    if not isinstance(raw, dict) or set(raw) - {"account", "region"}:
+        raise LockfileError(_broken(shown, "'target' must be an object with account and region"))
+    account, region = raw.get("account"), raw.get("region")
+    if account is not None and not (
+        isinstance(account, str) and re.fullmatch(r"[0-9]{12}", account)
+    ):
+        raise LockfileError(_broken(shown, f"target.account {account!r} is not a 12-digit account"))
+    if region is not None and not isinstance(region, str):
+        raise LockfileError(_broken(shown, f"target.region {region!r} is not a string"))
+    return Target(account, region)
+
+
+def _parse_entry(value: Any) -> tuple[Entry | None, str]:
+    try:
+        model = _EntryModel.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "entry"
+        return None, f"{where}: {first['msg']}"
+    if parse_arn(model.arn) is None:
+        return None, f"arn {model.arn!r} is not a SageMaker artifact ARN"
+    try:
+        _SpecModel.model_validate(model.spec)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return None, f"spec.{where}: {first['msg']}"
+    return Entry(model.arn, model.spec, model.last_modified_time), ""
+
+
+def _broken(shown: str, why: str) -> str:
+    return (
+        f"cannot read the lockfile {shown}: {why}; restore it from git or fix it by hand "
+        "(reconciler will not overwrite it)"
+    )
+
+
+def dump(lockfile: Lockfile) -> bytes:
+    """The lockfile's bytes: the same state always gives the same bytes."""
+    artifacts: dict[str, Any] = {name: e.to_json() for name, e in lockfile.artifacts.items()}
+    for name, (_, raw) in lockfile.malformed.items():
+        artifacts[name] = raw
+    document = {
+        "format_version": FORMAT_VERSION,
+        "lineage": lockfile.lineage,
+        "serial": lockfile.serial,
+        "target": {"account": lockfile.target.account, "region": lockfile.target.region},
+        "artifacts": artifacts,
+    }
+    return (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def new_lineage() -> str:
+    return str(uuid.uuid4())
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a reader sees the old bytes or the new, never a mix."""
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save(path: Path, lockfile: Lockfile) -> Lockfile:
+    """Write `lockfile` atomically (a first write gives it a lineage); return what was written."""
+    if lockfile.lineage is None:
+        lockfile = replace(lockfile, lineage=new_lineage())
+    write_atomic(path, dump(lockfile))
+    return lockfile

@@ -1,0 +1,509 @@
+"""Manifests on disk → validated models → the desired state.
+
+The normal path parses with the C-backed loader and validates with pydantic, keeping no positions.
+Only when something is wrong is the offending file read again, slowly, to find where.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
+from ruamel.yaml.events import DocumentStartEvent
+from ruamel.yaml.nodes import Node, ScalarNode
+
+from reconciler import models
+from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
+from reconciler.models import Manifest, canonical_spec
+from reconciler.yamlio import (
+    MAX_EXPANDED_NODES,
+    YamlSyntaxError,
+    compose_documents,
+    expanded_size,
+    key_node_at,
+    load_documents,
+    node_at,
+)
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One validated manifest and where it was declared."""
+
+    manifest: Manifest
+    path: str
+    document: int
+    spec: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.manifest.metadata.name
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """Every declared artifact, by metadata.name, and a digest of the files they came from."""
+
+    artifacts: dict[str, Declared]
+    digest: str
+    files: int = 0
+
+    def specs(self) -> dict[str, dict[str, Any]]:
+        return {name: declared.spec for name, declared in self.artifacts.items()}
+
+
+@dataclass
+class _Problem:
+    """An error found on the fast path, placed later."""
+
+    path: str
+    document: int
+    loc: Loc
+    message: str
+    at_key: bool = False
+    quote_hint: bool = False
+    #: Another place the message names, as "{related}" (path, document, loc).
+    related: tuple[str, int, Loc] | None = None
+
+
+@dataclass
+class _FileResult:
+    declared: list[Declared] = field(default_factory=list)
+    problems: list[_Problem] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def find_manifest_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise ReconcilerError(
+            f"the manifests directory '{directory}' does not exist; "
+            "create it or point --manifests (or 'manifests' in reconciler.yaml) at it"
+        )
+    found = [
+        path for path in directory.rglob("*") if path.suffix in MANIFEST_SUFFIXES and path.is_file()
+    ]
+    return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+
+
+def display_path(path: Path) -> str:
+    """The path relative to the working directory when it is below it (as CI annotations need)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_manifests(directory: Path) -> DesiredState:
+    """Read and validate every manifest below `directory`; raise ManifestError with all problems."""
+    files = find_manifest_files(directory)
+    digest = hashlib.sha256()
+    declared: list[Declared] = []
+    problems: list[_Problem] = []
+    diagnostics: list[Diagnostic] = []
+    texts: dict[str, str] = {}
+    shown_directory = display_path(directory)
+    for path in files:
+        relative = path.relative_to(directory).as_posix()
+        shown = relative if shown_directory == "." else f"{shown_directory}/{relative}"
+        data = path.read_bytes()
+        digest.update(relative.encode() + b"\0")
+        digest.update(hashlib.sha256(data).digest())
+        result = _load_file(shown, data, texts)
+        declared.extend(result.declared)
+        problems.extend(result.problems)
+        diagnostics.extend(result.diagnostics)
+
+    placer = _Placer(texts)
+    by_name, duplicates = _index_unique(declared)
+    problems.extend(duplicates)
+    diagnostics.extend(placer.place(problem) for problem in problems)
+    if diagnostics:
+        raise ManifestError(diagnostics)
+    return DesiredState(artifacts=by_name, digest=digest.hexdigest(), files=len(files))
+
+
+def _load_file(shown: str, data: bytes, texts: dict[str, str]) -> _FileResult:
+    result = _FileResult()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _byte_position(data, exc.start)
+        result.diagnostics.append(
+            Diagnostic(
+                Location(shown, line, col),
+                f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            )
+        )
+        return result
+    text = text.removeprefix("\ufeff")
+    texts[shown] = text
+    try:
+        documents = load_documents(text)
+    except YamlSyntaxError as exc:
+        result.diagnostics.append(Diagnostic(Location(shown, exc.line, exc.col), exc.message))
+        return result
+    if not documents:
+        result.diagnostics.append(
+            Diagnostic(
+                Location(shown, 1, 1),
+                "the file holds no manifest; add one or delete it",
+            )
+        )
+    may_alias = "*" in text
+    for index, document in enumerate(documents):
+        problem = _check_document(shown, index, document, may_alias, result)
+        if problem is not None:
+            result.problems.append(problem)
+    return result
+
+
+def _check_document(
+    shown: str, index: int, document: Any, may_alias: bool, result: _FileResult
+) -> _Problem | None:
+    if document is None:
+        return _Problem(
+            shown,
+            index,
+            (),
+            "empty document where a manifest is expected; remove the extra '---'",
+        )
+    if not isinstance(document, dict):
+        return _Problem(
+            shown,
+            index,
+            (),
+            "a manifest must be a mapping with apiVersion, kind, metadata and spec, "
+            f"not {_kind_of(document)}",
+        )
+    if may_alias and expanded_size(document) is None:
+        return _Problem(
+            shown,
+            index,
+            (),
+            f"YAML aliases expand this document beyond {MAX_EXPANDED_NODES:,} values "
+            "(or refer to themselves); write the values out instead",
+        )
+    duplicate_tags = _duplicate_tag_keys(shown, index, document)
+    result.problems.extend(duplicate_tags)
+    try:
+        manifest = Manifest.model_validate(document)
+    except ValidationError as exc:
+        result.problems.extend(
+            describe_validation_error(shown, index, error) for error in exc.errors()
+        )
+        return None
+    if duplicate_tags:
+        return None
+    result.declared.append(Declared(manifest, shown, index, canonical_spec(manifest)))
+    return None
+
+
+def _duplicate_tag_keys(shown: str, index: int, document: dict[str, Any]) -> list[_Problem]:
+    """Tags is a list on the wire, but two entries with one key would silently overwrite."""
+    spec = document.get("spec")
+    tags = spec.get("Tags") if isinstance(spec, dict) else None
+    if not isinstance(tags, list):
+        return []
+    problems = []
+    seen: dict[str, int] = {}
+    for position, tag in enumerate(tags):
+        key = tag.get("Key") if isinstance(tag, dict) else None
+        if not isinstance(key, str):
+            continue
+        if key in seen:
+            problems.append(
+                _Problem(
+                    shown,
+                    index,
+                    ("spec", "Tags", position, "Key"),
+                    f"duplicate tag key '{key}' (first in tag {seen[key] + 1})",
+                )
+            )
+        else:
+            seen[key] = position
+    return problems
+
+
+def _index_unique(
+    declared: list[Declared],
+) -> tuple[dict[str, Declared], list[_Problem]]:
+    """Index by metadata.name; report a second use of a name, ArtifactName or SourceUri."""
+    problems: list[_Problem] = []
+    by_name: dict[str, Declared] = {}
+    by_artifact_name: dict[str, Declared] = {}
+    by_source: dict[str, Declared] = {}
+    for item in declared:
+        first = by_name.get(item.name)
+        if first is not None:
+            problems.append(_duplicate(item, first, ("metadata", "name"), "metadata.name"))
+            continue
+        by_name[item.name] = item
+        artifact_name = item.spec["ArtifactName"]
+        first = by_artifact_name.setdefault(artifact_name, item)
+        if first is not item:
+            problems.append(_duplicate(item, first, _artifact_name_loc(item), "ArtifactName"))
+        uri = item.spec["Source"]["SourceUri"]
+        first = by_source.setdefault(uri, item)
+        if first is not item:
+            problems.append(
+                _duplicate(item, first, ("spec", "Source", "SourceUri"), "Source.SourceUri")
+            )
+    return by_name, problems
+
+
+def _artifact_name_loc(item: Declared) -> Loc:
+    if item.manifest.spec.ArtifactName is None:
+        return ("metadata", "name")
+    return ("spec", "ArtifactName")
+
+
+def _duplicate(item: Declared, first: Declared, loc: Loc, what: str) -> _Problem:
+    value = {
+        "metadata.name": item.name,
+        "ArtifactName": item.spec["ArtifactName"],
+        "Source.SourceUri": item.spec["Source"]["SourceUri"],
+    }[what]
+    first_loc = _artifact_name_loc(first) if what == "ArtifactName" else loc
+    return _Problem(
+        item.path,
+        item.document,
+        loc,
+        f"duplicate {what} '{value}'; first declared at {{related}}",
+        related=(first.path, first.document, first_loc),
+    )
+
+
+# --- turning pydantic errors into messages -------------------------------------------------------
+
+_PATTERN_MEANING = {
+    models.NAME_PATTERN: (
+        "must be letters, digits and hyphens, starting and ending with a letter or digit"
+    ),
+    models.TAG_PATTERN: "may hold only letters, digits, spaces and the characters _ . : / = + - @",
+    models.SINGLE_LINE_PATTERN: "must be a single line",
+}
+
+
+def describe_validation_error(
+    shown: str, index: int, error: ErrorDetails, root: type[BaseModel] = Manifest
+) -> _Problem:
+    """A pydantic error as a problem with a plain-words message, not yet placed in the file."""
+    loc: Loc = tuple(error["loc"])
+    kind = error["type"]
+    where = _dotted(loc)
+    ctx = error.get("ctx", {})
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        return _Problem(shown, index, loc, _unknown_field(loc, root), at_key=True)
+    if kind == "missing":
+        parent = _dotted(loc[:-1]) or "the manifest"
+        return _Problem(shown, index, loc[:-1], f"{parent}: missing required field '{loc[-1]}'")
+    if kind == "string_type" and loc and loc[-1] == "[key]":
+        return _Problem(
+            shown,
+            index,
+            loc,
+            f"{_dotted(loc[:-2])}: keys must be strings; quote the key",
+        )
+    if kind == "string_type":
+        return _Problem(
+            shown,
+            index,
+            loc,
+            f"{where} must be a string, not {_kind_of(value)}; quote it",
+            quote_hint=True,
+        )
+    if kind == "literal_error":
+        expected = ctx.get("expected", "")
+        message = f"{where} must be {expected}, not {value!r}"
+        hint = _close_match(
+            str(value),
+            [e.strip("'\" ") for e in expected.replace(" or ", ",").split(",")],
+        )
+        if hint:
+            message += f" (did you mean '{hint}'?)"
+        return _Problem(shown, index, loc, message)
+    if kind == "string_too_long":
+        return _Problem(
+            shown,
+            index,
+            loc,
+            f"{where} is {len(value)} characters long; the limit is {ctx['max_length']}",
+        )
+    if kind == "string_too_short":
+        return _Problem(shown, index, loc, f"{where} must not be empty")
+    if kind == "too_long":
+        return _Problem(shown, index, loc, _too_many(loc, ctx, value))
+    if kind == "string_pattern_mismatch":
+        meaning = _PATTERN_MEANING.get(ctx.get("pattern", ""), f"must match {ctx.get('pattern')}")
+        return _Problem(shown, index, loc, f"{where} {meaning}; got {value!r}")
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return _Problem(shown, index, loc, f"{where} must be a mapping, not {_kind_of(value)}")
+    if kind == "list_type":
+        return _Problem(shown, index, loc, f"{where} must be a list, not {_kind_of(value)}")
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        return _Problem(shown, index, loc, f"{where}: {message}")
+    return _Problem(shown, index, loc, f"{where}: {error['msg']}")
+
+
+def _too_many(loc: Loc, ctx: dict[str, Any], value: Any) -> str:
+    count = len(value) if hasattr(value, "__len__") else ctx.get("actual_length")
+    if loc[-1] == "Tags":
+        return (
+            f"spec.Tags has {count} tags; the limit is {models.TAGS_MAX} "
+            "(the service allows 50, one of which is the ownership tag "
+            f"'{models.OWNERSHIP_TAG_KEY}')"
+        )
+    return f"{_dotted(loc)} has {count} entries; the limit is {ctx['max_length']}"
+
+
+def _unknown_field(loc: Loc, root: type[BaseModel]) -> str:
+    name = str(loc[-1])
+    allowed = _allowed_fields(loc[:-1], root)
+    message = f"unknown field '{name}'"
+    parent = _dotted(loc[:-1])
+    if parent:
+        message += f" in {parent}"
+    hint = _close_match(name, allowed)
+    if hint:
+        return message + f" (did you mean '{hint}'?)"
+    if allowed:
+        return message + f"; expected one of: {', '.join(allowed)}"
+    return message
+
+
+def _close_match(word: str, candidates: list[str]) -> str | None:
+    by_lower = {c.lower(): c for c in candidates}
+    if word.lower() in by_lower:
+        return by_lower[word.lower()]
+    matches = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[matches[0]] if matches else None
+
+
+def _allowed_fields(loc: Loc, root: type[BaseModel]) -> list[str]:
+    """Field names of the model at `loc`, walking the fields of `root`."""
+    model: type[BaseModel] | None = root
+    for part in loc:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(str(part))
+        model = _model_in(info.annotation) if info is not None else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return line, column
+
+
+# --- placing problems (slow path) ----------------------------------------------------------------
+
+
+def place_in_text(shown: str, text: str, problem: _Problem) -> Diagnostic:
+    """Place one problem found in `text` (read from `shown`)."""
+    return _Placer({shown: text}).place(problem)
+
+
+class _Placer:
+    """Finds line and column for problems by composing the affected files once each."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+        self._composed: dict[str, tuple[list[Node | None], list[tuple[int, int]]]] = {}
+
+    def place(self, problem: _Problem) -> Diagnostic:
+        node = self._node(problem.path, problem.document, problem.loc, problem.at_key)
+        message = problem.message
+        if problem.related is not None:
+            path, document, loc = problem.related
+            line, col = self._position(path, document, self._node(path, document, loc, False))
+            message = message.replace("{related}", f"{path}:{line}:{col}")
+        if problem.quote_hint and isinstance(node, ScalarNode) and len(problem.loc) >= 1:
+            message += f': {problem.loc[-1]}: "{node.value}"'
+        line, col = self._position(problem.path, problem.document, node)
+        return Diagnostic(Location(problem.path, line, col), message)
+
+    def _node(self, path: str, document: int, loc: Loc, at_key: bool) -> Node | None:
+        roots, _ = self._compose(path)
+        root = roots[document] if document < len(roots) else None
+        if root is None or (isinstance(root, ScalarNode) and root.value == ""):
+            return None  # an empty document: its '---' is the place to show
+        if at_key:
+            return key_node_at(root, loc) or node_at(root, loc[:-1])
+        return node_at(root, loc)
+
+    def _position(self, path: str, document: int, node: Node | None) -> tuple[int, int]:
+        if node is not None:
+            return node.start_mark.line + 1, node.start_mark.column + 1
+        _, starts = self._compose(path)
+        return starts[document] if document < len(starts) else (1, 1)
+
+    def _compose(self, path: str) -> tuple[list[Node | None], list[tuple[int, int]]]:
+        if path not in self._composed:
+            text = self._texts[path]
+            roots = compose_documents(text)
+            self._composed[path] = (roots, _document_starts(text))
+        return self._composed[path]
+
+
+def _document_starts(text: str) -> list[tuple[int, int]]:
+    starts = []
+    for event in YAML(typ="safe", pure=True).parse(text):
+        if isinstance(event, DocumentStartEvent):
+            starts.append((event.start_mark.line + 1, event.start_mark.column + 1))
+    return starts

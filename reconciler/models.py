@@ -1,0 +1,165 @@
+"""Pydantic models of a manifest: `spec` mirrors the SageMaker CreateArtifact request.
+
+The limits below are those of botocore's service model for CreateArtifact (a test reads the model at
+run time and fails if either side drifts). botocore itself checks only required members, types and
+minimums, so everything else would otherwise surface as a ValidationException from the service.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+API_VERSION = "reconciler/v1"
+KIND = "Artifact"
+
+#: The tag the tool puts on every artifact it creates; its value is the manifest's metadata.name.
+OWNERSHIP_TAG_KEY = "reconciler:name"
+RESERVED_TAG_PREFIX = "aws:"
+
+NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$"
+TAG_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
+#: The service model's `.*`: any characters but line breaks.
+SINGLE_LINE_PATTERN = r"^.*$"
+
+NAME_MAX = 120
+SOURCE_URI_MAX = 2048
+STRING256_MAX = 256
+PROPERTY_KEY_MAX = 2500
+PROPERTY_VALUE_MAX = 4096
+PROPERTIES_MAX = 30
+METADATA_VALUE_MAX = 1024
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+#: The service allows 50 tags per request; one is kept for the ownership tag.
+TAGS_MAX = 50 - 1
+SOURCE_ID_TYPES = ("MD5Hash", "S3ETag", "S3Version", "Custom")
+
+#: Fields the service can change in place (UpdateArtifact, AddTags, DeleteTags).
+UPDATABLE_FIELDS = ("ArtifactName", "Properties", "Tags")
+#: Fields that can only be set at creation: changing one replaces the artifact.
+REPLACE_FIELDS = ("Source", "ArtifactType", "MetadataProperties")
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN)]
+SingleLine = Annotated[str, StringConstraints(pattern=SINGLE_LINE_PATTERN)]
+PropertyKey = Annotated[
+    str, StringConstraints(max_length=PROPERTY_KEY_MAX, pattern=SINGLE_LINE_PATTERN)
+]
+PropertyValue = Annotated[
+    str, StringConstraints(max_length=PROPERTY_VALUE_MAX, pattern=SINGLE_LINE_PATTERN)
+]
+MetadataValue = Annotated[
+    str, StringConstraints(max_length=METADATA_VALUE_MAX, pattern=SINGLE_LINE_PATTERN)
+]
+TagKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=TAG_KEY_MAX, pattern=TAG_PATTERN)
+]
+TagValue = Annotated[str, StringConstraints(max_length=TAG_VALUE_MAX, pattern=TAG_PATTERN)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ArtifactSourceType(_Strict):
+    SourceIdType: Literal["MD5Hash", "S3ETag", "S3Version", "Custom"]
+    Value: Annotated[str, StringConstraints(max_length=STRING256_MAX)]
+
+
+class ArtifactSource(_Strict):
+    SourceUri: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=SOURCE_URI_MAX, pattern=SINGLE_LINE_PATTERN),
+    ]
+    SourceTypes: list[ArtifactSourceType] | None = None
+
+
+class ArtifactMetadataProperties(_Strict):
+    CommitId: MetadataValue | None = None
+    Repository: MetadataValue | None = None
+    GeneratedBy: MetadataValue | None = None
+    ProjectId: MetadataValue | None = None
+
+
+class Tag(_Strict):
+    Key: TagKey
+    Value: TagValue
+
+    @field_validator("Key")
+    @classmethod
+    def _not_reserved(cls, key: str) -> str:
+        if key.lower().startswith(RESERVED_TAG_PREFIX):
+            raise ValueError(f"tag keys starting with '{RESERVED_TAG_PREFIX}' are reserved by AWS")
+        if key == OWNERSHIP_TAG_KEY:
+            raise ValueError(
+                f"the tag '{OWNERSHIP_TAG_KEY}' is set by reconciler to mark ownership; remove it"
+            )
+        return key
+
+
+class ArtifactSpec(_Strict):
+    """The CreateArtifact request, with the same field names."""
+
+    ArtifactName: Name | None = None
+    ArtifactType: Annotated[str, StringConstraints(max_length=STRING256_MAX)]
+    Source: ArtifactSource
+    Properties: (
+        Annotated[dict[PropertyKey, PropertyValue], Field(max_length=PROPERTIES_MAX)] | None
+    ) = None
+    MetadataProperties: ArtifactMetadataProperties | None = None
+    Tags: Annotated[list[Tag], Field(max_length=TAGS_MAX)] | None = None
+
+
+class Metadata(_Strict):
+    name: Name = Field(description="The artifact's identity: its key in the lockfile.")
+
+
+class Manifest(_Strict):
+    """One declared artifact."""
+
+    model_config = ConfigDict(
+        title="reconciler Artifact manifest",
+        json_schema_extra={"additionalProperties": False},
+    )
+
+    apiVersion: Literal["reconciler/v1"]
+    kind: Literal["Artifact"]
+    metadata: Metadata
+    spec: ArtifactSpec
+
+
+def canonical_spec(manifest: Manifest) -> dict[str, Any]:
+    """The spec as the service will hold it, in one canonical form.
+
+    ArtifactName defaults to metadata.name; empty maps and lists are dropped (the service does not
+    tell them from absent ones); tags and source types are sorted, since their order means nothing.
+    """
+    spec = manifest.spec
+    out: dict[str, Any] = {
+        "ArtifactName": spec.ArtifactName or manifest.metadata.name,
+        "ArtifactType": spec.ArtifactType,
+        "Source": canonical_source(spec.Source),
+    }
+    if spec.Properties:
+        out["Properties"] = dict(sorted(spec.Properties.items()))
+    if spec.MetadataProperties is not None:
+        metadata = spec.MetadataProperties.model_dump(exclude_none=True)
+        if metadata:
+            out["MetadataProperties"] = metadata
+    if spec.Tags:
+        out["Tags"] = sorted(
+            ({"Key": t.Key, "Value": t.Value} for t in spec.Tags),
+            key=lambda t: t["Key"],
+        )
+    return out
+
+
+def canonical_source(source: ArtifactSource) -> dict[str, Any]:
+    out: dict[str, Any] = {"SourceUri": source.SourceUri}
+    if source.SourceTypes:
+        out["SourceTypes"] = sorted(
+            ({"SourceIdType": t.SourceIdType, "Value": t.Value} for t in source.SourceTypes),
+            key=lambda t: (t["SourceIdType"], t["Value"]),
+        )
+    return out

@@ -1,0 +1,165 @@
+"""(desired, recorded) → plan. Pure functions: no I/O, no clock, no network."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler.errors import ReconcilerError
+from reconciler.lockfile import Entry, Lockfile, foreign_reason
+from reconciler.models import REPLACE_FIELDS
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    ORPHAN = "orphan"
+
+
+#: The order changes are listed and applied in.
+ACTION_ORDER = (Action.REPLACE, Action.DELETE, Action.CREATE, Action.UPDATE, Action.ORPHAN)
+SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REPLACE: "-/+",
+    Action.DELETE: "-",
+    Action.ORPHAN: "!",
+}
+SUMMARY_KEYS = ("create", "update", "replace", "delete", "orphan", "unchanged")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One leaf that differs. `path` is dotted (Properties.rows, Tags.team); absent is None."""
+
+    path: str
+    before: Any
+    after: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    action: Action
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    arn: str | None = None
+    fields: tuple[FieldChange, ...] = ()
+    #: For a replacement, the fields the service cannot change in place.
+    replace_because: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    unchanged: int
+    prune: bool = False
+    #: Names whose entry changes nothing but whose lockfile record must be kept (for apply).
+    unchanged_names: tuple[str, ...] = field(default=(), repr=False)
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(change.action.value for change in self.changes)
+        return {key: counts.get(key, 0) for key in SUMMARY_KEYS[:-1]} | {
+            "unchanged": self.unchanged
+        }
+
+    @property
+    def actionable(self) -> tuple[Change, ...]:
+        """Changes apply would carry out (orphans are only reported)."""
+        return tuple(c for c in self.changes if c.action is not Action.ORPHAN)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)
+
+
+def compute_plan(
+    desired: dict[str, dict[str, Any]], lockfile: Lockfile, *, prune: bool = False
+) -> Plan:
+    """Compare declared specs (by name) with what the lockfile records."""
+    _refuse_unreadable_entries(lockfile)
+    recorded = lockfile.artifacts
+    changes: list[Change] = []
+    unchanged: list[str] = []
+    for name, spec in desired.items():
+        entry = recorded.get(name)
+        if entry is None:
+            changes.append(Change(name, Action.CREATE, after=spec))
+            continue
+        change = compare(name, entry, spec)
+        if change is None:
+            unchanged.append(name)
+        else:
+            changes.append(change)
+    for name, entry in recorded.items():
+        if name not in desired:
+            action = Action.DELETE if prune else Action.ORPHAN
+            changes.append(Change(name, action, before=entry.spec, arn=entry.arn))
+    order = {action: i for i, action in enumerate(ACTION_ORDER)}
+    changes.sort(key=lambda c: (order[c.action], c.name))
+    return Plan(tuple(changes), len(unchanged), prune, tuple(sorted(unchanged)))
+
+
+def compare(name: str, entry: Entry, spec: dict[str, Any]) -> Change | None:
+    """The change that takes `entry` to `spec`, or None when they agree."""
+    if entry.spec == spec:
+        return None
+    fields = field_changes(entry.spec, spec)
+    replace_because = tuple(f for f in REPLACE_FIELDS if entry.spec.get(f) != spec.get(f))
+    action = Action.REPLACE if replace_because else Action.UPDATE
+    return Change(name, action, entry.spec, spec, entry.arn, fields, replace_because)
+
+
+def _refuse_unreadable_entries(lockfile: Lockfile) -> None:
+    problems = [f"'{name}': {reason}" for name, (reason, _) in sorted(lockfile.malformed.items())]
+    problems += [
+        f"'{name}': {reason}"
+        for name, entry in sorted(lockfile.artifacts.items())
+        if (reason := foreign_reason(entry, lockfile.target)) is not None
+    ]
+    if problems:
+        raise ReconcilerError(
+            "the lockfile has entries that cannot be planned ("
+            + "; ".join(problems)
+            + "); run 'reconciler audit' for details and restore the lockfile from git"
+        )
+
+
+def comparable(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with Tags as a mapping, so differences read as Tags.team rather than Tags[1]."""
+    out = dict(spec)
+    if "Tags" in out:
+        out["Tags"] = {tag["Key"]: tag["Value"] for tag in out["Tags"]}
+    return out
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[FieldChange, ...]:
+    """Leaf-level differences between two canonical specs, computed with deepdiff."""
+    diff = DeepDiff(comparable(before), comparable(after), view="tree", verbose_level=2)
+    changes = []
+    for report in diff.values():
+        for level in report:
+            path = _dotted(level.path(output_format="list"))
+            changes.append(FieldChange(path, _present(level.t1), _present(level.t2)))
+    return tuple(sorted(changes, key=lambda c: c.path))
+
+
+def _present(value: Any) -> Any:
+    # deepdiff marks the missing side of an addition or removal with a NotPresent sentinel.
+    return None if type(value).__name__ == "NotPresent" else value
+
+
+def _dotted(parts: list[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out

@@ -1,0 +1,23 @@
+"""Diagnostics as GitHub Actions workflow commands, shown on the lines of a pull request."""
+
+from __future__ import annotations
+
+from reconciler.errors import Diagnostic
+
+
+def escape_data(value: str) -> str:
+    """Escape a command's message, as @actions/core does."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """Escape a command's property value (file=…), which also may not hold ':' or ','."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def error_annotation(diagnostic: Diagnostic) -> str:
+    where = diagnostic.location
+    return (
+        f"::error file={escape_property(where.path)},line={where.line},col={where.col},"
+        f"title={escape_property('reconciler validate')}::{escape_data(diagnostic.message)}"
+    )

@@ -1,0 +1,65 @@
+"""Plans and audits as versioned JSON documents, for scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.audit import AuditReport
+from reconciler.plan import Change, Plan
+
+#: Bump the major part when a field changes meaning or goes away.
+FORMAT_VERSION = "1.0"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "prune": plan.prune,
+        "summary": plan.summary(),
+        "changes": [_change(change) for change in plan.changes],
+    }
+
+
+def _change(change: Change) -> dict[str, Any]:
+    return {
+        "name": change.name,
+        "action": change.action.value,
+        "arn": change.arn,
+        "replace_because": list(change.replace_because),
+        "fields": [field.to_json() for field in change.fields],
+        "before": change.before,
+        "after": change.after,
+    }
+
+
+def audit_document(report: AuditReport, *, mode: str = "offline") -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "mode": mode,
+        "clean": report.clean,
+        "checked": report.checked,
+        "summary": report.summary(),
+        "findings": [
+            {
+                "name": f.name,
+                "kind": f.kind.value,
+                "detail": f.detail,
+                "arn": f.arn,
+                "fields": [field.to_json() for field in f.fields],
+            }
+            for f in report.findings
+        ],
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_plan(plan: Plan) -> str:
+    return dumps(plan_document(plan))
+
+
+def render_audit(report: AuditReport) -> str:
+    return dumps(audit_document(report))

@@ -1,0 +1,142 @@
+"""Plans and audits as GitHub-flavoured markdown, for pull-request comments and job summaries.
+
+A comment may hold at most 65,536 characters. A plan that would be longer is summarised, first by
+dropping field details and then by listing fewer names, and never cut inside a code fence or a
+<details> block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
+from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
+from reconciler.render import value_text
+from reconciler.render.text import field_line, plan_summary_line
+
+GITHUB_COMMENT_LIMIT = 65_536
+#: What a rendering may use, leaving room for a marker and a footer added around it.
+DEFAULT_BUDGET = 60_000
+
+_ACTION_TITLE = {
+    Action.CREATE: "create",
+    Action.UPDATE: "update in place",
+    Action.REPLACE: "replace (delete, then create)",
+    Action.DELETE: "delete",
+    Action.ORPHAN: "orphaned (no longer declared, left alone)",
+}
+
+
+def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
+    if not plan.changes:
+        return f"**No changes.** The lockfile matches the manifests ({plan.unchanged} artifacts).\n"
+    head = f"#### reconciler plan\n\n**{plan_summary_line(plan)}**\n\n"
+    groups = [(action, [c for c in plan.changes if c.action is action]) for action in ACTION_ORDER]
+    groups = [(action, changes) for action, changes in groups if changes]
+    sections = [
+        (_summary_title(SYMBOLS[a], _ACTION_TITLE[a], len(cs)), [_change_block(c) for c in cs])
+        for a, cs in groups
+    ]
+    return _fit(head, sections, budget)
+
+
+def render_audit(report: AuditReport, *, budget: int = DEFAULT_BUDGET) -> str:
+    if report.clean:
+        return f"**Audit clean.** {report.checked} artifacts, nothing to report.\n"
+    counts = ", ".join(f"{n} {kind}" for kind, n in report.summary().items() if n)
+    head = (
+        f"#### reconciler audit\n\n**{len(report.findings)} findings in {report.checked} "
+        f"artifacts** ({counts}).\n\n"
+    )
+    sections = []
+    for kind in FindingKind:
+        findings = [f for f in report.findings if f.kind is kind]
+        if findings:
+            title = _summary_title("!", FINDING_TEXT[kind], len(findings))
+            sections.append((title, [_finding_block(f) for f in findings]))
+    return _fit(head, sections, budget)
+
+
+def _summary_title(symbol: str, title: str, count: int) -> str:
+    return f"<b>{_escape_html(symbol)} {_escape_html(title)}</b>: {count}"
+
+
+def _change_block(change: Change) -> tuple[str, list[str]]:
+    head = f"{SYMBOLS[change.action]} {change.name}"
+    details = [f"    {field_line(f)}" for f in change.fields]
+    if change.action is Action.CREATE and change.after is not None:
+        details = [
+            f"    ArtifactType: {value_text(change.after['ArtifactType'])}",
+            f"    SourceUri: {value_text(change.after['Source']['SourceUri'])}",
+        ]
+    if change.action is Action.REPLACE:
+        head += f"  (cannot change in place: {', '.join(change.replace_because)})"
+    return head, details
+
+
+def _finding_block(finding: Finding) -> tuple[str, list[str]]:
+    head = f"! {finding.name}" + (f"  ({finding.detail})" if finding.detail else "")
+    return head, [f"    {field_line(f)}" for f in finding.fields]
+
+
+Section = tuple[str, list[tuple[str, list[str]]]]
+
+
+def _fit(head: str, sections: list[Section], budget: int) -> str:
+    """The richest rendering that fits: full details, then names only, then as many names as fit."""
+    for detailed in (True, False):
+        text = head + "".join(_section(title, blocks, detailed) for title, blocks in sections)
+        if len(text) <= budget:
+            return text
+    return _bounded(head, sections, budget)
+
+
+def _section(title: str, blocks: list[tuple[str, list[str]]], detailed: bool) -> str:
+    lines = [head for head, _ in blocks] if not detailed else _flatten(blocks)
+    fence = _fence(lines)
+    return _wrap(title, fence, "\n".join(lines))
+
+
+def _flatten(blocks: Iterable[tuple[str, list[str]]]) -> list[str]:
+    return [line for head, details in blocks for line in (head, *details)]
+
+
+def _wrap(title: str, fence: str, body: str) -> str:
+    return f"<details><summary>{title}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n\n"
+
+
+def _bounded(head: str, sections: list[Section], budget: int) -> str:
+    note = (
+        "_The plan is too long for one comment: only names are shown, and not all of them. "
+        "The job summary and `reconciler plan --format json` have everything._\n\n"
+    )
+    out = head + note
+    for title, blocks in sections:
+        names = [name for name, _ in blocks]
+        fence = _fence(names)
+        empty = _wrap(title, fence, "")
+        room = budget - len(out) - len(empty) - 80
+        shown: list[str] = []
+        used = 0
+        for name in names:
+            if used + len(name) + 1 > room:
+                break
+            shown.append(name)
+            used += len(name) + 1
+        if len(shown) < len(names):
+            shown.append(f"… and {len(names) - len(shown)} more")
+        if not shown[:-1] and len(shown) == 1 and room < 0:
+            break
+        out += _wrap(title, fence, "\n".join(shown))
+    return out
+
+
+def _fence(lines: list[str]) -> str:
+    """A code fence longer than any run of backticks in the content, so none can close it early."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _escape_html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,104 @@
+"""Plans and audits for a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from reconciler.audit import FINDING_TEXT, AuditReport, FindingKind
+from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
+from reconciler.render import value_text
+
+_COLOURS = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.REPLACE: "magenta",
+    Action.DELETE: "red",
+    Action.ORPHAN: "cyan",
+}
+
+
+def _styler(color: bool) -> Callable[..., str]:
+    def style(text: str, **kwargs: object) -> str:
+        return click.style(text, **kwargs) if color else text  # type: ignore[arg-type]
+
+    return style
+
+
+def plan_summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    line = (
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
+        f"{s['delete']} to delete"
+    )
+    if s["orphan"]:
+        line += f", {s['orphan']} orphaned"
+    return line + f"; {s['unchanged']} unchanged."
+
+
+def render_plan(plan: Plan, *, color: bool = False) -> str:
+    style = _styler(color)
+    if not plan.changes:
+        return f"No changes: the lockfile matches the manifests ({plan.unchanged} artifacts).\n"
+    lines = []
+    for change in plan.changes:
+        lines.extend(_change_lines(change, style))
+    lines.append("")
+    lines.append(style(plan_summary_line(plan), bold=True))
+    if any(c.action is Action.ORPHAN for c in plan.changes):
+        lines.append(
+            "Orphans are in the lockfile but no longer declared; they are left alone. "
+            "Run with --prune to delete them."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _change_lines(change: Change, style: Callable[..., str]) -> list[str]:
+    colour = _COLOURS[change.action]
+    head = f"{SYMBOLS[change.action]:>3} {change.name}"
+    reason = _reason(change)
+    lines = [style(head, fg=colour, bold=True) + (f"  ({reason})" if reason else "")]
+    if change.action is Action.CREATE and change.after is not None:
+        lines.append(f"      ArtifactType: {value_text(change.after['ArtifactType'])}")
+        lines.append(f"      SourceUri: {value_text(change.after['Source']['SourceUri'])}")
+    for field in change.fields:
+        lines.append("      " + field_line(field))
+    return lines
+
+
+def _reason(change: Change) -> str:
+    if change.action is Action.REPLACE:
+        return f"replace: {', '.join(change.replace_because)} cannot change in place"
+    if change.action is Action.ORPHAN:
+        return "orphan: no longer declared"
+    return change.action.value
+
+
+def field_line(field: FieldChange) -> str:
+    if field.before is None:
+        return f"+ {field.path}: {value_text(field.after)}"
+    if field.after is None:
+        return f"- {field.path}: {value_text(field.before)}"
+    return f"~ {field.path}: {value_text(field.before)} → {value_text(field.after)}"
+
+
+def render_audit(report: AuditReport, *, color: bool = False) -> str:
+    style = _styler(color)
+    if report.clean:
+        return f"Audit clean: {report.checked} artifacts, nothing to report.\n"
+    lines = []
+    for finding in report.findings:
+        text = FINDING_TEXT[finding.kind]
+        if finding.detail:
+            text += f" ({finding.detail})"
+        colour = "red" if finding.kind in (FindingKind.MALFORMED, FindingKind.FOREIGN) else "yellow"
+        lines.append(style(f"! {finding.name}", fg=colour, bold=True) + f": {text}")
+        lines.extend("      " + field_line(field) for field in finding.fields)
+    counts = ", ".join(f"{n} {kind}" for kind, n in report.summary().items() if n)
+    lines.append("")
+    lines.append(
+        style(f"Audit: {len(report.findings)} findings in {report.checked} artifacts", bold=True)
+        + f" ({counts})."
+    )
+    return "\n".join(lines) + "\n"
