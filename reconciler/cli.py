@@ -12,11 +12,11 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from reconciler import __version__, lockfile, planfile
-from reconciler.audit import audit_offline
 from reconciler.config import Settings, resolve_settings
 from reconciler.errors import ManifestError, ReconcilerError
-from reconciler.manifest import DesiredState, load_manifests
-from reconciler.plan import compute_plan
+from reconciler.manifest import load_manifests
+from reconciler.memory import paused_gc
+from reconciler.project import read_state
 from reconciler.render import jsondoc, markdown, text
 from reconciler.render.annotations import error_annotation
 from reconciler.schema import SCHEMA_PATH, schema_text
@@ -134,7 +134,8 @@ def validate(manifests: str | None, output_format: str) -> None:
     """
     settings = _settings(manifests)
     try:
-        desired = load_manifests(settings.manifests)
+        with paused_gc():
+            desired = load_manifests(settings.manifests)
     except ManifestError as exc:
         if output_format == "github":
             for diagnostic in exc.diagnostics:
@@ -183,17 +184,17 @@ def plan(
     Example:
       reconciler plan --format markdown --detailed-exitcode --out plan.json
     """
-    settings = _settings(manifests, lockfile_path)
-    desired, recorded = _read_state(settings)
-    result = compute_plan(desired.specs(), recorded, prune=prune)
-    if output_format == "json":
-        _emit(jsondoc.render_plan(result))
-    elif output_format == "markdown":
-        _emit(markdown.render_plan(result))
-    else:
-        _emit(text.render_plan(result, color=_use_color()))
+    state = read_state(_settings(manifests, lockfile_path))
+    result = state.plan(prune=prune)
+    with paused_gc():
+        if output_format == "json":
+            _emit(jsondoc.render_plan(result))
+        elif output_format == "markdown":
+            _emit(markdown.render_plan(result))
+        else:
+            _emit(text.render_plan(result, color=_use_color()))
     if out is not None:
-        planfile.save(out, result, recorded, desired.digest)
+        planfile.save(out, result, state.recorded, state.desired.digest)
         click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
@@ -219,9 +220,7 @@ def audit(manifests: str | None, lockfile_path: str | None, output_format: str) 
     Example:
       reconciler audit --format json
     """
-    settings = _settings(manifests, lockfile_path)
-    desired, recorded = _read_state(settings)
-    report = audit_offline(desired.specs(), recorded)
+    report = read_state(_settings(manifests, lockfile_path)).audit()
     if output_format == "json":
         _emit(jsondoc.render_audit(report))
     elif output_format == "markdown":
@@ -262,11 +261,6 @@ def schema(schema_path: Path, check: bool) -> None:
         return
     lockfile.write_atomic(schema_path, generated.encode())
     click.echo(f"Wrote {schema_path}.")
-
-
-def _read_state(settings: Settings) -> tuple[DesiredState, lockfile.Lockfile]:
-    desired = load_manifests(settings.manifests)
-    return desired, lockfile.load(settings.lockfile)
 
 
 def main() -> None:

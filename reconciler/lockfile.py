@@ -76,18 +76,18 @@ class Lockfile:
         return replace(self, artifacts=dict(artifacts))
 
 
-class _EntryModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    arn: str
-    spec: dict[str, Any]
-    last_modified_time: str | None = None
-
-
 class _SpecModel(ArtifactSpec):
     """An applied spec is canonical: ArtifactName is always filled in."""
 
     ArtifactName: Name
+
+
+class _EntryModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    arn: str
+    spec: _SpecModel
+    last_modified_time: str | None = None
 
 
 def parse_arn(arn: str) -> dict[str, str] | None:
@@ -156,14 +156,7 @@ def parse(data: bytes, shown: str) -> Lockfile:
     artifacts_raw = raw.get("artifacts")
     if not isinstance(artifacts_raw, dict):
         raise LockfileError(_broken(shown, "'artifacts' is missing or not an object"))
-    artifacts: dict[str, Entry] = {}
-    malformed: dict[str, tuple[str, Any]] = {}
-    for name, value in artifacts_raw.items():
-        entry, reason = _parse_entry(value)
-        if entry is None:
-            malformed[name] = (reason, value)
-        else:
-            artifacts[name] = entry
+    artifacts, malformed = _parse_entries(artifacts_raw)
     return Lockfile(lineage, serial, target, artifacts, malformed)
 
 
@@ -180,22 +173,28 @@ def _parse_target(raw: Any, shown: str) -> Target:
     return Target(account, region)
 
 
-def _parse_entry(value: Any) -> tuple[Entry | None, str]:
-    try:
-        model = _EntryModel.model_validate(value)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "entry"
-        return None, f"{where}: {first['msg']}"
-    if parse_arn(model.arn) is None:
-        return None, f"arn {model.arn!r} is not a SageMaker artifact ARN"
-    try:
-        _SpecModel.model_validate(model.spec)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return None, f"spec.{where}: {first['msg']}"
-    return Entry(model.arn, model.spec, model.last_modified_time), ""
+def _parse_entries(
+    raw: dict[str, Any],
+) -> tuple[dict[str, Entry], dict[str, tuple[str, Any]]]:
+    artifacts: dict[str, Entry] = {}
+    malformed: dict[str, tuple[str, Any]] = {}
+    for name, value in raw.items():
+        try:
+            _EntryModel.model_validate(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "entry"
+            malformed[name] = (f"{where}: {first['msg']}", value)
+            continue
+        if ARTIFACT_ARN.match(value["arn"]):
+            artifacts[name] = _entry(value)
+        else:
+            malformed[name] = (f"arn {value['arn']!r} is not a SageMaker artifact ARN", value)
+    return artifacts, malformed
+
+
+def _entry(value: dict[str, Any]) -> Entry:
+    return Entry(value["arn"], value["spec"], value.get("last_modified_time"))
 
 
 def _broken(shown: str, why: str) -> str:

@@ -20,6 +20,7 @@ from ruamel.yaml.nodes import Node, ScalarNode
 
 from reconciler import models
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
+from reconciler.memory import paused_gc
 from reconciler.models import Manifest, canonical_spec
 from reconciler.yamlio import (
     MAX_EXPANDED_NODES,
@@ -105,6 +106,11 @@ def display_path(path: Path) -> str:
 
 def load_manifests(directory: Path) -> DesiredState:
     """Read and validate every manifest below `directory`; raise ManifestError with all problems."""
+    with paused_gc():
+        return _load_manifests(directory)
+
+
+def _load_manifests(directory: Path) -> DesiredState:
     files = find_manifest_files(directory)
     digest = hashlib.sha256()
     declared: list[Declared] = []

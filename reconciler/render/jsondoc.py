@@ -54,7 +54,8 @@ def audit_document(report: AuditReport, *, mode: str = "offline") -> dict[str, A
 
 
 def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """One line, keys sorted: compact and fast (pipe it to `jq` to read it)."""
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def render_plan(plan: Plan) -> str:
