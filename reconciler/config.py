@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.errors import Diagnostic, Location, ManifestError
-from reconciler.manifest import describe_validation_error, place_in_text
+from reconciler.manifest import describe_validation_errors, place_in_text
 from reconciler.yamlio import YamlSyntaxError, load_documents
 
 CONFIG_NAME = "reconciler.yaml"
@@ -66,10 +66,8 @@ def read_config(path: Path) -> ConfigFile:
     try:
         return ConfigFile.model_validate(document)
     except ValidationError as exc:
-        diagnostics = [
-            place_in_text(shown, text, describe_validation_error(shown, 0, e, ConfigFile))
-            for e in exc.errors()
-        ]
+        problems = describe_validation_errors(shown, 0, exc.errors(), ConfigFile)
+        diagnostics = [place_in_text(shown, text, problem) for problem in problems]
         raise ManifestError(diagnostics) from None
 
 

@@ -204,9 +204,7 @@ def _check_document(
     try:
         manifest = Manifest.model_validate(document)
     except ValidationError as exc:
-        result.problems.extend(
-            describe_validation_error(shown, index, error) for error in exc.errors()
-        )
+        result.problems.extend(describe_validation_errors(shown, index, exc.errors()))
         return None
     if duplicate_tags:
         return None
@@ -298,6 +296,24 @@ _PATTERN_MEANING = {
     models.TAG_PATTERN: "may hold only letters, digits, spaces and the characters _ . : / = + - @",
     models.SINGLE_LINE_PATTERN: "must be a single line",
 }
+
+
+def describe_validation_errors(
+    shown: str, index: int, errors: list[ErrorDetails], root: type[BaseModel] = Manifest
+) -> list[_Problem]:
+    """Problems for pydantic's errors, minus a "missing X" that a misspelt X already explains."""
+    misspelt: set[Loc] = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            loc = tuple(error["loc"])
+            hint = _close_match(str(loc[-1]), _allowed_fields(loc[:-1], root))
+            if hint is not None:
+                misspelt.add((*loc[:-1], hint))
+    return [
+        describe_validation_error(shown, index, error, root)
+        for error in errors
+        if not (error["type"] == "missing" and tuple(error["loc"]) in misspelt)
+    ]
 
 
 def describe_validation_error(
@@ -460,6 +476,10 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
 # --- placing problems (slow path) ----------------------------------------------------------------
 
 
+def _is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.value == "" and node.style is None
+
+
 def place_in_text(shown: str, text: str, problem: _Problem) -> Diagnostic:
     """Place one problem found in `text` (read from `shown`)."""
     return _Placer({shown: text}).place(problem)
@@ -479,19 +499,31 @@ class _Placer:
             path, document, loc = problem.related
             line, col = self._position(path, document, self._node(path, document, loc, False))
             message = message.replace("{related}", f"{path}:{line}:{col}")
-        if problem.quote_hint and isinstance(node, ScalarNode) and len(problem.loc) >= 1:
-            message += f': {problem.loc[-1]}: "{node.value}"'
+        if problem.quote_hint and problem.loc:
+            message += f': {problem.loc[-1]}: "{self._scalar_text(problem)}"'
         line, col = self._position(problem.path, problem.document, node)
         return Diagnostic(Location(problem.path, line, col), message)
 
     def _node(self, path: str, document: int, loc: Loc, at_key: bool) -> Node | None:
         roots, _ = self._compose(path)
         root = roots[document] if document < len(roots) else None
-        if root is None or (isinstance(root, ScalarNode) and root.value == ""):
+        if root is None or _is_empty(root):
             return None  # an empty document: its '---' is the place to show
         if at_key:
             return key_node_at(root, loc) or node_at(root, loc[:-1])
-        return node_at(root, loc)
+        node = node_at(root, loc)
+        if _is_empty(node) and loc:
+            return key_node_at(root, loc) or node  # `key:` with nothing after it
+        return node
+
+    def _scalar_text(self, problem: _Problem) -> str:
+        """The value as the file spells it (`yes`, `1.10`), which is what quoting keeps."""
+        roots, _ = self._compose(problem.path)
+        root = roots[problem.document]
+        node = node_at(root, problem.loc) if root is not None else None
+        if isinstance(node, ScalarNode) and not _is_empty(node):
+            return str(node.value).replace('"', '\\"')
+        return ""
 
     def _position(self, path: str, document: int, node: Node | None) -> tuple[int, int]:
         if node is not None:

@@ -102,8 +102,8 @@ class ArtifactSpec(_Strict):
     """The CreateArtifact request, with the same field names."""
 
     ArtifactName: Name | None = None
-    ArtifactType: Annotated[str, StringConstraints(max_length=STRING256_MAX)]
     Source: ArtifactSource
+    ArtifactType: Annotated[str, StringConstraints(max_length=STRING256_MAX)]
     Properties: (
         Annotated[dict[PropertyKey, PropertyValue], Field(max_length=PROPERTIES_MAX)] | None
     ) = None

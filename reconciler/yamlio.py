@@ -32,20 +32,53 @@ def _fast_loader() -> YAML:
 
 _FAST = _fast_loader()
 
+#: Deeper than this, the C parser is not trusted: it recurses on the C stack and crashes the
+#: process (a segmentation fault at about 30,000 levels) where Python would raise RecursionError.
+C_PARSER_MAX_DEPTH = 1_000
+
 
 def load_documents(text: str) -> list[Any]:
     """Parse every document of a YAML stream, raising YamlSyntaxError with a position."""
+    loader = _FAST if _nesting_bound(text) < C_PARSER_MAX_DEPTH else _safe_pure_loader()
     try:
-        return list(_FAST.load_all(text))
+        return list(loader.load_all(text))
     except MarkedYAMLError as exc:
-        raise _positioned(exc) from None
+        raise _positioned(exc, text) from None
     except YAMLError as exc:
         raise YamlSyntaxError(str(exc).strip(), 1, 1) from None
     except RecursionError:
         raise YamlSyntaxError("the document is nested too deeply to read", 1, 1) from None
 
 
-def _positioned(exc: MarkedYAMLError) -> YamlSyntaxError:
+def _safe_pure_loader() -> YAML:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on how deeply the text can nest, cheap enough to compute for every file.
+
+    Flow collections need an opening bracket per level. A block collection is either indented
+    deeper than its parent (at most two levels per column, a sequence may sit at its mapping
+    key's column) or opened on the parent's line after an indicator ('-', '?', ':').
+    """
+    flow = text.count("[") + text.count("{")
+    lines = text.split("\n")
+    coarse = flow + 2 * max(map(len, lines)) + 2
+    if coarse < C_PARSER_MAX_DEPTH:
+        return coarse
+    block = max(
+        2 * (len(line) - len(line.lstrip(" ")))
+        + line.count("-")
+        + line.count("?")
+        + line.count(":")
+        for line in lines
+    )
+    return flow + block + 2
+
+
+def _positioned(exc: MarkedYAMLError, text: str) -> YamlSyntaxError:
     mark = exc.problem_mark or exc.context_mark
     problem = (exc.problem or "").strip()
     context = (exc.context or "").strip()
@@ -58,13 +91,24 @@ def _positioned(exc: MarkedYAMLError) -> YamlSyntaxError:
         message = f"duplicate key '{key}'"
         if exc.context_mark is not None:
             message += f" (first at line {exc.context_mark.line + 1})"
+    elif mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+        message = "a tab character where YAML needs spaces; indent with spaces"
     elif problem and context:
         message = f"{context}: {problem}"
+        if "expected key" in problem or "expected <block end>" in problem:
+            message += " (check the indentation of this line and the one above)"
     else:
         message = problem or context or "invalid YAML"
     if mark is None:
         return YamlSyntaxError(message, 1, 1)
     return YamlSyntaxError(message, mark.line + 1, mark.column + 1)
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.split("\n", line + 1)
+    if line < len(lines) and column < len(lines[line]):
+        return lines[line][column]
+    return ""
 
 
 def expanded_size(document: Any, limit: int = MAX_EXPANDED_NODES) -> int | None:
