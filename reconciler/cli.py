@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -19,7 +22,11 @@ from reconciler.memory import paused_gc
 from reconciler.project import read_state
 from reconciler.render import jsondoc, markdown, text
 from reconciler.render.annotations import error_annotation
+from reconciler.sandbox.service import DEFAULT_ACCOUNT, DEFAULT_ARTIFACT_QUOTA
 from reconciler.schema import SCHEMA_PATH, schema_text
+
+if TYPE_CHECKING:
+    from reconciler.sandbox import SandboxConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -261,6 +268,129 @@ def schema(schema_path: Path, check: bool) -> None:
         return
     lockfile.write_atomic(schema_path, generated.encode())
     click.echo(f"Wrote {schema_path}.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="0 picks a free port.",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the state in this file (written after every write, reloaded on start).",
+)
+@click.option("--account", default=DEFAULT_ACCOUNT, show_default=True, help="The account id.")
+@click.option("--latency-ms", type=click.FloatRange(0), default=0, help="Delay every request.")
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(0, min_open=True),
+    help="Requests per second; beyond it, ThrottlingException.",
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0,
+    help="Fraction of requests failing with 500 InternalFailure before any effect.",
+)
+@click.option(
+    "--lost-response-rate",
+    type=click.FloatRange(0, 1),
+    default=0,
+    help="Fraction of writes that take effect, then drop the connection.",
+)
+@click.option(
+    "--list-lag-ms",
+    type=click.FloatRange(0),
+    default=0,
+    help="A new artifact shows in ListArtifacts only this long after its creation.",
+)
+@click.option(
+    "--artifact-quota",
+    type=click.IntRange(0),
+    default=DEFAULT_ARTIFACT_QUOTA,
+    show_default=True,
+    help="Artifacts per account and region; beyond it, ResourceLimitExceeded.",
+)
+@click.option("--seed", type=int, help="Seed the faults, so that a run can be repeated.")
+@click.option(
+    "--url-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the URL served to this file.",
+)
+@handle_errors
+def sandbox(
+    host: str,
+    port: int,
+    state: Path | None,
+    account: str,
+    latency_ms: float,
+    rate_limit: float | None,
+    error_rate: float,
+    lost_response_rate: float,
+    list_lag_ms: float,
+    artifact_quota: int,
+    seed: int | None,
+    url_file: Path | None,
+) -> None:
+    """Serve the SageMaker lineage API (and STS GetCallerIdentity) locally, for boto3.
+
+    Point any boto3 client at the printed URL (endpoint_url=, or AWS_ENDPOINT_URL); any
+    credentials are accepted. Stops on Ctrl-C or SIGTERM.
+
+    \b
+    Example:
+      reconciler sandbox --port 0 --latency-ms 50 --rate-limit 40 --url-file .sandbox-url
+    """
+    if not re.fullmatch(r"[0-9]{12}", account):
+        raise ReconcilerError(f"--account {account!r} is not a 12-digit AWS account id")
+    from reconciler.sandbox import SandboxConfig  # botocore loads only for this command
+
+    config = SandboxConfig(
+        host=host,
+        port=port,
+        state=state,
+        account=account,
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        error_rate=error_rate,
+        lost_response_rate=lost_response_rate,
+        list_lag_ms=list_lag_ms,
+        artifact_quota=artifact_quota,
+        seed=seed,
+    )
+    serve_until_signalled(config, url_file)
+
+
+def serve_until_signalled(config: SandboxConfig, url_file: Path | None) -> None:
+    from reconciler.sandbox import Sandbox
+
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        server = Sandbox(config).start()
+    except ValueError as exc:  # an unreadable --state file
+        raise ReconcilerError(str(exc)) from None
+    except OSError as exc:
+        raise ReconcilerError(
+            f"cannot listen on {config.host}:{config.port} ({exc.strerror}); "
+            "choose another --port, or 0 for a free one"
+        ) from None
+    try:
+        if url_file is not None:
+            lockfile.write_atomic(url_file, (server.url + "\n").encode())
+        click.echo(server.url)
+        click.echo(f"reconciler sandbox serving on {server.url}; Ctrl-C to stop", err=True)
+        while not stopping.wait(0.2):
+            pass
+    finally:
+        server.stop()
+    click.echo("reconciler sandbox stopped", err=True)
 
 
 def main() -> None:

@@ -1,0 +1,325 @@
+"""The sandbox on the wire: AWS JSON 1.1 for SageMaker and the query protocol for STS, on one
+endpoint, with the faults real networks have (latency, throttling, server errors, lost responses).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+import botocore.session
+from botocore.model import ServiceModel, StructureShape
+
+from reconciler.sandbox import validation
+from reconciler.sandbox.service import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_ARTIFACT_QUOTA,
+    WRITE_OPERATIONS,
+    LineageService,
+    ServiceError,
+)
+
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+TARGET_PREFIX = "SageMaker."
+CREDENTIAL_SCOPE = re.compile(
+    r"Credential=[^/,\s]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/aws4_request"
+)
+STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+
+@cache
+def sagemaker_model() -> ServiceModel:
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    state: Path | None = None
+    account: str = DEFAULT_ACCOUNT
+    latency_ms: float = 0.0
+    rate_limit: float | None = None
+    error_rate: float = 0.0
+    lost_response_rate: float = 0.0
+    list_lag_ms: float = 0.0
+    artifact_quota: int = DEFAULT_ARTIFACT_QUOTA
+    seed: int | None = None
+
+
+class Faults:
+    """Seeded fault injection and a token-bucket rate limit, shared by every request thread."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self._config = config
+        self._random = random.Random(config.seed)
+        self._lock = threading.Lock()
+        rate = config.rate_limit
+        self._capacity = max(1.0, rate) if rate else 0.0
+        self._tokens = self._capacity
+        self._refilled = time.monotonic()
+        self.throttled = 0
+        self.server_errors = 0
+        self.lost_responses = 0
+
+    def admit(self) -> bool:
+        """Take a token; False when the bucket is empty (the request is throttled)."""
+        rate = self._config.rate_limit
+        if not rate:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._capacity, self._tokens + (now - self._refilled) * rate)
+            self._refilled = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            self.throttled += 1
+            return False
+
+    def fail_now(self) -> bool:
+        return self._draw(self._config.error_rate, "server_errors")
+
+    def lose_response(self) -> bool:
+        return self._draw(self._config.lost_response_rate, "lost_responses")
+
+    def _draw(self, rate: float, counter: str) -> bool:
+        if rate <= 0:
+            return False
+        with self._lock:
+            hit = self._random.random() < rate
+            if hit:
+                setattr(self, counter, getattr(self, counter) + 1)
+            return hit
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, config: SandboxConfig, service: LineageService) -> None:
+        self.config = config
+        self.service = service
+        self.faults = Faults(config)
+        super().__init__((config.host, config.port), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
+    # client's delayed ACK of the first (40 ms a request on Linux).
+    disable_nagle_algorithm = True
+
+    def version_string(self) -> str:
+        return "reconciler-sandbox"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: a sandbox under load would drown its terminal
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/_sandbox/stats":
+            self._send(200, "application/json", json.dumps(stats(self.server)).encode())
+        else:
+            self._send(200, "text/plain", b"reconciler sandbox: SageMaker lineage API and STS\n")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        target = self.headers.get("X-Amz-Target")
+        scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization") or "")
+        if target is None:
+            self._query_protocol(body, scope)
+            return
+        operation = target.removeprefix(TARGET_PREFIX)
+        self.server.service.count(operation)
+        if scope is None or not (self.headers.get("Authorization") or "").startswith(
+            "AWS4-HMAC-SHA256"
+        ):
+            self._json_error(
+                ServiceError(
+                    "MissingAuthenticationTokenException", "Missing Authentication Token", 403
+                )
+            )
+            return
+        if self.server.config.latency_ms:
+            time.sleep(self.server.config.latency_ms / 1000)
+        if (
+            not target.startswith(TARGET_PREFIX)
+            or operation not in sagemaker_model().operation_names
+        ):
+            self._json_error(
+                ServiceError("UnknownOperationException", f"Unknown operation {target}")
+            )
+            return
+        if not self.server.faults.admit():
+            self._json_error(ServiceError("ThrottlingException", "Rate exceeded"))
+            return
+        if self.server.faults.fail_now():
+            self._json_error(
+                ServiceError(
+                    "InternalFailure", "We encountered an internal error. Please try again.", 500
+                )
+            )
+            return
+        try:
+            result = self._sagemaker(operation, body, scope.group("region"))
+        except ServiceError as exc:
+            self._json_error(exc)
+            return
+        if operation in WRITE_OPERATIONS and self.server.faults.lose_response():
+            self.close_connection = True  # the write happened; the client never hears of it
+            return
+        self._send(200, JSON_CONTENT_TYPE, json.dumps(result).encode())
+
+    def _sagemaker(self, operation: str, body: bytes, region: str) -> dict[str, Any]:
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            raise ServiceError(
+                "SerializationException", "The request body is not valid JSON."
+            ) from None
+        shape = sagemaker_model().operation_model(operation).input_shape
+        assert isinstance(shape, StructureShape)
+        try:
+            errors = validation.validate(shape, params)
+        except validation.SerializationError as exc:
+            raise ServiceError("SerializationException", str(exc)) from None
+        if errors:
+            raise ServiceError("ValidationException", validation.message(errors))
+        return self.server.service.call(operation, params, region)
+
+    def _query_protocol(self, body: bytes, scope: re.Match[str] | None) -> None:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        action = form.get("Action", "")
+        self.server.service.count(f"sts:{action}")
+        if scope is None:
+            self._xml_error(
+                403, "MissingAuthenticationToken", "Request is missing Authentication Token"
+            )
+        elif action != "GetCallerIdentity":
+            self._xml_error(
+                400,
+                "InvalidAction",
+                f"Could not find operation {action} for version {form.get('Version')}",
+            )
+        else:
+            account = self.server.service.account
+            xml = (
+                f'<GetCallerIdentityResponse xmlns="{STS_NAMESPACE}">'
+                "<GetCallerIdentityResult>"
+                f"<Arn>arn:aws:iam::{account}:user/sandbox</Arn>"
+                "<UserId>AIDASANDBOXSANDBOX01</UserId>"
+                f"<Account>{account}</Account>"
+                "</GetCallerIdentityResult>"
+                f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                "</GetCallerIdentityResponse>"
+            )
+            self._send(200, "text/xml", xml.encode())
+
+    def _xml_error(self, status: int, code: str, message: str) -> None:
+        xml = (
+            f'<ErrorResponse xmlns="{STS_NAMESPACE}"><Error><Type>Sender</Type>'
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        )
+        self._send(status, "text/xml", xml.encode())
+
+    def _json_error(self, error: ServiceError) -> None:
+        body = json.dumps({"__type": error.code, "message": error.message}).encode()
+        self._send(error.status, JSON_CONTENT_TYPE, body)
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def stats(server: _Server) -> dict[str, Any]:
+    faults = server.faults
+    return {
+        "requests": server.service.counters(),
+        "throttled": faults.throttled,
+        "server_errors": faults.server_errors,
+        "lost_responses": faults.lost_responses,
+    }
+
+
+class Sandbox:
+    """A sandbox serving on loopback from a background thread: for tests, benchmarks and scripts.
+
+    with Sandbox(SandboxConfig(latency_ms=50)) as sandbox:
+        client = boto3.client("sagemaker", endpoint_url=sandbox.url, region_name="eu-west-1")
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.service = LineageService(
+            account=self.config.account,
+            artifact_quota=self.config.artifact_quota,
+            list_lag=self.config.list_lag_ms / 1000,
+            state_path=self.config.state,
+        )
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Sandbox:
+        self._server = _Server(self.config, self.service)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="sandbox",
+        )
+        self._thread.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        host, port = self._server.server_address[:2]
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{name}]" if ":" in name else name
+        return f"http://{shown}:{port}"
+
+    def stats(self) -> dict[str, Any]:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        return stats(self._server)
+
+    def counters(self) -> dict[str, int]:
+        return self.service.counters()
+
+    def reset_counters(self) -> None:
+        self.service.reset_counters()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
