@@ -14,14 +14,27 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from reconciler import __version__, lockfile, planfile
+from reconciler import __version__, journal, lockfile
+from reconciler import planfile as planfile_module
+from reconciler.apply import (
+    ApplyOptions,
+    ApplyResult,
+    Outcome,
+    check_target,
+    execute,
+    refuse_emptying,
+)
+from reconciler.aws import Connection, connect
 from reconciler.config import Settings, resolve_settings
 from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.lockfile import new_lineage
 from reconciler.manifest import load_manifests
 from reconciler.memory import paused_gc
+from reconciler.plan import Plan, compute_plan
 from reconciler.project import read_state
 from reconciler.render import jsondoc, markdown, text
 from reconciler.render.annotations import error_annotation
+from reconciler.runlock import ApplyLock
 from reconciler.sandbox.service import DEFAULT_ACCOUNT, DEFAULT_ARTIFACT_QUOTA
 from reconciler.schema import SCHEMA_PATH, schema_text
 
@@ -68,6 +81,21 @@ def handle_errors(command: F) -> F:
             )
 
     return wrapper  # type: ignore[return-value]
+
+
+def aws_options(command: F) -> F:
+    command = click.option(
+        "--endpoint-url",
+        metavar="URL",
+        help="Another SageMaker and STS endpoint (the sandbox, say); AWS_ENDPOINT_URL works too.",
+    )(command)
+    command = click.option("--profile", help="A named AWS profile (else AWS_PROFILE, or default).")(
+        command
+    )
+    command = click.option("--region", help="The AWS region (else AWS_REGION or the profile's).")(
+        command
+    )
+    return command
 
 
 def path_options(lockfile_too: bool = True) -> Callable[[F], F]:
@@ -201,7 +229,7 @@ def plan(
         else:
             _emit(text.render_plan(result, color=_use_color()))
     if out is not None:
-        planfile.save(out, result, state.recorded, state.desired.digest)
+        planfile_module.save(out, result, state.recorded, state.desired.digest)
         click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
@@ -236,6 +264,158 @@ def audit(manifests: str | None, lockfile_path: str | None, output_format: str) 
         _emit(text.render_audit(report, color=_use_color()))
     if not report.clean:
         sys.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@path_options()
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Operations in flight at once.",
+)
+@click.option("--prune", is_flag=True, help="Delete owned artifacts no longer declared.")
+@click.option("--allow-empty", is_flag=True, help="Let --prune delete every recorded artifact.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a summary document on stdout; progress goes to stderr.",
+)
+@aws_options
+@handle_errors
+def apply(
+    planfile: Path | None,
+    manifests: str | None,
+    lockfile_path: str | None,
+    auto_approve: bool,
+    parallelism: int,
+    prune: bool,
+    allow_empty: bool,
+    output_format: str,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Create, update, replace (and with --prune delete) artifacts; write every ARN back.
+
+    Without PLANFILE the plan is made now and, on a terminal, shown for confirmation; elsewhere
+    --auto-approve is required. With PLANFILE (from 'plan --out') the saved plan is applied if
+    neither the lockfile nor the manifests moved since. Credentials come from the standard AWS
+    chain; AWS_ENDPOINT_URL (or --endpoint-url) points at another endpoint, such as the sandbox.
+
+    \b
+    Example:
+      reconciler plan --out plan.json && reconciler apply plan.json
+      reconciler apply --auto-approve --region eu-west-1
+    """
+    settings = _settings(manifests, lockfile_path)
+    with ApplyLock(settings.lockfile):
+        recorded = journal.fold(settings.lockfile)  # finish what a crashed apply recorded
+        desired = load_manifests(settings.manifests)
+        if planfile is not None:
+            saved = planfile_module.load(planfile)
+            stale = saved.stale_reason(recorded, desired.digest)
+            if stale is not None:
+                raise ReconcilerError(
+                    f"the saved plan {planfile} is stale: {stale}; "
+                    f"run 'reconciler plan --out {planfile}' again"
+                )
+            prune = saved.prune
+        plan = compute_plan(desired.specs(), recorded, prune=prune)
+        refuse_emptying(plan, recorded, allow_empty)
+        if not plan.has_changes:
+            _apply_report_nothing(plan, output_format)
+            return
+        if planfile is None and not auto_approve and not sys.stdin.isatty():
+            raise ReconcilerError(
+                "refusing to apply without confirmation: there is no terminal to ask on; "
+                "review 'reconciler plan' and pass --auto-approve, or apply a saved plan file"
+            )
+        service = connect(
+            Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
+        )
+        check_target(recorded, service)
+        if output_format == "text":
+            click.echo(text.render_plan(plan, color=_use_color()), nl=False)
+        asked = planfile is None and not auto_approve
+        if asked and not click.confirm(f"Apply these changes to {service.target}?", default=False):
+            raise ReconcilerError("apply cancelled; nothing was changed")
+        progress = Progress(len(plan.actionable), to_stderr=output_format == "json")
+        log = journal.Journal(
+            journal.journal_path(settings.lockfile), recorded.lineage or new_lineage()
+        )
+        try:
+            result = execute(
+                plan, recorded, service, log, ApplyOptions(parallelism=parallelism), progress.report
+            )
+        finally:
+            log.close()
+            final = journal.fold(settings.lockfile)
+            progress.close()
+    _apply_report(result, final, settings.lockfile, output_format)
+    if not result.ok:
+        sys.exit(EXIT_ERROR)
+
+
+def _apply_report_nothing(plan: Plan, output_format: str) -> None:
+    if output_format == "json":
+        _emit(jsondoc.dumps(jsondoc.apply_document(ApplyResult(), None)))
+    else:
+        click.echo(text.render_plan(plan), nl=False)
+        click.echo("Nothing to apply.")
+
+
+def _apply_report(
+    result: ApplyResult, final: lockfile.Lockfile, path: Path, output_format: str
+) -> None:
+    if output_format == "json":
+        _emit(jsondoc.dumps(jsondoc.apply_document(result, final)))
+        return
+    click.echo(text.apply_summary(result, path))
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+
+
+class Progress:
+    """One line per finished operation; on a terminal, one line that keeps count."""
+
+    def __init__(self, total: int, *, to_stderr: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.to_stderr = to_stderr
+        stream = sys.stderr if to_stderr else sys.stdout
+        self.live = stream.isatty()
+        self._lock = threading.Lock()
+
+    def report(self, outcome: Outcome) -> None:
+        with self._lock:
+            if outcome.result in (
+                "created",
+                "adopted",
+                "recreated",
+                "updated",
+                "replaced",
+                "deleted",
+                "gone",
+            ):
+                self.done += 1
+            line = text.outcome_line(outcome)
+            if self.live:
+                click.echo(
+                    f"\r\x1b[2K[{self.done}/{self.total}] {line}", nl=False, err=self.to_stderr
+                )
+            else:
+                click.echo(line, err=self.to_stderr)
+
+    def close(self) -> None:
+        if self.live:
+            click.echo("", err=self.to_stderr)
 
 
 @cli.command()

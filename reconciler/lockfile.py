@@ -156,7 +156,7 @@ def parse(data: bytes, shown: str) -> Lockfile:
     artifacts_raw = raw.get("artifacts")
     if not isinstance(artifacts_raw, dict):
         raise LockfileError(_broken(shown, "'artifacts' is missing or not an object"))
-    artifacts, malformed = _parse_entries(artifacts_raw)
+    artifacts, malformed = parse_entries(artifacts_raw)
     return Lockfile(lineage, serial, target, artifacts, malformed)
 
 
@@ -173,7 +173,7 @@ def _parse_target(raw: Any, shown: str) -> Target:
     return Target(account, region)
 
 
-def _parse_entries(
+def parse_entries(
     raw: dict[str, Any],
 ) -> tuple[dict[str, Entry], dict[str, tuple[str, Any]]]:
     artifacts: dict[str, Entry] = {}
@@ -229,6 +229,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -238,6 +239,16 @@ def write_atomic(path: Path, data: bytes) -> None:
         Path(temp).unlink(missing_ok=True)
         raise
     _fsync_directory(directory)
+
+
+def _mode_for(path: Path) -> int:
+    """Keep the file's mode; a new file gets the usual 0666 less the umask (mkstemp uses 0600)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler import lockfile
 from reconciler.audit import AuditReport, audit_offline
 from reconciler.config import Settings
+from reconciler.journal import load_with_journal
 from reconciler.lockfile import Lockfile
 from reconciler.manifest import DesiredState, load_manifests
 from reconciler.memory import paused_gc
@@ -33,5 +33,5 @@ def read_state(settings: Settings) -> State:
     """Validate the manifests and read the lockfile; raises ManifestError or LockfileError."""
     with paused_gc():
         desired = load_manifests(settings.manifests)
-        recorded = lockfile.load(settings.lockfile)
+        recorded = load_with_journal(settings.lockfile)
     return State(desired, recorded)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.apply import ApplyResult
 from reconciler.audit import AuditReport
+from reconciler.lockfile import Lockfile
 from reconciler.plan import Change, Plan
 
 #: Bump the major part when a field changes meaning or goes away.
@@ -64,3 +66,20 @@ def render_plan(plan: Plan) -> str:
 
 def render_audit(report: AuditReport) -> str:
     return dumps(audit_document(report))
+
+
+def apply_document(result: ApplyResult, lockfile: Lockfile | None) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "ok": result.ok,
+        "summary": result.summary(),
+        "outcomes": [
+            {"name": o.name, "result": o.result, "arn": o.arn, "detail": o.detail}
+            for o in sorted(result.outcomes, key=lambda o: (o.name, o.result))
+        ],
+        "errors": result.errors,
+        "api_calls": dict(sorted(result.stats.calls.items())),
+        "lockfile": None
+        if lockfile is None
+        else {"lineage": lockfile.lineage, "serial": lockfile.serial},
+    }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
+from reconciler.apply import ApplyResult, Outcome
 from reconciler.audit import FINDING_TEXT, AuditReport, FindingKind
 from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
 from reconciler.render import value_text
@@ -102,3 +104,40 @@ def render_audit(report: AuditReport, *, color: bool = False) -> str:
         + f" ({counts})."
     )
     return "\n".join(lines) + "\n"
+
+
+_OUTCOME_SYMBOLS = {
+    "created": "+",
+    "recreated": "+",
+    "adopted": "=",
+    "updated": "~",
+    "replaced": "-/+",
+    "deleted": "-",
+    "gone": "-",
+}
+
+
+def outcome_line(outcome: Outcome) -> str:
+    symbol = _OUTCOME_SYMBOLS.get(outcome.result, " ")
+    line = f"{symbol:>3} {outcome.name}: {outcome.result}"
+    if outcome.arn:
+        line += f" {outcome.arn}"
+    if outcome.detail:
+        line += f" ({outcome.detail})"
+    return line
+
+
+def apply_summary(result: ApplyResult, lockfile_path: Path) -> str:
+    counts = result.summary()
+    done = ", ".join(
+        f"{counts[key]} {key}" for key in ("created", "adopted", "updated", "replaced", "deleted")
+    )
+    calls = result.stats.total
+    head = "Apply complete" if result.ok else "Apply stopped"
+    line = f"{head}: {done}; {calls} API calls, {counts['throttled']} throttled and retried."
+    if result.ok:
+        return line + f" ARNs are in {lockfile_path}."
+    return (
+        line + f"\n{counts['failed']} failed, {counts['not_started']} not started. Everything that "
+        f"succeeded is recorded in {lockfile_path}; fix the cause and run apply again to continue."
+    )

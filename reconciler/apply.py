@@ -1,0 +1,422 @@
+"""plan → executor → service, outcomes → lockfile.
+
+Each finished operation goes to the journal before it is reported, so a crash loses nothing that
+completed. A create whose outcome is unknown, or that the service says already exists, is
+resolved by looking the artifact up by its source and adopting it if it carries our ownership
+tag, never by creating blindly. Nothing without that tag is ever updated or deleted.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.aws import (
+    CallStats,
+    Lineage,
+    OutcomeUnknown,
+    ServiceCallError,
+    create_request,
+    live_spec,
+)
+from reconciler.errors import ReconcilerError
+from reconciler.journal import Journal
+from reconciler.lockfile import Entry, Lockfile
+from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.plan import Action, Change, Plan, compare
+
+#: How long to keep looking for an artifact the service says exists (ListArtifacts may lag).
+DEFAULT_LOOKUP_TIMEOUT = 30.0
+CREATE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    parallelism: int = 8
+    lookup_timeout: float = DEFAULT_LOOKUP_TIMEOUT
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    #: created, adopted, recreated, updated, replaced, deleted, gone
+    result: str
+    arn: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped: int = 0
+    stats: CallStats = field(default_factory=CallStats)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict[str, int]:
+        counts = {key: 0 for key in ("created", "adopted", "updated", "replaced", "deleted")}
+        for outcome in self.outcomes:
+            key = {"recreated": "created", "gone": "deleted"}.get(outcome.result, outcome.result)
+            counts[key] = counts.get(key, 0) + 1
+        counts["throttled"] = self.stats.throttled
+        counts["failed"] = len(self.errors)
+        counts["not_started"] = self.skipped
+        return counts
+
+
+class Stop(Exception):
+    """Raised in a task that must not start because the run is stopping."""
+
+
+class NotOwned(ReconcilerError):
+    pass
+
+
+class Recorder:
+    """The entries as they stand now; every change goes to the journal first."""
+
+    def __init__(self, journal: Journal, base: Lockfile) -> None:
+        self._journal = journal
+        self._lock = threading.Lock()
+        self.entries: dict[str, Entry] = dict(base.artifacts)
+
+    def put(self, name: str, entry: Entry) -> None:
+        with self._lock:
+            self._journal.put(name, entry)
+            self.entries[name] = entry
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            self._journal.remove(name)
+            self.entries.pop(name, None)
+
+
+class Executor:
+    def __init__(
+        self,
+        service: Lineage,
+        recorder: Recorder,
+        options: ApplyOptions,
+        report: Callable[[Outcome], None],
+    ) -> None:
+        self.service = service
+        self.recorder = recorder
+        self.options = options
+        self._report = report
+        self.stopping = threading.Event()
+        self.result = ApplyResult(stats=service.stats)
+        self._lock = threading.Lock()
+        #: Replaced artifacts' old ARN and associations, put back once the new one exists.
+        self._edges: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+
+    # --- running -------------------------------------------------------------------------------
+
+    def run(self, plan: Plan) -> ApplyResult:
+        changes = plan.actionable
+        first = [c for c in changes if c.action in (Action.DELETE, Action.REPLACE)]
+        then = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE)]
+        # Deletes (of pruned and replaced artifacts) go first: their sources and names may be
+        # what the creates are about to use.
+        self._run_phase(first, self._first_step)
+        self._run_phase(then, self._second_step)
+        return self.result
+
+    def _run_phase(self, changes: list[Change], step: Callable[[Change], Outcome | None]) -> None:
+        if not changes:
+            return
+        with ThreadPoolExecutor(max_workers=self.options.parallelism) as pool:
+            for change in changes:
+                pool.submit(self._guarded, step, change)
+
+    def _guarded(self, step: Callable[[Change], Outcome | None], change: Change) -> None:
+        if self.stopping.is_set():
+            with self._lock:
+                self.result.skipped += 1
+            return
+        try:
+            outcome = step(change)
+        except Exception as exc:
+            self._fail(change.name, exc)
+            return
+        if outcome is not None:
+            with self._lock:
+                self.result.outcomes.append(outcome)
+            self._report(outcome)
+
+    def _fail(self, name: str, exc: Exception) -> None:
+        message = str(exc) if isinstance(exc, ReconcilerError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, OutcomeUnknown):
+            message = f"the service did not answer ({exc.cause}); run apply again to resolve it"
+        with self._lock:
+            self.result.errors.append(f"{name}: {message}")
+        self.stopping.set()
+
+    def _first_step(self, change: Change) -> Outcome | None:
+        assert change.arn is not None
+        if change.action is Action.DELETE:
+            return self._delete(change.name, change.arn)
+        self._edges[change.name] = (change.arn, self._take_down(change.name, change.arn) or [])
+        self.recorder.remove(change.name)
+        return None
+
+    def _second_step(self, change: Change) -> Outcome:
+        assert change.after is not None
+        if change.action is Action.CREATE:
+            return self._create(change.name, change.after)
+        if change.action is Action.REPLACE:
+            outcome = self._create(change.name, change.after)
+            self._restore_edges(change.name, outcome.arn)
+            return Outcome(change.name, "replaced", outcome.arn, ", ".join(change.replace_because))
+        assert change.arn is not None and change.before is not None
+        return self._update(change.name, change.arn, change.before, change.after)
+
+    # --- create --------------------------------------------------------------------------------
+
+    def _create(self, name: str, spec: dict[str, Any]) -> Outcome:
+        for _ in range(CREATE_ATTEMPTS):
+            try:
+                response = self.service.call("create_artifact", **create_request(spec, name))
+            except ServiceCallError as exc:
+                if exc.code == "ValidationException" and "already exists" in exc.service_message:
+                    adopted = self._adopt(name, spec, patience=self.options.lookup_timeout)
+                    if adopted is not None:
+                        return adopted
+                    raise ReconcilerError(
+                        f"the service says an artifact with this source or name already exists, "
+                        f"but none with SourceUri {spec['Source']['SourceUri']} appeared in "
+                        f"ListArtifacts within {self.options.lookup_timeout:g} s "
+                        f"({exc.service_message})"
+                    ) from None
+                if exc.code == "ResourceLimitExceeded":
+                    raise ReconcilerError(
+                        f"the account's artifact quota is reached: {exc.service_message}"
+                    ) from None
+                raise
+            except OutcomeUnknown as exc:
+                # A 5xx answer almost always means nothing happened: one look is enough. No answer
+                # at all may hide a create that worked: look for as long as the list may lag.
+                patience = 0.0 if exc.answered else self.options.lookup_timeout
+                adopted = self._adopt(name, spec, patience=patience)
+                if adopted is not None:
+                    return adopted
+                continue
+            arn: str = response["ArtifactArn"]
+            self.recorder.put(name, Entry(arn, spec))
+            return Outcome(name, "created", arn)
+        raise ReconcilerError(f"CreateArtifact did not succeed after {CREATE_ATTEMPTS} attempts")
+
+    def _adopt(self, name: str, spec: dict[str, Any], *, patience: float) -> Outcome | None:
+        """Find our artifact by its source; adopt it (and converge it) or say whose it is."""
+        uri = spec["Source"]["SourceUri"]
+        deadline = time.monotonic() + patience
+        delay = 0.1
+        while True:
+            foreign: list[str] = []
+            for summary in self.service.artifacts_with_source(uri):
+                arn = summary["ArtifactArn"]
+                tags = self.service.tags(arn)
+                if tags is None:
+                    continue
+                owner = tags.get(OWNERSHIP_TAG_KEY)
+                if owner == name:
+                    return self._converge_adopted(name, arn, spec, tags)
+                foreign.append(_foreign_description(arn, owner))
+            if foreign:
+                raise NotOwned(
+                    f"an artifact with SourceUri {uri} already exists and is not this one's: "
+                    f"{'; '.join(foreign)}"
+                )
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 2.0)
+
+    def _converge_adopted(
+        self, name: str, arn: str, spec: dict[str, Any], tags: dict[str, str]
+    ) -> Outcome:
+        described = self.service.describe(arn)
+        if described is None:
+            raise ReconcilerError(f"{arn} vanished while it was being adopted; run apply again")
+        live = Entry(arn, live_spec(described, tags))
+        self.recorder.put(name, live)
+        change = compare(name, live, spec)
+        if change is None:
+            return Outcome(name, "adopted", arn, "created by an earlier run")
+        if change.action is Action.UPDATE:
+            self._update(name, arn, live.spec, spec)
+            return Outcome(name, "adopted", arn, "created by an earlier run, then updated")
+        raise ReconcilerError(
+            f"{arn}, created by an earlier run, differs in {', '.join(change.replace_because)}, "
+            "which cannot change in place; run apply again to replace it"
+        )
+
+    # --- update --------------------------------------------------------------------------------
+
+    def _update(
+        self, name: str, arn: str, before: dict[str, Any], after: dict[str, Any]
+    ) -> Outcome:
+        tags = self._owned_tags(name, arn)
+        if tags is None:
+            outcome = self._create(name, after)
+            return Outcome(name, "recreated", outcome.arn, "it had been deleted outside reconciler")
+        request: dict[str, Any] = {}
+        if before.get("ArtifactName") != after["ArtifactName"]:
+            request["ArtifactName"] = after["ArtifactName"]
+        wanted = after.get("Properties", {})
+        if before.get("Properties", {}) != wanted:
+            request["Properties"] = wanted
+            removed = sorted(set(before.get("Properties", {})) - set(wanted))
+            if removed:
+                request["PropertiesToRemove"] = removed
+        if request:
+            self.service.call("update_artifact", ArtifactArn=arn, **request)
+        self._sync_tags(arn, tags, after)
+        self.recorder.put(name, Entry(arn, after))
+        return Outcome(name, "updated", arn)
+
+    def _sync_tags(self, arn: str, live: dict[str, str], spec: dict[str, Any]) -> None:
+        """Make the live tags those declared, leaving the ownership tag alone."""
+        wanted = {t["Key"]: t["Value"] for t in spec.get("Tags", [])}
+        to_add = [{"Key": k, "Value": v} for k, v in wanted.items() if live.get(k) != v]
+        to_remove = sorted(k for k in live if k not in wanted and k != OWNERSHIP_TAG_KEY)
+        if to_add:
+            self.service.call("add_tags", ResourceArn=arn, Tags=to_add)
+        if to_remove:
+            self.service.call("delete_tags", ResourceArn=arn, TagKeys=to_remove)
+
+    def _owned_tags(self, name: str, arn: str) -> dict[str, str] | None:
+        """The artifact's tags if it is ours; None if it is gone; NotOwned otherwise."""
+        tags = self.service.tags(arn)
+        if tags is not None and tags.get(OWNERSHIP_TAG_KEY) != name:
+            raise NotOwned(
+                f"refusing to change {arn}: it does not carry the ownership tag "
+                f"{OWNERSHIP_TAG_KEY}={name} ({_owner_text(tags.get(OWNERSHIP_TAG_KEY))}); the "
+                "lockfile entry may have been edited: run 'reconciler audit' and restore the "
+                "lockfile from git"
+            )
+        return tags
+
+    # --- delete and replace --------------------------------------------------------------------
+
+    def _delete(self, name: str, arn: str) -> Outcome:
+        if self._take_down(name, arn) is None:
+            self.recorder.remove(name)
+            return Outcome(name, "gone", arn, "it had already been deleted")
+        self.recorder.remove(name)
+        return Outcome(name, "deleted", arn)
+
+    def _take_down(self, name: str, arn: str) -> list[dict[str, Any]] | None:
+        """Delete an owned artifact and its associations; the associations it had, or None if
+        it was already gone."""
+        if self._owned_tags(name, arn) is None:
+            return None
+        edges = self.service.associations(arn)
+        for edge in edges:
+            self._report(
+                Outcome(
+                    name,
+                    "association removed",
+                    arn,
+                    f"{edge['SourceArn']} -> {edge['DestinationArn']}",
+                )
+            )
+            try:
+                self.service.call(
+                    "delete_association",
+                    SourceArn=edge["SourceArn"],
+                    DestinationArn=edge["DestinationArn"],
+                )
+            except ServiceCallError as exc:
+                if exc.code != "ResourceNotFound":
+                    raise
+        try:
+            self.service.call("delete_artifact", ArtifactArn=arn)
+        except ServiceCallError as exc:
+            if exc.code != "ResourceNotFound":
+                raise
+        return edges
+
+    def _restore_edges(self, name: str, new_arn: str | None) -> None:
+        old_arn, edges = self._edges.pop(name, ("", []))
+        for edge in edges:
+            request = {
+                "SourceArn": new_arn if edge["SourceArn"] == old_arn else edge["SourceArn"],
+                "DestinationArn": new_arn
+                if edge["DestinationArn"] == old_arn
+                else edge["DestinationArn"],
+            }
+            if edge.get("AssociationType"):
+                request["AssociationType"] = edge["AssociationType"]
+            try:
+                self.service.call("add_association", **request)
+            except ServiceCallError as exc:
+                if exc.code == "ResourceNotFound":  # the other end is gone too
+                    continue
+                if exc.code != "ValidationException":  # "already exists" is what we want
+                    raise
+            self._report(
+                Outcome(
+                    name,
+                    "association restored",
+                    new_arn,
+                    f"{request['SourceArn']} -> {request['DestinationArn']}",
+                )
+            )
+
+
+def _foreign_description(arn: str, owner: str | None) -> str:
+    if owner is None:
+        return (
+            f"{arn} is not managed by reconciler (no {OWNERSHIP_TAG_KEY} tag); "
+            "to bring it under management: reconciler import NAME ARN"
+        )
+    return (
+        f"{arn} belongs to '{owner}'; if '{owner}' was removed or renamed, prune it "
+        "(apply --prune) or forget it (reconciler forget NAME) first"
+    )
+
+
+def _owner_text(owner: str | None) -> str:
+    return "it has none" if owner is None else f"it says '{owner}'"
+
+
+def refuse_emptying(plan: Plan, recorded: Lockfile, allow_empty: bool) -> None:
+    deletes = sum(1 for c in plan.changes if c.action is Action.DELETE)
+    if deletes and deletes == len(recorded.artifacts) and not allow_empty:
+        raise ReconcilerError(
+            f"refusing to delete every recorded artifact ({deletes}): the manifests declare none "
+            "of them, which is more often a mistake (a wrong --manifests, an emptied folder) than "
+            "the intent; pass --allow-empty if it is"
+        )
+
+
+def check_target(recorded: Lockfile, service: Lineage) -> None:
+    """Refuse, before any write, to apply a lockfile to another account or region."""
+    wanted, actual = recorded.target, service.target
+    if wanted.is_set and (wanted.account, wanted.region) != (actual.account, actual.region):
+        raise ReconcilerError(
+            f"the lockfile targets {wanted}, but these credentials and settings reach {actual}; "
+            "use the matching profile or --region (each account and region needs its own lockfile)"
+        )
+
+
+def execute(
+    plan: Plan,
+    recorded: Lockfile,
+    service: Lineage,
+    journal: Journal,
+    options: ApplyOptions,
+    report: Callable[[Outcome], None],
+) -> ApplyResult:
+    """Carry the plan out; every success is in the journal when this returns (or raises)."""
+    if not recorded.target.is_set:
+        journal.target(service.target)
+    executor = Executor(service, Recorder(journal, recorded), options, report)
+    return executor.run(plan)

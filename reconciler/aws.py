@@ -1,0 +1,317 @@
+"""The service client: boto3 with our own retry policy, and the API's shapes mapped to ours.
+
+botocore's retries are turned off: a retried CreateArtifact whose first response was lost could
+create a second artifact, and throttling has to be counted. Calls go through `Lineage.call`,
+which retries what is safe to retry and says plainly when an outcome is unknown.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from reconciler.errors import ReconcilerError
+from reconciler.lockfile import Target
+from reconciler.models import OWNERSHIP_TAG_KEY
+
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+)
+#: Calls that change nothing, or that can be repeated with the same effect.
+IDEMPOTENT = frozenset(
+    {
+        "describe_artifact",
+        "list_artifacts",
+        "list_tags",
+        "list_associations",
+        "update_artifact",
+        "add_tags",
+        "delete_tags",
+        # Repeating these answers ResourceNotFound, which the caller takes as done.
+        "delete_artifact",
+        "delete_association",
+    }
+)
+
+
+class OutcomeUnknown(Exception):
+    """A write whose effect cannot be known from the answer (lost response, timeout, 5xx)."""
+
+    def __init__(self, operation: str, cause: Exception, answered: bool) -> None:
+        super().__init__(f"{operation}: {cause}")
+        self.cause = cause
+        #: True when the service answered (a 5xx); False when nothing came back at all.
+        self.answered = answered
+
+
+class ServiceCallError(ReconcilerError):
+    """A call the service refused for good (or after every retry)."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation} failed: {code}: {message}")
+        self.code = code
+        self.service_message = message
+
+
+@dataclass
+class CallStats:
+    calls: dict[str, int] = field(default_factory=dict)
+    throttled: int = 0
+    retried_errors: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, operation: str) -> None:
+        with self._lock:
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+
+    def throttle(self) -> None:
+        with self._lock:
+            self.throttled += 1
+
+    def error(self) -> None:
+        with self._lock:
+            self.retried_errors += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_throttle_retries: int = 25
+    max_error_retries: int = 5
+    base_delay: float = 0.05
+    max_delay: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter: a random wait up to an exponentially growing ceiling."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach AWS: the standard chain, with the usual overrides."""
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    max_connections: int = 10
+
+
+def _classify(exc: Exception) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in THROTTLING_CODES:
+            return "throttled"
+        if status >= 500:
+            return "server-error"
+        return "refused"
+    if isinstance(
+        exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)
+    ):
+        return "not-sent"
+    if isinstance(exc, (botocore.exceptions.HTTPClientError, botocore.exceptions.ConnectionError)):
+        return "no-answer"
+    return "other"
+
+
+class Lineage:
+    """The SageMaker lineage API, as reconciler uses it."""
+
+    def __init__(self, client: Any, target: Target, policy: RetryPolicy | None = None) -> None:
+        self.client = client
+        self.target = target
+        self.policy = policy or RetryPolicy()
+        self.stats = CallStats()
+
+    def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Call with retries: throttling always; errors only where repeating is harmless.
+
+        A write that is not idempotent raises OutcomeUnknown instead of being repeated.
+        """
+        method: Callable[..., dict[str, Any]] = getattr(self.client, operation)
+        throttles = errors = 0
+        while True:
+            self.stats.count(operation)
+            try:
+                return method(**params)
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+                kind = _classify(exc)
+                if kind == "throttled" and throttles < self.policy.max_throttle_retries:
+                    self.stats.throttle()
+                    throttles += 1
+                    time.sleep(self.policy.delay(throttles))
+                    continue
+                retryable = kind == "not-sent" or (
+                    kind in ("server-error", "no-answer") and operation in IDEMPOTENT
+                )
+                if retryable and errors < self.policy.max_error_retries:
+                    self.stats.error()
+                    errors += 1
+                    time.sleep(self.policy.delay(errors + 2))
+                    continue
+                if kind in ("server-error", "no-answer"):
+                    raise OutcomeUnknown(operation, exc, answered=kind == "server-error") from exc
+                raise _refused(operation, exc) from exc
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def describe(self, arn: str) -> dict[str, Any] | None:
+        try:
+            return self.call("describe_artifact", ArtifactArn=arn)
+        except ServiceCallError as exc:
+            if exc.code == "ResourceNotFound":
+                return None
+            raise
+
+    def tags(self, arn: str) -> dict[str, str] | None:
+        """Every tag of an artifact, or None if it does not exist."""
+        out: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
+            if token:
+                params["NextToken"] = token
+            try:
+                page = self.call("list_tags", **params)
+            except ServiceCallError as exc:
+                if exc.code == "ResourceNotFound":
+                    return None
+                raise
+            out.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+            token = page.get("NextToken")
+            if not token:
+                return out
+
+    def artifacts_with_source(self, uri: str) -> list[dict[str, Any]]:
+        return list(
+            self._pages("list_artifacts", "ArtifactSummaries", SourceUri=uri, MaxResults=100)
+        )
+
+    def associations(self, arn: str) -> list[dict[str, Any]]:
+        """Every association of the artifact, both directions."""
+        edges: dict[tuple[str, str], dict[str, Any]] = {}
+        for direction in ("SourceArn", "DestinationArn"):
+            for edge in self._pages(
+                "list_associations", "AssociationSummaries", MaxResults=100, **{direction: arn}
+            ):
+                edges[(edge["SourceArn"], edge["DestinationArn"])] = edge
+        return list(edges.values())
+
+    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            page = self.call(operation, **params, **({"NextToken": token} if token else {}))
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+
+def _refused(operation: str, exc: Exception) -> ServiceCallError:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        return ServiceCallError(
+            operation, error.get("Code", "Unknown"), error.get("Message", str(exc))
+        )
+    return ServiceCallError(operation, type(exc).__name__, str(exc))
+
+
+def connect(connection: Connection) -> Lineage:
+    """A client for the target, with the account read from STS. Raises ReconcilerError."""
+    # AWS_REGION is what most tools and CI set; botocore itself reads AWS_DEFAULT_REGION.
+    region_name = connection.region or os.environ.get("AWS_REGION") or None
+    try:
+        session = boto3.Session(profile_name=connection.profile, region_name=region_name)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ReconcilerError(f"{exc}; check --profile or AWS_PROFILE") from None
+    region = session.region_name
+    if not region:
+        raise ReconcilerError(
+            "no AWS region is set; pass --region, set AWS_REGION, or give the profile a region"
+        )
+    config = Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=connection.max_connections,
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra="reconciler",
+    )
+    try:
+        sagemaker = session.client("sagemaker", endpoint_url=connection.endpoint_url, config=config)
+        sts = session.client("sts", endpoint_url=connection.endpoint_url, config=config)
+        account = sts.get_caller_identity()["Account"]
+    except botocore.exceptions.NoCredentialsError:
+        raise ReconcilerError(
+            "no AWS credentials found; configure them (environment, profile, SSO or a role) "
+            "or pass --profile"
+        ) from None
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise ReconcilerError(
+            f"cannot identify the AWS account (STS GetCallerIdentity: {exc})"
+        ) from None
+    return Lineage(sagemaker, Target(account, region))
+
+
+# --- between the API's shapes and ours -----------------------------------------------------------
+
+
+def create_request(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """The CreateArtifact request for a canonical spec, with the ownership tag added."""
+    request: dict[str, Any] = {
+        "ArtifactName": spec["ArtifactName"],
+        "Source": spec["Source"],
+        "ArtifactType": spec["ArtifactType"],
+        "Tags": [*spec.get("Tags", []), {"Key": OWNERSHIP_TAG_KEY, "Value": name}],
+    }
+    if spec.get("Properties"):
+        request["Properties"] = spec["Properties"]
+    if spec.get("MetadataProperties"):
+        request["MetadataProperties"] = spec["MetadataProperties"]
+    return request
+
+
+def live_spec(described: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+    """The canonical spec of an artifact as the service holds it (ownership tag left out)."""
+    source: dict[str, Any] = {"SourceUri": described["Source"]["SourceUri"]}
+    source_types = described["Source"].get("SourceTypes")
+    if source_types:
+        source["SourceTypes"] = sorted(
+            ({"SourceIdType": t["SourceIdType"], "Value": t["Value"]} for t in source_types),
+            key=lambda t: (t["SourceIdType"], t["Value"]),
+        )
+    spec: dict[str, Any] = {
+        "ArtifactName": described.get("ArtifactName", ""),
+        "ArtifactType": described["ArtifactType"],
+        "Source": source,
+    }
+    if described.get("Properties"):
+        spec["Properties"] = dict(sorted(described["Properties"].items()))
+    metadata = {
+        k: v for k, v in (described.get("MetadataProperties") or {}).items() if v is not None
+    }
+    if metadata:
+        spec["MetadataProperties"] = metadata
+    user_tags = sorted(
+        ({"Key": k, "Value": v} for k, v in tags.items() if k != OWNERSHIP_TAG_KEY),
+        key=lambda t: t["Key"],
+    )
+    if user_tags:
+        spec["Tags"] = user_tags
+    return spec
+
+
+def timestamp_text(value: Any) -> str | None:
+    """LastModifiedTime as ISO 8601, as the lockfile records it."""
+    return value.isoformat() if hasattr(value, "isoformat") else None
