@@ -30,7 +30,7 @@ class SavedPlan:
 
     def stale_reason(self, lockfile: Lockfile, manifests_digest: str) -> str | None:
         """Why this plan no longer applies, or None while it does."""
-        if lockfile.lineage != self.lineage:
+        if self.lineage is not None and lockfile.lineage != self.lineage:
             return "the lockfile was replaced by another one since the plan was made"
         if lockfile.serial != self.serial:
             return (

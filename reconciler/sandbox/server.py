@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 import threading
 import time
 import uuid
@@ -108,6 +109,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return  # a client that went away (killed, timed out) is the client's business
+        super().handle_error(request, client_address)
 
     def __init__(self, config: SandboxConfig, service: LineageService) -> None:
         self.config = config
