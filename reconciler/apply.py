@@ -22,6 +22,7 @@ from reconciler.aws import (
     ServiceCallError,
     create_request,
     live_spec,
+    timestamp_text,
 )
 from reconciler.errors import ReconcilerError
 from reconciler.journal import Journal
@@ -244,7 +245,9 @@ class Executor:
         described = self.service.describe(arn)
         if described is None:
             raise ReconcilerError(f"{arn} vanished while it was being adopted; run apply again")
-        live = Entry(arn, live_spec(described, tags))
+        live = Entry(
+            arn, live_spec(described, tags), timestamp_text(described.get("LastModifiedTime"))
+        )
         self.recorder.put(name, live)
         change = compare(name, live, spec)
         if change is None:
@@ -278,7 +281,14 @@ class Executor:
         if request:
             self.service.call("update_artifact", ArtifactArn=arn, **request)
         self._sync_tags(arn, tags, after)
-        self.recorder.put(name, Entry(arn, after))
+        # Recording when we last wrote it lets a live audit skip it while nobody else does.
+        if request:
+            described = self.service.describe(arn)
+            modified = timestamp_text(described.get("LastModifiedTime")) if described else None
+        else:
+            previous = self.recorder.entries.get(name)
+            modified = previous.last_modified_time if previous else None
+        self.recorder.put(name, Entry(arn, after, modified))
         return Outcome(name, "updated", arn)
 
     def _sync_tags(self, arn: str, live: dict[str, str], spec: dict[str, Any]) -> None:

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from reconciler.live import LiveState
 from reconciler.lockfile import Lockfile, foreign_reason
-from reconciler.plan import FieldChange, compare
+from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.plan import FieldChange, compare, field_changes
 
 
 class FindingKind(StrEnum):
@@ -20,6 +22,10 @@ class FindingKind(StrEnum):
     DIFFERS = "differs"
     MALFORMED = "malformed"
     FOREIGN = "foreign-target"
+    MISSING = "missing"
+    DRIFT = "drift"
+    NOT_OWNED = "not-owned"
+    UNRECORDED = "unrecorded"
 
 
 FINDING_TEXT = {
@@ -28,6 +34,10 @@ FINDING_TEXT = {
     FindingKind.DIFFERS: "the applied spec differs from the manifest",
     FindingKind.MALFORMED: "the lockfile entry cannot be read",
     FindingKind.FOREIGN: "the lockfile entry belongs to another account or region",
+    FindingKind.MISSING: "recorded, but missing on the service",
+    FindingKind.DRIFT: "changed on the service since it was applied",
+    FindingKind.NOT_OWNED: "the artifact does not carry its ownership tag",
+    FindingKind.UNRECORDED: "owned by reconciler on the service, but not in the lockfile",
 }
 
 
@@ -44,6 +54,10 @@ class Finding:
 class AuditReport:
     findings: tuple[Finding, ...]
     checked: int
+    mode: str = "offline"
+    #: For a live audit: how the service was read, and what it cost.
+    strategy: str | None = None
+    api_calls: int | None = None
 
     @property
     def clean(self) -> bool:
@@ -80,3 +94,50 @@ def audit_offline(desired: dict[str, dict[str, Any]], lockfile: Lockfile) -> Aud
     findings.sort(key=lambda f: (f.name, f.kind.value))
     checked = len(set(desired) | set(lockfile.artifacts) | unreadable)
     return AuditReport(tuple(findings), checked)
+
+
+def audit_live(
+    desired: dict[str, dict[str, Any]], lockfile: Lockfile, live: LiveState
+) -> AuditReport:
+    """The offline findings, and what the service says about every recorded artifact."""
+    offline = audit_offline(desired, lockfile)
+    findings = list(offline.findings)
+    for name, artifact in live.recorded.items():
+        entry = lockfile.artifacts[name]
+        if artifact is None:
+            findings.append(
+                Finding(name, FindingKind.MISSING, "apply --refresh creates it again", entry.arn)
+            )
+            continue
+        if artifact.tags is not None and artifact.owner != name:
+            detail = (
+                f"no {OWNERSHIP_TAG_KEY} tag"
+                if artifact.owner is None
+                else f"{OWNERSHIP_TAG_KEY} says '{artifact.owner}'"
+            )
+            findings.append(
+                Finding(
+                    name, FindingKind.NOT_OWNED, detail + "; apply will not touch it", entry.arn
+                )
+            )
+        if artifact.spec is not None and artifact.spec != entry.spec:
+            findings.append(
+                Finding(
+                    name,
+                    FindingKind.DRIFT,
+                    "plan --refresh shows how apply would undo it",
+                    entry.arn,
+                    field_changes(entry.spec, artifact.spec),
+                )
+            )
+    for arn, artifact in live.unrecorded.items():
+        owner = artifact.owner or ""
+        if owner in desired and owner not in lockfile.artifacts:
+            detail = f"declared as '{owner}': 'reconciler import --all' adopts it"
+        elif owner in lockfile.artifacts:
+            detail = f"'{owner}' is recorded with another ARN ({lockfile.artifacts[owner].arn})"
+        else:
+            detail = f"'{owner}' is neither declared nor recorded (left behind by a lost lockfile?)"
+        findings.append(Finding(owner, FindingKind.UNRECORDED, detail, arn))
+    findings.sort(key=lambda f: (f.name, f.kind.value))
+    return AuditReport(tuple(findings), offline.checked, "live", live.strategy, live.calls)

@@ -194,6 +194,22 @@ class Lineage:
             if not token:
                 return out
 
+    def list_pages(self, **filters: Any) -> Iterator[list[dict[str, Any]]]:
+        """ListArtifacts, 100 a page, one page at a time (the caller may stop early)."""
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {**filters, "MaxResults": 100}
+            if token:
+                params["NextToken"] = token
+            page = self.call("list_artifacts", **params)
+            yield page.get("ArtifactSummaries", [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def list_all(self, **filters: Any) -> list[dict[str, Any]]:
+        return [summary for page in self.list_pages(**filters) for summary in page]
+
     def artifacts_with_source(self, uri: str) -> list[dict[str, Any]]:
         return list(
             self._pages("list_artifacts", "ArtifactSummaries", SourceUri=uri, MaxResults=100)

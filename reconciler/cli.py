@@ -14,27 +14,26 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from reconciler import __version__, journal, lockfile
-from reconciler import planfile as planfile_module
-from reconciler.apply import (
-    ApplyOptions,
-    ApplyResult,
-    Outcome,
-    check_target,
-    execute,
-    refuse_emptying,
-)
-from reconciler.aws import Connection, connect
+from reconciler import __version__, lockfile, planfile
+from reconciler.apply import ApplyResult, Outcome
+from reconciler.aws import Connection
 from reconciler.config import Settings, resolve_settings
 from reconciler.errors import ManifestError, ReconcilerError
-from reconciler.lockfile import new_lineage
+from reconciler.lockfile import Target
 from reconciler.manifest import load_manifests
 from reconciler.memory import paused_gc
-from reconciler.plan import Plan, compute_plan
-from reconciler.project import read_state
+from reconciler.plan import Plan
+from reconciler.project import (
+    ApplyRequest,
+    ApplyRun,
+    connect_for,
+    read_state,
+    run_apply,
+    run_forget,
+    run_import,
+)
 from reconciler.render import jsondoc, markdown, text
 from reconciler.render.annotations import error_annotation
-from reconciler.runlock import ApplyLock
 from reconciler.sandbox.service import DEFAULT_ACCOUNT, DEFAULT_ARTIFACT_QUOTA
 from reconciler.schema import SCHEMA_PATH, schema_text
 
@@ -98,15 +97,16 @@ def aws_options(command: F) -> F:
     return command
 
 
-def path_options(lockfile_too: bool = True) -> Callable[[F], F]:
+def path_options(lockfile_too: bool = True, manifests_too: bool = True) -> Callable[[F], F]:
     def decorate(command: F) -> F:
-        command = click.option(
-            "--manifests",
-            "manifests",
-            metavar="DIR",
-            help="Directory of manifests, read recursively. [default: manifests, or as set in "
-            "reconciler.yaml]",
-        )(command)
+        if manifests_too:
+            command = click.option(
+                "--manifests",
+                "manifests",
+                metavar="DIR",
+                help="Directory of manifests, read recursively. [default: manifests, or as set "
+                "in reconciler.yaml]",
+            )(command)
         if lockfile_too:
             command = click.option(
                 "--lockfile",
@@ -204,6 +204,14 @@ def validate(manifests: str | None, output_format: str) -> None:
     metavar="FILE",
     help="Save the plan for 'reconciler apply FILE', which refuses it once stale.",
 )
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Read the live state of recorded artifacts first (needs credentials): drift shows as "
+    "updates, artifacts deleted outside reconciler as creates.",
+)
+@click.option("--deep", is_flag=True, help="With --refresh: read every artifact fully.")
+@aws_options
 @handle_errors
 def plan(
     manifests: str | None,
@@ -212,14 +220,24 @@ def plan(
     prune: bool,
     detailed_exitcode: bool,
     out: Path | None,
+    refresh: bool,
+    deep: bool,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
 ) -> None:
-    """Show what apply would change: manifests against the lockfile. Needs no credentials.
+    """Show what apply would change: manifests against the lockfile, offline (no credentials)
+    unless --refresh.
 
     \b
     Example:
       reconciler plan --format markdown --detailed-exitcode --out plan.json
+      reconciler plan --refresh --region eu-west-1
     """
     state = read_state(_settings(manifests, lockfile_path))
+    if refresh:
+        service = connect_for(state.recorded, Connection(region, profile, endpoint_url))
+        state = state.refresh(service, deep=deep)
     result = state.plan(prune=prune)
     with paused_gc():
         if output_format == "json":
@@ -229,7 +247,7 @@ def plan(
         else:
             _emit(text.render_plan(result, color=_use_color()))
     if out is not None:
-        planfile_module.save(out, result, state.recorded, state.desired.digest)
+        planfile.save(out, result, state.recorded, state.desired.digest, refresh=refresh)
         click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
@@ -244,18 +262,42 @@ def plan(
     default="text",
     show_default=True,
 )
+@click.option("--live", is_flag=True, help="Also compare with the service (needs credentials).")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="With --live: read every artifact fully (DescribeArtifact and ListTags each).",
+)
+@aws_options
 @handle_errors
-def audit(manifests: str | None, lockfile_path: str | None, output_format: str) -> None:
-    """Report where the manifests and the lockfile disagree; exit 0 clean, 2 findings, 1 error.
+def audit(
+    manifests: str | None,
+    lockfile_path: str | None,
+    output_format: str,
+    live: bool,
+    deep: bool,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Report where the manifests, the lockfile and (with --live) the service disagree; exit 0
+    clean, 2 findings, 1 error.
 
-    Findings: declared but not applied, applied but no longer declared, applied spec differing
-    from the manifest, lockfile entries that are malformed or belong to another account or region.
+    Offline: declared but not applied, applied but no longer declared, applied spec differing
+    from the manifest, lockfile entries malformed or of another account or region. Live: recorded
+    artifacts missing on the service, drift (changed outside reconciler), ownership tag missing or
+    naming another artifact, owned artifacts the lockfile does not know.
 
     \b
     Example:
       reconciler audit --format json
+      reconciler audit --live --region eu-west-1
     """
-    report = read_state(_settings(manifests, lockfile_path)).audit()
+    state = read_state(_settings(manifests, lockfile_path))
+    if live:
+        service = connect_for(state.recorded, Connection(region, profile, endpoint_url))
+        state = state.refresh(service, deep=deep)
+    report = state.audit()
     if output_format == "json":
         _emit(jsondoc.render_audit(report))
     elif output_format == "markdown":
@@ -267,7 +309,12 @@ def audit(manifests: str | None, lockfile_path: str | None, output_format: str) 
 
 
 @cli.command()
-@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "planfile_path",
+    metavar="[PLANFILE]",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
 @path_options()
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
@@ -280,6 +327,11 @@ def audit(manifests: str | None, lockfile_path: str | None, output_format: str) 
 @click.option("--prune", is_flag=True, help="Delete owned artifacts no longer declared.")
 @click.option("--allow-empty", is_flag=True, help="Let --prune delete every recorded artifact.")
 @click.option(
+    "--refresh",
+    is_flag=True,
+    help="Read the live state first, so that drift and deletions outside reconciler are healed.",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
@@ -290,13 +342,14 @@ def audit(manifests: str | None, lockfile_path: str | None, output_format: str) 
 @aws_options
 @handle_errors
 def apply(
-    planfile: Path | None,
+    planfile_path: Path | None,
     manifests: str | None,
     lockfile_path: str | None,
     auto_approve: bool,
     parallelism: int,
     prune: bool,
     allow_empty: bool,
+    refresh: bool,
     output_format: str,
     region: str | None,
     profile: str | None,
@@ -314,79 +367,51 @@ def apply(
       reconciler plan --out plan.json && reconciler apply plan.json
       reconciler apply --auto-approve --region eu-west-1
     """
-    settings = _settings(manifests, lockfile_path)
-    with ApplyLock(settings.lockfile):
-        recorded = journal.fold(settings.lockfile)  # finish what a crashed apply recorded
-        desired = load_manifests(settings.manifests)
-        if planfile is not None:
-            saved = planfile_module.load(planfile)
-            stale = saved.stale_reason(recorded, desired.digest)
-            if stale is not None:
-                raise ReconcilerError(
-                    f"the saved plan {planfile} is stale: {stale}; "
-                    f"run 'reconciler plan --out {planfile}' again"
-                )
-            prune = saved.prune
-        plan = compute_plan(desired.specs(), recorded, prune=prune)
-        refuse_emptying(plan, recorded, allow_empty)
-        if not plan.has_changes:
-            _apply_report_nothing(plan, output_format)
-            return
-        if planfile is None and not auto_approve and not sys.stdin.isatty():
-            raise ReconcilerError(
-                "refusing to apply without confirmation: there is no terminal to ask on; "
-                "review 'reconciler plan' and pass --auto-approve, or apply a saved plan file"
-            )
-        service = connect(
-            Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
+    if planfile_path is None and not auto_approve and not sys.stdin.isatty():
+        raise ReconcilerError(
+            "refusing to apply without confirmation: there is no terminal to ask on; "
+            "review 'reconciler plan' and pass --auto-approve, or apply a saved plan file"
         )
-        check_target(recorded, service)
+    settings = _settings(manifests, lockfile_path)
+    request = ApplyRequest(planfile_path, prune, allow_empty, refresh, parallelism)
+    connection = Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
+    progress = Progress(to_stderr=output_format == "json")
+
+    def confirm(plan: Plan, target: Target) -> None:
+        progress.total = len(plan.actionable)
         if output_format == "text":
             click.echo(text.render_plan(plan, color=_use_color()), nl=False)
-        asked = planfile is None and not auto_approve
-        if asked and not click.confirm(f"Apply these changes to {service.target}?", default=False):
+        asked = planfile_path is None and not auto_approve
+        if asked and not click.confirm(f"Apply these changes to {target}?", default=False):
             raise ReconcilerError("apply cancelled; nothing was changed")
-        progress = Progress(len(plan.actionable), to_stderr=output_format == "json")
-        log = journal.Journal(
-            journal.journal_path(settings.lockfile), recorded.lineage or new_lineage()
-        )
-        try:
-            result = execute(
-                plan, recorded, service, log, ApplyOptions(parallelism=parallelism), progress.report
-            )
-        finally:
-            log.close()
-            final = journal.fold(settings.lockfile)
-            progress.close()
-    _apply_report(result, final, settings.lockfile, output_format)
-    if not result.ok:
+
+    try:
+        run = run_apply(settings, connection, request, confirm=confirm, report=progress.report)
+    finally:
+        progress.close()
+    _apply_report(run, settings.lockfile, output_format)
+    if run.result is not None and not run.result.ok:
         sys.exit(EXIT_ERROR)
 
 
-def _apply_report_nothing(plan: Plan, output_format: str) -> None:
+def _apply_report(run: ApplyRun, path: Path, output_format: str) -> None:
     if output_format == "json":
-        _emit(jsondoc.dumps(jsondoc.apply_document(ApplyResult(), None)))
-    else:
-        click.echo(text.render_plan(plan), nl=False)
-        click.echo("Nothing to apply.")
-
-
-def _apply_report(
-    result: ApplyResult, final: lockfile.Lockfile, path: Path, output_format: str
-) -> None:
-    if output_format == "json":
-        _emit(jsondoc.dumps(jsondoc.apply_document(result, final)))
+        _emit(jsondoc.dumps(jsondoc.apply_document(run.result or ApplyResult(), run.lockfile)))
         return
-    click.echo(text.apply_summary(result, path))
-    for error in result.errors:
+    if run.result is None:
+        click.echo(text.render_plan(run.plan), nl=False)
+        click.echo("Nothing to apply.")
+        return
+    click.echo(text.apply_summary(run.result, path))
+    for error in run.result.errors:
         click.echo(f"error: {error}", err=True)
 
 
 class Progress:
     """One line per finished operation; on a terminal, one line that keeps count."""
 
-    def __init__(self, total: int, *, to_stderr: bool) -> None:
-        self.total = total
+    def __init__(self, *, to_stderr: bool) -> None:
+        self.total = 0
         self.done = 0
         self.to_stderr = to_stderr
         stream = sys.stderr if to_stderr else sys.stdout
@@ -414,8 +439,96 @@ class Progress:
                 click.echo(line, err=self.to_stderr)
 
     def close(self) -> None:
-        if self.live:
+        if self.live and self.done:
             click.echo("", err=self.to_stderr)
+
+
+@cli.command("import")
+@click.argument("name", required=False)
+@click.argument("arn", required=False)
+@click.option(
+    "--all",
+    "import_all",
+    is_flag=True,
+    help="Import every declared artifact missing from the lockfile whose SourceUri the service "
+    "already has.",
+)
+@path_options()
+@aws_options
+@handle_errors
+def import_command(
+    name: str | None,
+    arn: str | None,
+    import_all: bool,
+    manifests: str | None,
+    lockfile_path: str | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Bring an existing artifact under management as the declared NAME.
+
+    Adds the ownership tag, records the artifact as it is, and shows how it differs from the
+    manifest: the next apply reconciles it. Refuses an artifact owned by another name.
+
+    \b
+    Example:
+      reconciler import churn-train-data arn:aws:sagemaker:eu-west-1:123456789012:artifact/0f1e...
+      reconciler import --all
+    """
+    if import_all == (name is not None) or (name is None) != (arn is None):
+        raise click.UsageError("give either NAME and ARN, or --all")
+    settings = _settings(manifests, lockfile_path)
+    imported, notes = run_import(settings, Connection(region, profile, endpoint_url), name, arn)
+    for item in imported:
+        click.echo(f"= {item.name}: imported {item.arn}")
+        if item.pending is None:
+            click.echo("    it matches the manifest")
+        else:
+            click.echo(f"    the next apply will {item.pending.action.value} it:")
+            for field in item.pending.fields:
+                click.echo(f"      {text.field_line(field)}")
+    for note in notes:
+        click.echo(f"  {note}")
+    click.echo(f"{len(imported)} imported into {settings.lockfile}.")
+
+
+@cli.command("forget")
+@click.argument("name")
+@path_options(manifests_too=False)
+@aws_options
+@handle_errors
+def forget_command(
+    name: str,
+    lockfile_path: str | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Drop NAME from the lockfile and remove our ownership tag, leaving the artifact in place
+    (to hand it over to another tool or team).
+
+    \b
+    Example:
+      reconciler forget churn-raw-events
+    """
+    settings = _settings(None, lockfile_path)
+    note = run_forget(settings, Connection(region, profile, endpoint_url), name)
+    click.echo(f"Forgot '{name}': {note}.")
+    declared = _declared_names(settings)
+    if name in declared:
+        click.echo(
+            f"'{name}' is still declared: remove its manifest, or the next apply will find the "
+            "artifact unowned and stop.",
+            err=True,
+        )
+
+
+def _declared_names(settings: Settings) -> set[str]:
+    try:
+        return set(load_manifests(settings.manifests).artifacts)
+    except ReconcilerError:
+        return set()
 
 
 @cli.command()

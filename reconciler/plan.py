@@ -144,7 +144,15 @@ def comparable(spec: dict[str, Any]) -> dict[str, Any]:
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[FieldChange, ...]:
     """Leaf-level differences between two canonical specs, computed with deepdiff."""
-    diff = DeepDiff(comparable(before), comparable(after), view="tree", verbose_level=2)
+    # threshold_to_diff_deeper=0: report key by key even when two maps share no key (deepdiff's
+    # default reports the whole map as one changed value then).
+    diff = DeepDiff(
+        comparable(before),
+        comparable(after),
+        view="tree",
+        verbose_level=2,
+        threshold_to_diff_deeper=0,
+    )
     changes = []
     for report in diff.values():
         for level in report:

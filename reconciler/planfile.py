@@ -27,6 +27,8 @@ class SavedPlan:
     manifests_digest: str
     prune: bool
     document: dict[str, Any]
+    #: Made with --refresh: apply reads the service again and refuses the plan if it changed.
+    refresh: bool = False
 
     def stale_reason(self, lockfile: Lockfile, manifests_digest: str) -> str | None:
         """Why this plan no longer applies, or None while it does."""
@@ -42,13 +44,16 @@ class SavedPlan:
         return None
 
 
-def save(path: Path, plan: Plan, lockfile: Lockfile, manifests_digest: str) -> None:
+def save(
+    path: Path, plan: Plan, lockfile: Lockfile, manifests_digest: str, *, refresh: bool = False
+) -> None:
     document = {
         "kind": KIND,
         "format_version": FORMAT_VERSION,
         "lockfile": {"lineage": lockfile.lineage, "serial": lockfile.serial},
         "manifests_digest": manifests_digest,
         "prune": plan.prune,
+        "refresh": refresh,
         "plan": plan_document(plan),
     }
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -81,6 +86,7 @@ def load(path: Path) -> SavedPlan:
             manifests_digest=str(raw["manifests_digest"]),
             prune=bool(raw["prune"]),
             document=raw["plan"],
+            refresh=bool(raw.get("refresh", False)),
         )
     except (KeyError, TypeError, ValueError):
         raise ReconcilerError(f"the saved plan {path} is damaged; make it again") from None

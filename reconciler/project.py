@@ -1,37 +1,201 @@
-"""A repository's state, read from disk: the library entry point the CLI and scripts share."""
+"""A repository's workflows as a library: what the CLI runs, usable on its own.
+
+state = read_state(resolve_settings(None, None))
+print(state.plan().summary())
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from reconciler.audit import AuditReport, audit_offline
+from reconciler import journal, lockfile, planfile
+from reconciler.adoption import Imported, forget, import_artifact, importable
+from reconciler.apply import (
+    ApplyOptions,
+    ApplyResult,
+    Outcome,
+    check_target,
+    execute,
+    refuse_emptying,
+)
+from reconciler.audit import AuditReport, audit_live, audit_offline
+from reconciler.aws import Connection, Lineage, connect
 from reconciler.config import Settings
-from reconciler.journal import load_with_journal
-from reconciler.lockfile import Lockfile
+from reconciler.errors import ReconcilerError
+from reconciler.live import LiveReader, LiveState, refreshed
+from reconciler.lockfile import Lockfile, Target, new_lineage
 from reconciler.manifest import DesiredState, load_manifests
 from reconciler.memory import paused_gc
 from reconciler.plan import Plan, compute_plan
+from reconciler.render.jsondoc import plan_document
+from reconciler.runlock import ApplyLock
 
 
 @dataclass(frozen=True)
 class State:
-    """What the manifests declare and what the lockfile records."""
+    """What the manifests declare, what the lockfile records and, once read, what the service
+    holds."""
 
     desired: DesiredState
     recorded: Lockfile
+    live: LiveState | None = None
+
+    @property
+    def baseline(self) -> Lockfile:
+        """What a plan starts from: the lockfile, or the service's state once refreshed."""
+        return self.recorded if self.live is None else refreshed(self.recorded, self.live)
 
     def plan(self, *, prune: bool = False) -> Plan:
         with paused_gc():
-            return compute_plan(self.desired.specs(), self.recorded, prune=prune)
+            return compute_plan(self.desired.specs(), self.baseline, prune=prune)
 
     def audit(self) -> AuditReport:
         with paused_gc():
-            return audit_offline(self.desired.specs(), self.recorded)
+            if self.live is None:
+                return audit_offline(self.desired.specs(), self.recorded)
+            return audit_live(self.desired.specs(), self.recorded, self.live)
+
+    def refresh(self, service: Lineage, *, deep: bool = False) -> State:
+        live = LiveReader(service, self.recorded, self.desired.specs()).read(deep=deep)
+        return replace(self, live=live)
 
 
 def read_state(settings: Settings) -> State:
-    """Validate the manifests and read the lockfile; raises ManifestError or LockfileError."""
+    """Validate the manifests and read the lockfile (with a crashed apply's journal replayed)."""
     with paused_gc():
         desired = load_manifests(settings.manifests)
-        recorded = load_with_journal(settings.lockfile)
+        recorded = journal.load_with_journal(settings.lockfile)
     return State(desired, recorded)
+
+
+def connect_for(recorded: Lockfile, connection: Connection) -> Lineage:
+    """A client for the lockfile's target; refused if the credentials reach another one."""
+    service = connect(connection)
+    check_target(recorded, service)
+    return service
+
+
+# --- apply ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    planfile: Path | None = None
+    prune: bool = False
+    allow_empty: bool = False
+    refresh: bool = False
+    parallelism: int = 8
+
+
+@dataclass(frozen=True)
+class ApplyRun:
+    plan: Plan
+    result: ApplyResult | None
+    lockfile: Lockfile
+
+
+def run_apply(
+    settings: Settings,
+    connection: Connection,
+    request: ApplyRequest,
+    *,
+    confirm: Callable[[Plan, Target], None],
+    report: Callable[[Outcome], None],
+) -> ApplyRun:
+    """Plan and carry out, holding the apply lock. `confirm` may raise to cancel."""
+    with ApplyLock(settings.lockfile):
+        recorded = journal.fold(settings.lockfile)  # finish what a crashed apply recorded
+        state = State(load_manifests(settings.manifests), recorded)
+        saved = planfile.load(request.planfile) if request.planfile is not None else None
+        prune = saved.prune if saved else request.prune
+        refresh = saved.refresh if saved else request.refresh
+        if saved is not None:
+            _refuse_stale(saved, request.planfile, recorded, state.desired.digest)
+        service = connect_for(recorded, connection) if refresh else None
+        if service is not None:
+            state = state.refresh(service)
+        plan = state.plan(prune=prune)
+        if saved is not None and plan_document(plan) != saved.document:
+            raise ReconcilerError(
+                f"the saved plan {request.planfile} is stale: the service changed since it was "
+                f"made; run 'reconciler plan --refresh --out {request.planfile}' again"
+            )
+        refuse_emptying(plan, recorded, request.allow_empty)
+        if not plan.has_changes:
+            return ApplyRun(plan, None, recorded)
+        service = service or connect_for(recorded, connection)
+        confirm(plan, service.target)
+        log = journal.Journal(
+            journal.journal_path(settings.lockfile), recorded.lineage or new_lineage()
+        )
+        try:
+            options = ApplyOptions(parallelism=request.parallelism)
+            result = execute(plan, state.baseline, service, log, options, report)
+        finally:
+            log.close()
+            final = journal.fold(settings.lockfile)
+    return ApplyRun(plan, result, final)
+
+
+def _refuse_stale(
+    saved: planfile.SavedPlan, path: Path | None, recorded: Lockfile, digest: str
+) -> None:
+    stale = saved.stale_reason(recorded, digest)
+    if stale is not None:
+        again = "plan --refresh" if saved.refresh else "plan"
+        raise ReconcilerError(
+            f"the saved plan {path} is stale: {stale}; run 'reconciler {again} --out {path}' again"
+        )
+
+
+# --- import and forget ---------------------------------------------------------------------------
+
+
+def _write(settings: Settings, before: Lockfile, after: Lockfile, service: Lineage) -> Lockfile:
+    if not after.target.is_set:
+        after = replace(after, target=service.target)
+    return lockfile.save(settings.lockfile, replace(after, serial=before.serial + 1))
+
+
+def run_import(
+    settings: Settings, connection: Connection, name: str | None, arn: str | None
+) -> tuple[list[Imported], list[str]]:
+    """Import one artifact (name and ARN) or, with neither, every importable declared one."""
+    with ApplyLock(settings.lockfile):
+        recorded = journal.fold(settings.lockfile)
+        declared = load_manifests(settings.manifests).specs()
+        service = connect_for(recorded, connection)
+        notes: list[str] = []
+        if name is not None and arn is not None:
+            pairs = [(name, arn)]
+        else:
+            pairs, notes = importable(service, recorded, declared)
+        current = recorded
+        done: list[Imported] = []
+        try:
+            for each_name, each_arn in pairs:
+                try:
+                    current, imported = import_artifact(
+                        service, current, declared, each_name, each_arn
+                    )
+                except ReconcilerError as exc:
+                    if name is not None:
+                        raise
+                    notes.append(f"{each_name}: not imported: {exc}")
+                    continue
+                done.append(imported)
+        finally:
+            if done:
+                _write(settings, recorded, current, service)
+    return done, notes
+
+
+def run_forget(settings: Settings, connection: Connection, name: str) -> str:
+    with ApplyLock(settings.lockfile):
+        recorded = journal.fold(settings.lockfile)
+        service = connect_for(recorded, connection)
+        after, note = forget(service, recorded, name)
+        _write(settings, recorded, after, service)
+    return note

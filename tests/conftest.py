@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.sandbox import Sandbox
+from tests.sandboxed import use
+
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Path]:
@@ -18,3 +21,11 @@ def repo(tmp_path: Path) -> Iterator[Path]:
         yield tmp_path
     finally:
         os.chdir(previous)
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """A sandbox in this process, with the environment pointing every AWS client at it."""
+    with Sandbox() as running:
+        use(running, monkeypatch)
+        yield running

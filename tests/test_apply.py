@@ -7,108 +7,30 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from click.testing import CliRunner
 
 from reconciler import lockfile
-from reconciler.cli import cli
 from reconciler.journal import journal_path
 from reconciler.lockfile import Entry, Target
 from reconciler.models import OWNERSHIP_TAG_KEY
 from reconciler.runlock import ApplyLock
 from reconciler.sandbox import Sandbox, SandboxConfig
-from tests.helpers import manifest_doc, write_manifests
-
-REGION = "eu-west-1"
-ACCOUNT = "123456789012"
-
-
-def env_for(sandbox: Sandbox) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": sandbox.url,
-        "AWS_ACCESS_KEY_ID": "AKIDSANDBOX",
-        "AWS_SECRET_ACCESS_KEY": "secret",
-        "AWS_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    }
-
-
-@pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    with Sandbox() as running:
-        for key, value in env_for(running).items():
-            monkeypatch.setenv(key, value)
-        yield running
-
-
-def use(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in env_for(sandbox).items():
-        monkeypatch.setenv(key, value)
-
-
-def sm(sandbox: Sandbox) -> Any:
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=sandbox.url,
-        region_name=REGION,
-        aws_access_key_id="a",
-        aws_secret_access_key="b",
-    )
-
-
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
-def reconciler(*args: str) -> Run:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return Run(result.exit_code, result.stdout, result.stderr)
-
-
-def apply(*args: str) -> Run:
-    return reconciler("apply", "--auto-approve", *args)
-
-
-def declare(repo: Path, *documents: dict[str, Any]) -> None:
-    for path in (repo / "manifests").glob("*.yaml"):
-        path.unlink()
-    if documents:
-        write_manifests(repo / "manifests", *documents)
-
-
-def live(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
-    """Every artifact on the sandbox, by SourceUri, with its tags."""
-    client = sm(sandbox)
-    out: dict[str, dict[str, Any]] = {}
-    for page in client.get_paginator("list_artifacts").paginate():
-        for summary in page["ArtifactSummaries"]:
-            uri = summary["Source"]["SourceUri"]
-            assert uri not in out, f"two artifacts with SourceUri {uri}"
-            described = client.describe_artifact(ArtifactArn=summary["ArtifactArn"])
-            described["Tags"] = {
-                t["Key"]: t["Value"]
-                for t in client.list_tags(ResourceArn=summary["ArtifactArn"])["Tags"]
-            }
-            out[uri] = described
-    return out
-
-
-def recorded(repo: Path) -> lockfile.Lockfile:
-    return lockfile.load(repo / "artifacts.lock.json")
-
-
-def uri(name: str) -> str:
-    return f"s3://acme-ml/{name}/data.csv"
-
+from tests.helpers import manifest_doc
+from tests.sandboxed import (
+    ACCOUNT,
+    REGION,
+    apply,
+    declare,
+    env_for,
+    live,
+    reconciler,
+    recorded,
+    sm,
+    uri,
+    use,
+)
 
 # --- the lifecycle ------------------------------------------------------------------------------
 

@@ -61,6 +61,20 @@ def test_updatable_fields_make_an_update_with_field_differences() -> None:
     )
 
 
+def test_maps_with_no_key_in_common_still_differ_key_by_key() -> None:
+    (change,) = compute_plan(
+        {"a": spec(Properties={"new": "2"}, Tags=[{"Key": "x", "Value": "1"}])},
+        recorded({"a": spec()}),
+    ).changes
+    assert change.fields == (
+        FieldChange("Properties.new", None, "2"),
+        FieldChange("Properties.rows", "10", None),
+        FieldChange("Properties.stage", "raw", None),
+        FieldChange("Tags.team", "churn", None),
+        FieldChange("Tags.x", None, "1"),
+    )
+
+
 @pytest.mark.parametrize(
     ("changes", "because"),
     [

@@ -35,10 +35,12 @@ def _change(change: Change) -> dict[str, Any]:
     }
 
 
-def audit_document(report: AuditReport, *, mode: str = "offline") -> dict[str, Any]:
+def audit_document(report: AuditReport) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
-        "mode": mode,
+        "mode": report.mode,
+        "strategy": report.strategy,
+        "api_calls": report.api_calls,
         "clean": report.clean,
         "checked": report.checked,
         "summary": report.summary(),

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
 from reconciler.render import value_text
-from reconciler.render.text import field_line, plan_summary_line
+from reconciler.render.text import field_line, live_line, plan_summary_line
 
 GITHUB_COMMENT_LIMIT = 65_536
 #: What a rendering may use, leaving room for a marker and a footer added around it.
@@ -43,11 +43,13 @@ def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
 
 def render_audit(report: AuditReport, *, budget: int = DEFAULT_BUDGET) -> str:
     if report.clean:
-        return f"**Audit clean.** {report.checked} artifacts, nothing to report.\n"
+        return f"**Audit clean.** {report.checked} artifacts, nothing to report.\n" + live_line(
+            report
+        )
     counts = ", ".join(f"{n} {kind}" for kind, n in report.summary().items() if n)
     head = (
         f"#### reconciler audit\n\n**{len(report.findings)} findings in {report.checked} "
-        f"artifacts** ({counts}).\n\n"
+        f"artifacts** ({counts}).\n\n{live_line(report)}\n"
     )
     sections = []
     for kind in FindingKind:

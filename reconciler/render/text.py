@@ -85,10 +85,17 @@ def field_line(field: FieldChange) -> str:
     return f"~ {field.path}: {value_text(field.before)} → {value_text(field.after)}"
 
 
+def live_line(report: AuditReport) -> str:
+    """How a live audit read the service, or nothing for an offline one."""
+    if report.strategy is None:
+        return ""
+    return f"Read the service by {report.strategy}: {report.api_calls} API calls.\n"
+
+
 def render_audit(report: AuditReport, *, color: bool = False) -> str:
     style = _styler(color)
     if report.clean:
-        return f"Audit clean: {report.checked} artifacts, nothing to report.\n"
+        return f"Audit clean: {report.checked} artifacts, nothing to report.\n" + live_line(report)
     lines = []
     for finding in report.findings:
         text = FINDING_TEXT[finding.kind]
@@ -103,7 +110,7 @@ def render_audit(report: AuditReport, *, color: bool = False) -> str:
         style(f"Audit: {len(report.findings)} findings in {report.checked} artifacts", bold=True)
         + f" ({counts})."
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + live_line(report)
 
 
 _OUTCOME_SYMBOLS = {
