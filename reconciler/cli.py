@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import signal
@@ -19,6 +20,14 @@ from reconciler.apply import ApplyResult, Outcome
 from reconciler.aws import Connection
 from reconciler.config import Settings, resolve_settings
 from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.github import (
+    DEFAULT_API_URL,
+    DEFAULT_MARKER,
+    GitHubApi,
+    commit_lockfile,
+    pull_request_from_env,
+    upsert_comment,
+)
 from reconciler.lockfile import Target
 from reconciler.manifest import load_manifests
 from reconciler.memory import paused_gc
@@ -32,6 +41,7 @@ from reconciler.project import (
     run_forget,
     run_import,
 )
+from reconciler.redact import redact_fields, redact_plan, redact_report
 from reconciler.render import jsondoc, markdown, text
 from reconciler.render.annotations import error_annotation
 from reconciler.sandbox.service import DEFAULT_ACCOUNT, DEFAULT_ARTIFACT_QUOTA
@@ -95,6 +105,16 @@ def aws_options(command: F) -> F:
         command
     )
     return command
+
+
+markdown_length_option = click.option(
+    "--max-length",
+    type=click.IntRange(1_000),
+    default=markdown.DEFAULT_BUDGET,
+    show_default=True,
+    help="markdown: summarise beyond this many characters (GitHub comments hold 65,536; a job "
+    "summary, 1 MiB).",
+)
 
 
 def path_options(lockfile_too: bool = True, manifests_too: bool = True) -> Callable[[F], F]:
@@ -192,6 +212,7 @@ def validate(manifests: str | None, output_format: str) -> None:
     show_default=True,
 )
 @click.option("--prune", is_flag=True, help="Plan to delete artifacts no longer declared.")
+@markdown_length_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -218,6 +239,7 @@ def plan(
     lockfile_path: str | None,
     output_format: str,
     prune: bool,
+    max_length: int,
     detailed_exitcode: bool,
     out: Path | None,
     refresh: bool,
@@ -234,16 +256,17 @@ def plan(
       reconciler plan --format markdown --detailed-exitcode --out plan.json
       reconciler plan --refresh --region eu-west-1
     """
-    state = read_state(_settings(manifests, lockfile_path))
+    settings = _settings(manifests, lockfile_path)
+    state = read_state(settings)
     if refresh:
         service = connect_for(state.recorded, Connection(region, profile, endpoint_url))
         state = state.refresh(service, deep=deep)
-    result = state.plan(prune=prune)
+    result = redact_plan(state.plan(prune=prune), settings.sensitive)
     with paused_gc():
         if output_format == "json":
             _emit(jsondoc.render_plan(result))
         elif output_format == "markdown":
-            _emit(markdown.render_plan(result))
+            _emit(markdown.render_plan(result, budget=max_length))
         else:
             _emit(text.render_plan(result, color=_use_color()))
     if out is not None:
@@ -263,6 +286,7 @@ def plan(
     show_default=True,
 )
 @click.option("--live", is_flag=True, help="Also compare with the service (needs credentials).")
+@markdown_length_option
 @click.option(
     "--deep",
     is_flag=True,
@@ -275,6 +299,7 @@ def audit(
     lockfile_path: str | None,
     output_format: str,
     live: bool,
+    max_length: int,
     deep: bool,
     region: str | None,
     profile: str | None,
@@ -293,15 +318,16 @@ def audit(
       reconciler audit --format json
       reconciler audit --live --region eu-west-1
     """
-    state = read_state(_settings(manifests, lockfile_path))
+    settings = _settings(manifests, lockfile_path)
+    state = read_state(settings)
     if live:
         service = connect_for(state.recorded, Connection(region, profile, endpoint_url))
         state = state.refresh(service, deep=deep)
-    report = state.audit()
+    report = redact_report(state.audit(), settings.sensitive)
     if output_format == "json":
         _emit(jsondoc.render_audit(report))
     elif output_format == "markdown":
-        _emit(markdown.render_audit(report))
+        _emit(markdown.render_audit(report, budget=max_length))
     else:
         _emit(text.render_audit(report, color=_use_color()))
     if not report.clean:
@@ -380,7 +406,8 @@ def apply(
     def confirm(plan: Plan, target: Target) -> None:
         progress.total = len(plan.actionable)
         if output_format == "text":
-            click.echo(text.render_plan(plan, color=_use_color()), nl=False)
+            shown = redact_plan(plan, settings.sensitive)
+            click.echo(text.render_plan(shown, color=_use_color()), nl=False)
         asked = planfile_path is None and not auto_approve
         if asked and not click.confirm(f"Apply these changes to {target}?", default=False):
             raise ReconcilerError("apply cancelled; nothing was changed")
@@ -389,20 +416,20 @@ def apply(
         run = run_apply(settings, connection, request, confirm=confirm, report=progress.report)
     finally:
         progress.close()
-    _apply_report(run, settings.lockfile, output_format)
+    _apply_report(run, settings, output_format)
     if run.result is not None and not run.result.ok:
         sys.exit(EXIT_ERROR)
 
 
-def _apply_report(run: ApplyRun, path: Path, output_format: str) -> None:
+def _apply_report(run: ApplyRun, settings: Settings, output_format: str) -> None:
     if output_format == "json":
         _emit(jsondoc.dumps(jsondoc.apply_document(run.result or ApplyResult(), run.lockfile)))
         return
     if run.result is None:
-        click.echo(text.render_plan(run.plan), nl=False)
+        click.echo(text.render_plan(redact_plan(run.plan, settings.sensitive)), nl=False)
         click.echo("Nothing to apply.")
         return
-    click.echo(text.apply_summary(run.result, path))
+    click.echo(text.apply_summary(run.result, settings.lockfile))
     for error in run.result.errors:
         click.echo(f"error: {error}", err=True)
 
@@ -486,7 +513,7 @@ def import_command(
             click.echo("    it matches the manifest")
         else:
             click.echo(f"    the next apply will {item.pending.action.value} it:")
-            for field in item.pending.fields:
+            for field in redact_fields(item.pending.fields, settings.sensitive):
                 click.echo(f"      {text.field_line(field)}")
     for note in notes:
         click.echo(f"  {note}")
@@ -529,6 +556,98 @@ def _declared_names(settings: Settings) -> set[str]:
         return set(load_manifests(settings.manifests).artifacts)
     except ReconcilerError:
         return set()
+
+
+@cli.group()
+def github() -> None:
+    """Helpers for GitHub Actions: the sticky plan comment, the lockfile commit, summaries."""
+
+
+@github.command("comment")
+@click.option(
+    "--file",
+    "body_file",
+    type=click.File("r", encoding="utf-8"),
+    default="-",
+    show_default=True,
+    help="The comment's markdown (from 'reconciler plan --format markdown'); - reads stdin.",
+)
+@click.option(
+    "--marker",
+    default=DEFAULT_MARKER,
+    show_default=True,
+    help="The hidden marker that identifies the comment (one per manifests folder, say).",
+)
+@click.option("--pr", "number", type=int, help="The pull request. [default: from the event]")
+@handle_errors
+def github_comment(body_file: Any, marker: str, number: int | None) -> None:
+    """Create or update the pull request's one reconciler comment.
+
+    Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL as set in
+    GitHub Actions. Exits 1 if the comment cannot be posted.
+
+    \b
+    Example:
+      reconciler plan --format markdown | reconciler github comment
+    """
+    pull = pull_request_from_env(os.environ, number)
+    token = os.environ.get("GITHUB_TOKEN", "")
+    api = GitHubApi(token, os.environ.get("GITHUB_API_URL", DEFAULT_API_URL))
+    action, url = upsert_comment(api, pull, body_file.read(), marker)
+    click.echo(f"{action} the plan comment on {pull.repository}#{pull.number}: {url}")
+
+
+@github.command("commit-lockfile")
+@path_options(manifests_too=False)
+@click.option(
+    "--message",
+    default="reconciler: record applied artifacts",
+    show_default=True,
+    help="The commit message.",
+)
+@click.option("--remote", default="origin", show_default=True)
+@click.option("--branch", default="main", show_default=True, help="The branch to push to.")
+@handle_errors
+def github_commit_lockfile(
+    lockfile_path: str | None, message: str, remote: str, branch: str
+) -> None:
+    """Commit the lockfile alone and push it, fetching and rebasing if the branch moved.
+
+    A push with GITHUB_TOKEN does not start another workflow run.
+
+    \b
+    Example:
+      reconciler github commit-lockfile --branch main
+    """
+    settings = _settings(None, lockfile_path)
+    outcome = commit_lockfile(settings.lockfile, message, remote=remote, branch=branch)
+    if outcome == "unchanged":
+        click.echo(f"{settings.lockfile} is unchanged; nothing to commit.")
+    else:
+        click.echo(f"Pushed {settings.lockfile} to {branch} in {outcome}.")
+
+
+@github.command("apply-summary")
+@click.option(
+    "--file",
+    "document_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="What 'reconciler apply --format json' printed.",
+)
+@handle_errors
+def github_apply_summary(document_file: Path) -> None:
+    """Print an apply's markdown job summary (for $GITHUB_STEP_SUMMARY).
+
+    \b
+    Example:
+      reconciler github apply-summary --file apply.json >> "$GITHUB_STEP_SUMMARY"
+    """
+    try:
+        document = json.loads(document_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        document = None
+    _emit(markdown.render_apply(document if isinstance(document, dict) else None))
 
 
 @cli.command()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from reconciler.errors import Diagnostic, Location, ManifestError
 from reconciler.manifest import describe_validation_errors, place_in_text
+from reconciler.redact import DEFAULT_PATTERN, compile_pattern
 from reconciler.yamlio import YamlSyntaxError, load_documents
 
 CONFIG_NAME = "reconciler.yaml"
@@ -23,6 +25,17 @@ class ConfigFile(BaseModel):
 
     manifests: str = DEFAULT_MANIFESTS
     lockfile: str = DEFAULT_LOCKFILE
+    #: Properties whose key matches (a regular expression, any case) are shown as (sensitive).
+    sensitive_properties: str = DEFAULT_PATTERN
+
+    @field_validator("sensitive_properties")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            compile_pattern(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        return pattern
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class Settings:
     manifests: Path
     lockfile: Path
     config_path: Path | None = None
+    sensitive: re.Pattern[str] = field(default_factory=lambda: compile_pattern(DEFAULT_PATTERN))
 
 
 def find_config(start: Path) -> Path | None:
@@ -86,6 +100,7 @@ def resolve_settings(
         manifests=Path(manifests) if manifests is not None else base / config.manifests,
         lockfile=Path(lockfile) if lockfile is not None else base / config.lockfile,
         config_path=config_path,
+        sensitive=compile_pattern(config.sensitive_properties),
     )
 
 

@@ -29,6 +29,7 @@ from reconciler.lockfile import Lockfile, Target, new_lineage
 from reconciler.manifest import DesiredState, load_manifests
 from reconciler.memory import paused_gc
 from reconciler.plan import Plan, compute_plan
+from reconciler.redact import redact_plan
 from reconciler.render.jsondoc import plan_document
 from reconciler.runlock import ApplyLock
 
@@ -117,7 +118,10 @@ def run_apply(
         if service is not None:
             state = state.refresh(service)
         plan = state.plan(prune=prune)
-        if saved is not None and plan_document(plan) != saved.document:
+        if (
+            saved is not None
+            and plan_document(redact_plan(plan, settings.sensitive)) != saved.document
+        ):
             raise ReconcilerError(
                 f"the saved plan {request.planfile} is stale: the service changed since it was "
                 f"made; run 'reconciler plan --refresh --out {request.planfile}' again"

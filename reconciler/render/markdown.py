@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
@@ -142,3 +143,40 @@ def _fence(lines: list[str]) -> str:
 
 def _escape_html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_apply(document: dict[str, Any] | None, *, budget: int = DEFAULT_BUDGET) -> str:
+    """A job summary for an apply, from its `--format json` document (None: apply gave none)."""
+    retry = (
+        "Everything that succeeded is recorded in the lockfile this run committed. Fix the cause, "
+        "then run the workflow again (Actions → apply → Run workflow): apply continues where "
+        "this run stopped.\n"
+    )
+    if document is None:
+        return (
+            "#### reconciler apply\n\n**Apply did not finish** and left no result: "
+            "see the step's log.\n\n" + retry
+        )
+    summary = document.get("summary", {})
+    counts = ", ".join(
+        f"{summary.get(key, 0)} {key}"
+        for key in ("created", "adopted", "updated", "replaced", "deleted")
+    )
+    ok = bool(document.get("ok"))
+    head = (
+        f"#### reconciler apply\n\n**{'Applied' if ok else 'Apply stopped'}:** {counts}; "
+        f"{summary.get('throttled', 0)} throttled calls retried.\n\n"
+    )
+    if not ok:
+        errors = "".join(f"- {error}\n" for error in document.get("errors", []))
+        head += (
+            f"{summary.get('not_started', 0)} operations were not started.\n\n{errors}\n{retry}\n"
+        )
+    outcomes = document.get("outcomes", [])
+    if not outcomes:
+        return head + ("Nothing to apply.\n" if ok else "")
+    blocks: list[tuple[str, list[str]]] = [
+        (f"{o['result']} {o['name']}" + (f"  {o['arn']}" if o.get("arn") else ""), [])
+        for o in outcomes
+    ]
+    return _fit(head, [(f"<b>operations</b>: {len(outcomes)}", blocks)], budget)

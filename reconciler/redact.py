@@ -1,0 +1,78 @@
+"""Hiding sensitive property values in everything reconciler shows (the lockfile keeps them).
+
+A property whose key matches the pattern (by default secret, password, token or credential, in
+any case) is shown as "(sensitive)" in plans and audits of every format, and in saved plans.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from reconciler.plan import Change, FieldChange, Plan
+
+if TYPE_CHECKING:
+    from reconciler.audit import AuditReport, Finding
+
+SENSITIVE = "(sensitive)"
+DEFAULT_PATTERN = "secret|password|token|credential"
+PROPERTIES = "Properties"
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _mask_map(values: dict[str, Any], pattern: re.Pattern[str]) -> dict[str, Any]:
+    return {k: SENSITIVE if pattern.search(k) else v for k, v in values.items()}
+
+
+def redact_spec(spec: dict[str, Any] | None, pattern: re.Pattern[str]) -> dict[str, Any] | None:
+    if spec is None or not spec.get(PROPERTIES):
+        return spec
+    return {**spec, PROPERTIES: _mask_map(spec[PROPERTIES], pattern)}
+
+
+def _redact_field(field: FieldChange, pattern: re.Pattern[str]) -> FieldChange:
+    if field.path == PROPERTIES:
+        return FieldChange(
+            field.path,
+            None if field.before is None else _mask_map(field.before, pattern),
+            None if field.after is None else _mask_map(field.after, pattern),
+        )
+    prefix = PROPERTIES + "."
+    if field.path.startswith(prefix) and pattern.search(field.path[len(prefix) :]):
+        return FieldChange(
+            field.path,
+            None if field.before is None else SENSITIVE,
+            None if field.after is None else SENSITIVE,
+        )
+    return field
+
+
+def redact_fields(
+    fields: tuple[FieldChange, ...], pattern: re.Pattern[str]
+) -> tuple[FieldChange, ...]:
+    return tuple(_redact_field(f, pattern) for f in fields)
+
+
+def redact_change(change: Change, pattern: re.Pattern[str]) -> Change:
+    return replace(
+        change,
+        before=redact_spec(change.before, pattern),
+        after=redact_spec(change.after, pattern),
+        fields=redact_fields(change.fields, pattern),
+    )
+
+
+def redact_plan(plan: Plan, pattern: re.Pattern[str]) -> Plan:
+    return replace(plan, changes=tuple(redact_change(c, pattern) for c in plan.changes))
+
+
+def redact_finding(finding: Finding, pattern: re.Pattern[str]) -> Finding:
+    return replace(finding, fields=redact_fields(finding.fields, pattern))
+
+
+def redact_report(report: AuditReport, pattern: re.Pattern[str]) -> AuditReport:
+    return replace(report, findings=tuple(redact_finding(f, pattern) for f in report.findings))
