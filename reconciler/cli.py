@@ -73,7 +73,7 @@ def handle_errors(command: F) -> F:
             for diagnostic in exc.diagnostics:
                 click.echo(str(diagnostic), err=True)
             count = len(exc.diagnostics)
-            _fail(f"{count} problem{'s' if count != 1 else ''} found in the manifests")
+            _fail(f"{count} problem{'s' if count != 1 else ''} found in {exc.what}")
         except ReconcilerError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:

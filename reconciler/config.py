@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from reconciler.errors import Diagnostic, Location, ManifestError
-from reconciler.manifest import describe_validation_errors, place_in_text
+from reconciler.manifest import describe_validation_errors, display_path, place_in_text
 from reconciler.redact import DEFAULT_PATTERN, compile_pattern
 from reconciler.yamlio import YamlSyntaxError, load_documents
 
@@ -58,23 +58,23 @@ def find_config(start: Path) -> Path | None:
 
 
 def read_config(path: Path) -> ConfigFile:
-    shown = str(path)
+    shown = display_path(path)
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ManifestError([Diagnostic(Location(shown, 1, 1), "invalid UTF-8")]) from None
+        raise _config_error([Diagnostic(Location(shown, 1, 1), "invalid UTF-8")]) from None
     try:
         documents = load_documents(text)
     except YamlSyntaxError as exc:
-        raise ManifestError([Diagnostic(Location(shown, exc.line, exc.col), exc.message)]) from None
+        raise _config_error([Diagnostic(Location(shown, exc.line, exc.col), exc.message)]) from None
     if len(documents) > 1:
-        raise ManifestError([Diagnostic(Location(shown, 1, 1), "expected a single YAML document")])
+        raise _config_error([Diagnostic(Location(shown, 1, 1), "expected a single YAML document")])
     document = documents[0] if documents else None
     if document is None:
         return ConfigFile()
     if not isinstance(document, dict):
-        raise ManifestError(
+        raise _config_error(
             [Diagnostic(Location(shown, 1, 1), "reconciler.yaml must be a mapping of settings")]
         )
     try:
@@ -82,7 +82,11 @@ def read_config(path: Path) -> ConfigFile:
     except ValidationError as exc:
         problems = describe_validation_errors(shown, 0, exc.errors(), ConfigFile)
         diagnostics = [place_in_text(shown, text, problem) for problem in problems]
-        raise ManifestError(diagnostics) from None
+        raise _config_error(diagnostics) from None
+
+
+def _config_error(diagnostics: list[Diagnostic]) -> ManifestError:
+    return ManifestError(diagnostics, what=CONFIG_NAME)
 
 
 def resolve_settings(

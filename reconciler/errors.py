@@ -35,8 +35,9 @@ class ReconcilerError(Exception):
 class ManifestError(ReconcilerError):
     """Manifests that did not validate. Carries every diagnostic of the run."""
 
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+    def __init__(self, diagnostics: list[Diagnostic], what: str = "the manifests") -> None:
         self.diagnostics = sorted(diagnostics)
+        self.what = what
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 

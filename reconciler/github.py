@@ -216,9 +216,16 @@ def commit_lockfile(
         if attempt == attempts:
             break
         _git("fetch", remote, branch, cwd=root)
-        rebased = _git(*_identity(root), "rebase", f"{remote}/{branch}", cwd=root, check=False)
+        # --autostash: other files the run touched stay out of the commit and out of the way.
+        rebased = _git(
+            *_identity(root), "rebase", "--autostash", f"{remote}/{branch}", cwd=root, check=False
+        )
         if rebased.returncode != 0:
             _git("rebase", "--abort", cwd=root, check=False)
+            if "CONFLICT" not in rebased.stdout + rebased.stderr:
+                raise GitHubError(
+                    f"git rebase onto {remote}/{branch} failed: {rebased.stderr.strip()}"
+                )
             raise GitHubError(
                 f"{branch} changed {relative} while this run was applying, and the two cannot be "
                 "combined; run the workflow again (apply adopts what this run created)"
