@@ -35,6 +35,7 @@ from reconciler.plan import Plan
 from reconciler.project import (
     ApplyRequest,
     ApplyRun,
+    State,
     connect_for,
     read_state,
     run_apply,
@@ -107,6 +108,14 @@ def aws_options(command: F) -> F:
     return command
 
 
+report_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+
 markdown_length_option = click.option(
     "--max-length",
     type=click.IntRange(1_000),
@@ -141,6 +150,31 @@ def path_options(lockfile_too: bool = True, manifests_too: bool = True) -> Calla
 
 def _settings(manifests: str | None, lockfile_path: str | None = None) -> Settings:
     return resolve_settings(manifests, lockfile_path)
+
+
+def _read_state(settings: Settings, live: Connection | None, deep: bool) -> State:
+    """The manifests and the lockfile and, given a connection, the service's side too."""
+    state = read_state(settings)
+    if live is None:
+        return state
+    return state.refresh(connect_for(state.recorded, live), deep=deep)
+
+
+def _render(
+    value: Any,
+    output_format: str,
+    max_length: int,
+    as_json: Callable[[Any], str],
+    as_markdown: Callable[..., str],
+    as_text: Callable[..., str],
+) -> None:
+    with paused_gc():
+        if output_format == "json":
+            _emit(as_json(value))
+        elif output_format == "markdown":
+            _emit(as_markdown(value, budget=max_length))
+        else:
+            _emit(as_text(value, color=_use_color()))
 
 
 def _use_color() -> bool:
@@ -204,13 +238,7 @@ def validate(manifests: str | None, output_format: str) -> None:
 
 @cli.command()
 @path_options()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
+@report_format_option
 @click.option("--prune", is_flag=True, help="Plan to delete artifacts no longer declared.")
 @markdown_length_option
 @click.option(
@@ -257,18 +285,11 @@ def plan(
       reconciler plan --refresh --region eu-west-1
     """
     settings = _settings(manifests, lockfile_path)
-    state = read_state(settings)
-    if refresh:
-        service = connect_for(state.recorded, Connection(region, profile, endpoint_url))
-        state = state.refresh(service, deep=deep)
+    live = Connection(region, profile, endpoint_url) if refresh else None
+    state = _read_state(settings, live, deep)
     result = redact_plan(state.plan(prune=prune), settings.sensitive)
-    with paused_gc():
-        if output_format == "json":
-            _emit(jsondoc.render_plan(result))
-        elif output_format == "markdown":
-            _emit(markdown.render_plan(result, budget=max_length))
-        else:
-            _emit(text.render_plan(result, color=_use_color()))
+    renderers = (jsondoc.render_plan, markdown.render_plan, text.render_plan)
+    _render(result, output_format, max_length, *renderers)
     if out is not None:
         planfile.save(out, result, state.recorded, state.desired.digest, refresh=refresh)
         click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
@@ -278,13 +299,7 @@ def plan(
 
 @cli.command()
 @path_options()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
+@report_format_option
 @click.option("--live", is_flag=True, help="Also compare with the service (needs credentials).")
 @markdown_length_option
 @click.option(
@@ -319,17 +334,11 @@ def audit(
       reconciler audit --live --region eu-west-1
     """
     settings = _settings(manifests, lockfile_path)
-    state = read_state(settings)
-    if live:
-        service = connect_for(state.recorded, Connection(region, profile, endpoint_url))
-        state = state.refresh(service, deep=deep)
+    connection = Connection(region, profile, endpoint_url) if live else None
+    state = _read_state(settings, connection, deep)
     report = redact_report(state.audit(), settings.sensitive)
-    if output_format == "json":
-        _emit(jsondoc.render_audit(report))
-    elif output_format == "markdown":
-        _emit(markdown.render_audit(report, budget=max_length))
-    else:
-        _emit(text.render_audit(report, color=_use_color()))
+    renderers = (jsondoc.render_audit, markdown.render_audit, text.render_audit)
+    _render(report, output_format, max_length, *renderers)
     if not report.clean:
         sys.exit(EXIT_CHANGES)
 

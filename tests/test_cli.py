@@ -37,10 +37,27 @@ def example_repo(repo: Path) -> Path:
 
 def test_version_and_help_with_examples() -> None:
     assert run("--version").out.strip() == f"reconciler, version {__version__}"
-    for command in ("validate", "plan", "audit", "schema"):
-        result = run(command, "--help")
+    commands = [
+        ["validate"],
+        ["plan"],
+        ["audit"],
+        ["apply"],
+        ["import"],
+        ["forget"],
+        ["schema"],
+        ["sandbox"],
+        ["github", "comment"],
+        ["github", "commit-lockfile"],
+        ["github", "apply-summary"],
+    ]
+    listed = {name for name in cli.commands} | {
+        f"github {name}" for name in cli.commands["github"].commands
+    }  # type: ignore[attr-defined]
+    assert {" ".join(c) for c in commands} | {"github"} == listed
+    for command in commands:
+        result = run(*command, "--help")
         assert result.code == 0
-        assert "Example:" in result.out and f"reconciler {command}" in result.out
+        assert "Example:" in result.out and f"reconciler {' '.join(command)}" in result.out
 
 
 def test_validate_accepts_the_examples(example_repo: Path) -> None:
