@@ -29,6 +29,7 @@ from reconciler.manifest import load_manifests
 from reconciler.memory import paused_gc
 from reconciler.plan import compute_plan
 from reconciler.project import read_state
+from reconciler.redact import redact_plan
 from reconciler.render import jsondoc
 
 PER_FILE = 10
@@ -82,8 +83,8 @@ def floor(manifests: Path) -> None:
 
 def plan(manifests: Path, lock_path: Path) -> None:
     """What the CLI's plan command runs, minus printing."""
-    state = read_state(Settings(manifests, lock_path))
-    result = state.plan()
+    settings = Settings(manifests, lock_path)
+    result = redact_plan(read_state(settings).plan(), settings.sensitive)
     with paused_gc():
         jsondoc.render_plan(result)
 
