@@ -67,13 +67,10 @@ class ApplyResult:
             key = {"recreated": "created", "gone": "deleted"}.get(outcome.result, outcome.result)
             counts[key] = counts.get(key, 0) + 1
         counts["throttled"] = self.stats.throttled
+        counts["errors_retried"] = self.stats.retried_errors
         counts["failed"] = len(self.errors)
         counts["not_started"] = self.skipped
         return counts
-
-
-class Stop(Exception):
-    """Raised in a task that must not start because the run is stopping."""
 
 
 class NotOwned(ReconcilerError):
@@ -185,7 +182,17 @@ class Executor:
             try:
                 response = self.service.call("create_artifact", **create_request(spec, name))
             except ServiceCallError as exc:
-                if exc.code == "ValidationException" and "already exists" in exc.service_message:
+                if (
+                    exc.code == "ValidationException"
+                    and "already exists" not in exc.service_message
+                ):
+                    # The real service's wording for a duplicate is not documented: one look
+                    # tells a duplicate from a request it refuses for another reason.
+                    adopted = self._adopt(name, spec, patience=0.0)
+                    if adopted is not None:
+                        return adopted
+                    raise
+                if exc.code == "ValidationException":
                     adopted = self._adopt(name, spec, patience=self.options.lookup_timeout)
                     if adopted is not None:
                         return adopted

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 

@@ -72,9 +72,6 @@ class Lockfile:
     def exists(self) -> bool:
         return self.lineage is not None
 
-    def with_entries(self, artifacts: dict[str, Entry]) -> Lockfile:
-        return replace(self, artifacts=dict(artifacts))
-
 
 class _SpecModel(ArtifactSpec):
     """An applied spec is canonical: ArtifactName is always filled in."""

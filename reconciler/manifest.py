@@ -21,7 +21,7 @@ from ruamel.yaml.nodes import Node, ScalarNode
 from reconciler import models
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
 from reconciler.memory import paused_gc
-from reconciler.models import Manifest, canonical_spec
+from reconciler.models import Manifest, canonical
 from reconciler.yamlio import (
     MAX_EXPANDED_NODES,
     YamlSyntaxError,
@@ -39,16 +39,14 @@ Loc = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Declared:
-    """One validated manifest and where it was declared."""
+    """One validated manifest, canonical, and where it was declared."""
 
-    manifest: Manifest
+    name: str
     path: str
     document: int
     spec: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return self.manifest.metadata.name
+    #: Whether spec.ArtifactName is spelt out (else it defaults to the name), to point at it.
+    names_artifact: bool
 
 
 @dataclass(frozen=True)
@@ -208,7 +206,11 @@ def _check_document(
         return None
     if duplicate_tags:
         return None
-    result.declared.append(Declared(manifest, shown, index, canonical_spec(manifest)))
+    # The model has done its job (validation); keeping it would double the memory held.
+    name = manifest.metadata.name
+    spec = document["spec"]
+    artifact_named = spec.get("ArtifactName") is not None
+    result.declared.append(Declared(name, shown, index, canonical(name, spec), artifact_named))
     return None
 
 
@@ -266,7 +268,7 @@ def _index_unique(
 
 
 def _artifact_name_loc(item: Declared) -> Loc:
-    if item.manifest.spec.ArtifactName is None:
+    if not item.names_artifact:
         return ("metadata", "name")
     return ("spec", "ArtifactName")
 

@@ -11,9 +11,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-API_VERSION = "reconciler/v1"
-KIND = "Artifact"
-
 #: The tag the tool puts on every artifact it creates; its value is the manifest's metadata.name.
 OWNERSHIP_TAG_KEY = "reconciler:name"
 RESERVED_TAG_PREFIX = "aws:"
@@ -34,15 +31,11 @@ TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
 #: The service allows 50 tags per request; one is kept for the ownership tag.
 TAGS_MAX = 50 - 1
-SOURCE_ID_TYPES = ("MD5Hash", "S3ETag", "S3Version", "Custom")
 
-#: Fields the service can change in place (UpdateArtifact, AddTags, DeleteTags).
-UPDATABLE_FIELDS = ("ArtifactName", "Properties", "Tags")
 #: Fields that can only be set at creation: changing one replaces the artifact.
 REPLACE_FIELDS = ("Source", "ArtifactType", "MetadataProperties")
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN)]
-SingleLine = Annotated[str, StringConstraints(pattern=SINGLE_LINE_PATTERN)]
 PropertyKey = Annotated[
     str, StringConstraints(max_length=PROPERTY_KEY_MAX, pattern=SINGLE_LINE_PATTERN)
 ]
@@ -130,36 +123,43 @@ class Manifest(_Strict):
 
 
 def canonical_spec(manifest: Manifest) -> dict[str, Any]:
-    """The spec as the service will hold it, in one canonical form.
+    """The spec as the service will hold it, in one canonical form (see `canonical`)."""
+    return canonical(manifest.metadata.name, manifest.spec.model_dump(exclude_none=True))
+
+
+def canonical(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A validated spec (as parsed, None for absent) in the one form plans compare.
 
     ArtifactName defaults to metadata.name; empty maps and lists are dropped (the service does not
     tell them from absent ones); tags and source types are sorted, since their order means nothing.
     """
-    spec = manifest.spec
     out: dict[str, Any] = {
-        "ArtifactName": spec.ArtifactName or manifest.metadata.name,
-        "ArtifactType": spec.ArtifactType,
-        "Source": canonical_source(spec.Source),
+        "ArtifactName": spec.get("ArtifactName") or name,
+        "ArtifactType": spec["ArtifactType"],
+        "Source": canonical_source(spec["Source"]),
     }
-    if spec.Properties:
-        out["Properties"] = dict(sorted(spec.Properties.items()))
-    if spec.MetadataProperties is not None:
-        metadata = spec.MetadataProperties.model_dump(exclude_none=True)
-        if metadata:
-            out["MetadataProperties"] = metadata
-    if spec.Tags:
-        out["Tags"] = sorted(
-            ({"Key": t.Key, "Value": t.Value} for t in spec.Tags),
-            key=lambda t: t["Key"],
-        )
+    properties = spec.get("Properties")
+    if properties:
+        out["Properties"] = dict(sorted(properties.items()))
+    metadata = {k: v for k, v in (spec.get("MetadataProperties") or {}).items() if v is not None}
+    if metadata:
+        out["MetadataProperties"] = metadata
+    tags = spec.get("Tags")
+    if tags:
+        out["Tags"] = sorted(({"Key": t["Key"], "Value": t["Value"]} for t in tags), key=_by_key)
     return out
 
 
-def canonical_source(source: ArtifactSource) -> dict[str, Any]:
-    out: dict[str, Any] = {"SourceUri": source.SourceUri}
-    if source.SourceTypes:
+def canonical_source(source: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"SourceUri": source["SourceUri"]}
+    types = source.get("SourceTypes")
+    if types:
         out["SourceTypes"] = sorted(
-            ({"SourceIdType": t.SourceIdType, "Value": t.Value} for t in source.SourceTypes),
+            ({"SourceIdType": t["SourceIdType"], "Value": t["Value"]} for t in types),
             key=lambda t: (t["SourceIdType"], t["Value"]),
         )
     return out
+
+
+def _by_key(tag: dict[str, str]) -> str:
+    return tag["Key"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -63,8 +63,6 @@ class Plan:
     changes: tuple[Change, ...]
     unchanged: int
     prune: bool = False
-    #: Names whose entry changes nothing but whose lockfile record must be kept (for apply).
-    unchanged_names: tuple[str, ...] = field(default=(), repr=False)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(change.action.value for change in self.changes)
@@ -106,7 +104,7 @@ def compute_plan(
             changes.append(Change(name, action, before=entry.spec, arn=entry.arn))
     order = {action: i for i, action in enumerate(ACTION_ORDER)}
     changes.sort(key=lambda c: (order[c.action], c.name))
-    return Plan(tuple(changes), len(unchanged), prune, tuple(sorted(unchanged)))
+    return Plan(tuple(changes), len(unchanged), prune)
 
 
 def compare(name: str, entry: Entry, spec: dict[str, Any]) -> Change | None:

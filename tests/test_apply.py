@@ -509,3 +509,59 @@ def test_progress_is_one_line_per_operation_when_not_a_terminal(
     out = apply().out
     assert out.count("\n  + ") >= 2
     assert "\r" not in out
+
+
+def test_on_a_terminal_progress_is_one_counting_line(repo: Path, sandbox: Sandbox) -> None:
+    import pty
+
+    declare(repo, manifest_doc("a"), manifest_doc("b"), manifest_doc("c"))
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
+        cwd=repo,
+        env={**os.environ, **env_for(sandbox), "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert process.wait(timeout=60) == 0
+    text = output.decode()
+    assert "\r\x1b[2K[3/3] " in text
+    assert text.count(": created arn:") == 3
+    assert "Apply complete: 3 created" in text
+
+
+def test_a_duplicate_worded_otherwise_is_still_adopted(
+    repo: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real service's message for a duplicate is undocumented: apply must not depend on it.
+    from reconciler.sandbox import service as sandbox_service
+
+    def reworded(message: str) -> sandbox_service.ServiceError:
+        return sandbox_service.ServiceError(
+            "ValidationException", message.replace("already exists", "is taken")
+        )
+
+    declare(repo, manifest_doc("a"), manifest_doc("b"))
+    assert apply().code == 0
+    (repo / "artifacts.lock.json").unlink()  # a lost lockfile: the creates will meet duplicates
+    monkeypatch.setattr(sandbox_service, "validation_error", reworded)
+    result = apply()
+    assert result.code == 0, result.err
+    assert "2 adopted" in result.out
+    sm(sandbox).create_artifact(Source={"SourceUri": uri("c")}, ArtifactType="DataSet")
+    declare(repo, manifest_doc("a"), manifest_doc("b"), manifest_doc("c"))
+    refused = apply()
+    assert refused.code == 1
+    assert "is not managed by reconciler" in refused.err

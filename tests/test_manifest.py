@@ -4,9 +4,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.manifest import load_manifests
+from reconciler.models import ArtifactMetadataProperties, ArtifactSpec
 from tests.helpers import manifest_doc, write_manifests
 
 EXAMPLES = Path(__file__).parent.parent / "manifests"
@@ -22,23 +24,17 @@ def test_the_bundled_example_is_valid_and_uses_every_spec_field() -> None:
     desired = load_manifests(EXAMPLES)
     assert len(desired.artifacts) >= 8
     assert desired.files >= 3
-    used = {field for d in desired.artifacts.values() for field in d.manifest.spec.model_fields_set}
-    assert used == {
-        "ArtifactName",
-        "ArtifactType",
-        "Source",
-        "Properties",
-        "MetadataProperties",
-        "Tags",
-    }
-    assert any(d.manifest.spec.Source.SourceTypes for d in desired.artifacts.values())
-    metadata_fields = {
-        f
-        for d in desired.artifacts.values()
-        if d.manifest.spec.MetadataProperties
-        for f in d.manifest.spec.MetadataProperties.model_fields_set
-    }
-    assert metadata_fields == {"CommitId", "Repository", "GeneratedBy", "ProjectId"}
+    documents = [
+        doc
+        for path in EXAMPLES.rglob("*.yaml")
+        for doc in YAML(typ="safe").load_all(path.read_text())
+    ]
+    assert {field for doc in documents for field in doc["spec"]} == set(ArtifactSpec.model_fields)
+    assert all(doc["spec"]["Source"].get("SourceTypes") for doc in documents)
+    metadata_fields = {f for doc in documents for f in doc["spec"].get("MetadataProperties", {})}
+    assert metadata_fields == set(ArtifactMetadataProperties.model_fields)
+    assert any(d.names_artifact for d in desired.artifacts.values())
+    assert any(not d.names_artifact for d in desired.artifacts.values())
 
 
 def test_reads_recursively_several_documents_per_file_yaml_and_yml(tmp_path: Path) -> None:

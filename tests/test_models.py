@@ -3,10 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from reconciler.models import Manifest, canonical_spec
+from reconciler.models import Manifest, canonical, canonical_spec
 from tests.helpers import manifest_doc
+from tests.strategies import manifests
 
 
 def validate(**spec: Any) -> Manifest:
@@ -82,3 +85,17 @@ def test_canonical_spec_sorts_and_drops_what_the_service_does_not_keep() -> None
         },
         "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}],
     }
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_loaders_canonical_form_from_parsed_data_matches_the_models(
+    data: st.DataObject,
+) -> None:
+    document = data.draw(manifests("subject"))
+    spec = dict(document["spec"])
+    if data.draw(st.booleans()):  # `Properties:` and `MetadataProperties:` left empty parse as null
+        spec.setdefault("Properties", None)
+        spec.setdefault("MetadataProperties", None)
+    manifest = Manifest.model_validate({**document, "spec": spec})
+    assert canonical("subject", spec) == canonical_spec(manifest)
