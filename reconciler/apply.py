@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,8 +130,14 @@ class Executor:
         if not changes:
             return
         with ThreadPoolExecutor(max_workers=self.options.parallelism) as pool:
-            for change in changes:
-                pool.submit(self._guarded, step, change)
+            futures = [pool.submit(self._guarded, step, change) for change in changes]
+            try:
+                wait(futures)
+            except KeyboardInterrupt:
+                # Interrupted (Ctrl-C, or SIGTERM from a cancelled CI job): start nothing new,
+                # let the calls in flight finish and be recorded.
+                self.stopping.set()
+                raise
 
     def _guarded(self, step: Callable[[Change], Outcome | None], change: Change) -> None:
         if self.stopping.is_set():

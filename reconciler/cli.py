@@ -77,7 +77,7 @@ def handle_errors(command: F) -> F:
         except ReconcilerError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            click.echo("interrupted; every operation that finished is recorded", err=True)
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
@@ -420,13 +420,19 @@ def apply(
         if asked and not click.confirm(f"Apply these changes to {target}?", default=False):
             raise ReconcilerError("apply cancelled; nothing was changed")
 
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job stops cleanly
     try:
         run = run_apply(settings, connection, request, confirm=confirm, report=progress.report)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         progress.close()
     _apply_report(run, settings, output_format)
     if run.result is not None and not run.result.ok:
         sys.exit(EXIT_ERROR)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _apply_report(run: ApplyRun, settings: Settings, output_format: str) -> None:

@@ -565,3 +565,30 @@ def test_a_duplicate_worded_otherwise_is_still_adopted(
     refused = apply()
     assert refused.code == 1
     assert "is not managed by reconciler" in refused.err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_apply_stops_early_and_records_what_finished(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, signum: int
+) -> None:
+    declare(repo, *(manifest_doc(f"a{i:02d}") for i in range(30)))
+    with Sandbox(SandboxConfig(latency_ms=60)) as slow:
+        process = _apply_process(repo, slow, "--parallelism", "2")
+        assert process.stdout is not None and process.stderr is not None
+        created = 0
+        while created < 3:
+            if ": created arn:" in process.stdout.readline():
+                created += 1
+        process.send_signal(signum)
+        assert process.wait(timeout=30) == 130
+        assert "interrupted; every operation that finished is recorded" in process.stderr.read()
+        assert not journal_path(repo / "artifacts.lock.json").exists()  # folded on the way out
+        lock = recorded(repo)
+        state = live(slow)
+        assert 3 <= len(lock.artifacts) < 30  # it stopped early
+        assert {e.arn for e in lock.artifacts.values()} == {
+            a["ArtifactArn"] for a in state.values()
+        }
+        use(slow, monkeypatch)
+        assert apply().code == 0
+        assert len(live(slow)) == 30

@@ -636,3 +636,18 @@ def test_a_taken_port_is_a_clear_error(sandbox: Sandbox) -> None:
     assert result.stderr.startswith(
         f"error: cannot listen on 127.0.0.1:{port} (Address already in use)"
     )
+
+
+def test_an_unreadable_state_file_is_a_clear_error(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("{not json")
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "sandbox", "--state", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot read the sandbox state {state}")
+    assert "move it away to start afresh" in result.stderr
+    assert state.read_text() == "{not json"
