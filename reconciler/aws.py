@@ -98,6 +98,53 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
+class Pacer:
+    """Client-side pacing shared by every worker: once the service throttles, send at just under
+    the rate it allows instead of retrying into it (additive increase, multiplicative decrease,
+    as TCP does). Until the first throttle it does not slow anything down."""
+
+    DECREASE = 0.85
+    #: Throttles arrive in bursts (every worker at once); one burst lowers the rate once.
+    CALM = 1.0
+    MINIMUM = 0.5
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.rate: float | None = None
+        self._next = 0.0
+        self._decreased = float("-inf")
+        self._recent: list[float] = []
+
+    def wait(self) -> None:
+        with self._lock:
+            if self.rate is None:
+                return
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + 1.0 / self.rate
+        if slot > now:
+            time.sleep(slot - now)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if self.rate is None:
+                self._recent = [t for t in self._recent if t > now - 1.0] + [now]
+            else:
+                self.rate += 1.0 / self.rate  # about one more call a second, every second
+
+    def throttled(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if now - self._decreased < self.CALM:
+                return
+            self._decreased = now
+            observed = float(len([t for t in self._recent if t > now - 1.0])) or 1.0
+            base = self.rate if self.rate is not None else observed
+            self.rate = max(self.MINIMUM, base * self.DECREASE)
+
+
 @dataclass(frozen=True)
 class Connection:
     """How to reach AWS: the standard chain, with the usual overrides."""
@@ -134,6 +181,7 @@ class Lineage:
         self.target = target
         self.policy = policy or RetryPolicy()
         self.stats = CallStats()
+        self.pacer = Pacer()
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call with retries: throttling always; errors only where repeating is harmless.
@@ -143,13 +191,15 @@ class Lineage:
         method: Callable[..., dict[str, Any]] = getattr(self.client, operation)
         throttles = errors = 0
         while True:
+            self.pacer.wait()
             self.stats.count(operation)
             try:
-                return method(**params)
+                response = method(**params)
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
                 kind = _classify(exc)
                 if kind == "throttled" and throttles < self.policy.max_throttle_retries:
                     self.stats.throttle()
+                    self.pacer.throttled()
                     throttles += 1
                     time.sleep(self.policy.delay(throttles))
                     continue
@@ -164,6 +214,8 @@ class Lineage:
                 if kind in ("server-error", "no-answer"):
                     raise OutcomeUnknown(operation, exc, answered=kind == "server-error") from exc
                 raise _refused(operation, exc) from exc
+            self.pacer.succeeded()
+            return response
 
     # --- reads ---------------------------------------------------------------------------------
 
