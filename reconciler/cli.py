@@ -222,8 +222,7 @@ def validate(manifests: str | None, output_format: str) -> None:
     """
     settings = _settings(manifests)
     try:
-        with paused_gc():
-            desired = load_manifests(settings.manifests)
+        desired = load_manifests(settings.manifests)
     except ManifestError as exc:
         if output_format == "github":
             for diagnostic in exc.diagnostics:

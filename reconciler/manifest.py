@@ -165,53 +165,49 @@ def _load_file(shown: str, data: bytes, texts: dict[str, str]) -> _FileResult:
         )
     may_alias = "*" in text
     for index, document in enumerate(documents):
-        problem = _check_document(shown, index, document, may_alias, result)
-        if problem is not None:
-            result.problems.append(problem)
+        _check_document(shown, index, document, may_alias, result)
     return result
 
 
 def _check_document(
     shown: str, index: int, document: Any, may_alias: bool, result: _FileResult
-) -> _Problem | None:
+) -> None:
+    """Validate one document: into `result.declared`, or its problems into `result.problems`."""
     if document is None:
-        return _Problem(
-            shown,
-            index,
-            (),
-            "empty document where a manifest is expected; remove the extra '---'",
-        )
-    if not isinstance(document, dict):
-        return _Problem(
-            shown,
-            index,
-            (),
+        message = "empty document where a manifest is expected; remove the extra '---'"
+    elif not isinstance(document, dict):
+        message = (
             "a manifest must be a mapping with apiVersion, kind, metadata and spec, "
-            f"not {_kind_of(document)}",
+            f"not {_kind_of(document)}"
         )
-    if may_alias and expanded_size(document) is None:
-        return _Problem(
-            shown,
-            index,
-            (),
+    elif may_alias and expanded_size(document) is None:
+        message = (
             f"YAML aliases expand this document beyond {MAX_EXPANDED_NODES:,} values "
-            "(or refer to themselves); write the values out instead",
+            "(or refer to themselves); write the values out instead"
         )
+    else:
+        _validate_document(shown, index, document, result)
+        return
+    result.problems.append(_Problem(shown, index, (), message))
+
+
+def _validate_document(
+    shown: str, index: int, document: dict[str, Any], result: _FileResult
+) -> None:
     duplicate_tags = _duplicate_tag_keys(shown, index, document)
     result.problems.extend(duplicate_tags)
     try:
         manifest = Manifest.model_validate(document)
     except ValidationError as exc:
         result.problems.extend(describe_validation_errors(shown, index, exc.errors()))
-        return None
+        return
     if duplicate_tags:
-        return None
+        return
     # The model has done its job (validation); keeping it would double the memory held.
     name = manifest.metadata.name
     spec = document["spec"]
     artifact_named = spec.get("ArtifactName") is not None
     result.declared.append(Declared(name, shown, index, canonical(name, spec), artifact_named))
-    return None
 
 
 def _duplicate_tag_keys(shown: str, index: int, document: dict[str, Any]) -> list[_Problem]:
