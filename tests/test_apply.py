@@ -592,3 +592,49 @@ def test_an_interrupted_apply_stops_early_and_records_what_finished(
         use(slow, monkeypatch)
         assert apply().code == 0
         assert len(live(slow)) == 30
+
+
+def _apply_on_a_terminal(repo: Path, sandbox: Sandbox, answer: bytes) -> tuple[int, str]:
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply"],
+        cwd=repo,
+        env={**os.environ, **env_for(sandbox), "NO_COLOR": "1"},
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    output = b""
+    answered = False
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if (
+            not answered
+            and b"Apply these changes to account 123456789012 in eu-west-1? [y/N]" in output
+        ):
+            os.write(leader, answer)
+            answered = True
+    os.close(leader)
+    return process.wait(timeout=60), output.decode()
+
+
+def test_on_a_terminal_apply_shows_the_plan_and_asks(repo: Path, sandbox: Sandbox) -> None:
+    declare(repo, manifest_doc("a"))
+    code, output = _apply_on_a_terminal(repo, sandbox, b"n\n")
+    assert code == 1
+    assert "+ a  (create)" in output
+    assert "apply cancelled; nothing was changed" in output
+    assert live(sandbox) == {}
+    code, output = _apply_on_a_terminal(repo, sandbox, b"y\n")
+    assert code == 0, output
+    assert "Apply complete: 1 created" in output
+    assert set(live(sandbox)) == {uri("a")}
