@@ -149,6 +149,15 @@ def test_update_replaces_properties_and_removes_keys(sm: Any) -> None:
     assert sm.describe_artifact(ArtifactArn=arn)["Properties"] == {}
 
 
+def test_renaming_to_a_taken_name_is_a_conflict(sm: Any) -> None:
+    create(sm, "s3://acme/a", ArtifactName="taken")
+    other = create(sm, "s3://acme/b", ArtifactName="free")
+    with pytest.raises(sm.exceptions.ConflictException) as info:
+        sm.update_artifact(ArtifactArn=other, ArtifactName="taken")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert sm.describe_artifact(ArtifactArn=other)["ArtifactName"] == "free"
+
+
 def test_delete_by_arn_or_by_source(sm: Any) -> None:
     first = create(sm, "s3://acme/a")
     create(sm, "s3://acme/b")

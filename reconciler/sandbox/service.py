@@ -260,8 +260,11 @@ class LineageService:
         if name is not None:
             for other in self._artifacts.values():
                 if other is not artifact and other.region == artifact.region and other.name == name:
-                    raise validation_error(
-                        f"An artifact with ArtifactName '{name}' already exists: {other.arn}"
+                    # UpdateArtifact models ConflictException: "a conflict when you attempted to
+                    # modify a SageMaker entity such as an Experiment or Artifact".
+                    raise ServiceError(
+                        "ConflictException",
+                        f"Cannot rename {artifact.arn} to '{name}': {other.arn} has that name.",
                     )
         properties = dict(artifact.properties)
         if params.get("Properties") is not None:
