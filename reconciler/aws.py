@@ -15,9 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import botocore.exceptions
-from botocore.config import Config
 
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Target
@@ -298,6 +296,11 @@ def _refused(operation: str, exc: Exception) -> ServiceCallError:
 
 def connect(connection: Connection) -> Lineage:
     """A client for the target, with the account read from STS. Raises ReconcilerError."""
+    # Imported here: boto3 takes a tenth of a second to load, which validate and an offline plan
+    # (a pre-commit hook, say) should not pay.
+    import boto3
+    from botocore.config import Config
+
     # AWS_REGION is what most tools and CI set; botocore itself reads AWS_DEFAULT_REGION.
     region_name = connection.region or os.environ.get("AWS_REGION") or None
     try:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Entry, Lockfile, foreign_reason
 from reconciler.models import REPLACE_FIELDS
@@ -142,6 +140,8 @@ def comparable(spec: dict[str, Any]) -> dict[str, Any]:
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[FieldChange, ...]:
     """Leaf-level differences between two canonical specs, computed with deepdiff."""
+    from deepdiff import DeepDiff  # loaded on the first difference: most plans have few
+
     # threshold_to_diff_deeper=0: report key by key even when two maps share no key (deepdiff's
     # default reports the whole map as one changed value then).
     diff = DeepDiff(

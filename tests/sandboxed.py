@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from click.testing import CliRunner
 
 from reconciler import lockfile
@@ -36,12 +37,15 @@ def use(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def sm(sandbox: Sandbox) -> Any:
+    """A plain boto3 client for inspecting the sandbox; it retries enough to see through the
+    server errors some tests inject (three attempts fail together one time in a thousand)."""
     return boto3.client(
         "sagemaker",
         endpoint_url=sandbox.url,
         region_name=REGION,
         aws_access_key_id="a",
         aws_secret_access_key="b",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 20}),
     )
 
 
