@@ -261,7 +261,10 @@ def test_sigkill_then_apply_again_ends_with_each_artifact_once(
     with Sandbox(SandboxConfig(latency_ms=40)) as slow:
         process = _apply_process(repo, slow, "--parallelism", "3")
         _kill_after(process, created_before_kill)
-        assert process.returncode == -signal.SIGKILL
+        # After the last create the run may finish before the signal lands; either way the
+        # second apply must end in the same state.
+        finished = created_before_kill == 24 and process.returncode == 0
+        assert process.returncode == -signal.SIGKILL or finished
         use(slow, monkeypatch)
         second = apply()
         assert second.code == 0, second.err
