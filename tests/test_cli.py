@@ -13,19 +13,9 @@ from reconciler import __version__, lockfile
 from reconciler.cli import cli
 from reconciler.manifest import load_manifests
 from tests.helpers import manifest_doc, save_recorded, write_manifests
+from tests.sandboxed import reconciler as run
 
 EXAMPLES = Path(__file__).parent.parent / "manifests"
-
-
-def run(*args: str) -> CliResult:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return CliResult(result.exit_code, result.stdout, result.stderr)
-
-
-class CliResult:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
 
 
 @pytest.fixture
