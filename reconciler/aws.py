@@ -19,7 +19,7 @@ import botocore.exceptions
 
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Target
-from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.models import OWNERSHIP_TAG_KEY, canonical
 
 THROTTLING_CODES = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
@@ -227,59 +227,43 @@ class Lineage:
 
     def tags(self, arn: str) -> dict[str, str] | None:
         """Every tag of an artifact, or None if it does not exist."""
-        out: dict[str, str] = {}
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
-            if token:
-                params["NextToken"] = token
-            try:
-                page = self.call("list_tags", **params)
-            except ServiceCallError as exc:
-                if exc.code == "ResourceNotFound":
-                    return None
-                raise
-            out.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
-            token = page.get("NextToken")
-            if not token:
-                return out
+        try:
+            pages = list(self._page_lists("list_tags", "Tags", ResourceArn=arn, MaxResults=100))
+        except ServiceCallError as exc:
+            if exc.code == "ResourceNotFound":
+                return None
+            raise
+        return {t["Key"]: t["Value"] for page in pages for t in page}
 
     def list_pages(self, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         """ListArtifacts, 100 a page, one page at a time (the caller may stop early)."""
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {**filters, "MaxResults": 100}
-            if token:
-                params["NextToken"] = token
-            page = self.call("list_artifacts", **params)
-            yield page.get("ArtifactSummaries", [])
-            token = page.get("NextToken")
-            if not token:
-                return
+        return self._page_lists("list_artifacts", "ArtifactSummaries", **filters, MaxResults=100)
 
     def list_all(self, **filters: Any) -> list[dict[str, Any]]:
         return [summary for page in self.list_pages(**filters) for summary in page]
 
     def artifacts_with_source(self, uri: str) -> list[dict[str, Any]]:
-        return list(
-            self._pages("list_artifacts", "ArtifactSummaries", SourceUri=uri, MaxResults=100)
-        )
+        return self.list_all(SourceUri=uri)
 
     def associations(self, arn: str) -> list[dict[str, Any]]:
         """Every association of the artifact, both directions."""
         edges: dict[tuple[str, str], dict[str, Any]] = {}
         for direction in ("SourceArn", "DestinationArn"):
-            for edge in self._pages(
+            pages = self._page_lists(
                 "list_associations", "AssociationSummaries", MaxResults=100, **{direction: arn}
-            ):
+            )
+            for edge in (edge for page in pages for edge in page):
                 edges[(edge["SourceArn"], edge["DestinationArn"])] = edge
         return list(edges.values())
 
-    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+    def _page_lists(
+        self, operation: str, key: str, **params: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Follow NextToken, one page's items at a time."""
         token: str | None = None
         while True:
             page = self.call(operation, **params, **({"NextToken": token} if token else {}))
-            yield from page.get(key, [])
+            yield page.get(key, [])
             token = page.get("NextToken")
             if not token:
                 return
@@ -355,32 +339,12 @@ def create_request(spec: dict[str, Any], name: str) -> dict[str, Any]:
 
 def live_spec(described: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
     """The canonical spec of an artifact as the service holds it (ownership tag left out)."""
-    source: dict[str, Any] = {"SourceUri": described["Source"]["SourceUri"]}
-    source_types = described["Source"].get("SourceTypes")
-    if source_types:
-        source["SourceTypes"] = sorted(
-            ({"SourceIdType": t["SourceIdType"], "Value": t["Value"]} for t in source_types),
-            key=lambda t: (t["SourceIdType"], t["Value"]),
-        )
-    spec: dict[str, Any] = {
-        "ArtifactName": described.get("ArtifactName", ""),
-        "ArtifactType": described["ArtifactType"],
-        "Source": source,
+    spec = {
+        key: described.get(key)
+        for key in ("ArtifactName", "ArtifactType", "Source", "Properties", "MetadataProperties")
     }
-    if described.get("Properties"):
-        spec["Properties"] = dict(sorted(described["Properties"].items()))
-    metadata = {
-        k: v for k, v in (described.get("MetadataProperties") or {}).items() if v is not None
-    }
-    if metadata:
-        spec["MetadataProperties"] = metadata
-    user_tags = sorted(
-        ({"Key": k, "Value": v} for k, v in tags.items() if k != OWNERSHIP_TAG_KEY),
-        key=lambda t: t["Key"],
-    )
-    if user_tags:
-        spec["Tags"] = user_tags
-    return spec
+    spec["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items() if k != OWNERSHIP_TAG_KEY]
+    return canonical("", spec)
 
 
 def timestamp_text(value: Any) -> str | None:

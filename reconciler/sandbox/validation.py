@@ -118,6 +118,11 @@ def _map_entry(shape: MapShape, key: Any, item: Any, path: str, errors: list[str
         )
 
 
+def _violation(value: Any, path: str, constraint: str) -> str:
+    """One constraint failure, in the service's words."""
+    return f"Value '{value}' at '{path}' failed to satisfy constraint: {constraint}"
+
+
 def _constraints(errors: list[str]) -> str:
     return ", ".join(e.split("failed to satisfy constraint: ", 1)[-1] for e in errors)
 
@@ -127,13 +132,11 @@ def _size(shape: Shape, size: int, value: Any, path: str, errors: list[str]) -> 
     shown = _shown(value)
     if high is not None and size > high:
         errors.append(
-            f"Value '{shown}' at '{path}' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {high}"
+            _violation(shown, path, f"Member must have length less than or equal to {high}")
         )
     if low is not None and size < low:
         errors.append(
-            f"Value '{shown}' at '{path}' failed to satisfy constraint: "
-            f"Member must have length greater than or equal to {low}"
+            _violation(shown, path, f"Member must have length greater than or equal to {low}")
         )
 
 
@@ -142,14 +145,12 @@ def _string(shape: Shape, value: str, path: str, errors: list[str]) -> None:
     enum: list[str] = getattr(shape, "enum", [])
     if enum and value not in enum:
         errors.append(
-            f"Value '{value}' at '{path}' failed to satisfy constraint: "
-            f"Member must satisfy enum value set: [{', '.join(enum)}]"
+            _violation(value, path, f"Member must satisfy enum value set: [{', '.join(enum)}]")
         )
     pattern = shape.metadata.get("pattern")
     if pattern is not None and _compiled(pattern).fullmatch(value) is None:
         errors.append(
-            f"Value '{value}' at '{path}' failed to satisfy constraint: "
-            f"Member must satisfy regular expression pattern: {pattern}"
+            _violation(value, path, f"Member must satisfy regular expression pattern: {pattern}")
         )
 
 
@@ -157,13 +158,11 @@ def _range(shape: Shape, value: int, path: str, errors: list[str]) -> None:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if high is not None and value > high:
         errors.append(
-            f"Value '{value}' at '{path}' failed to satisfy constraint: "
-            f"Member must have value less than or equal to {high}"
+            _violation(value, path, f"Member must have value less than or equal to {high}")
         )
     if low is not None and value < low:
         errors.append(
-            f"Value '{value}' at '{path}' failed to satisfy constraint: "
-            f"Member must have value greater than or equal to {low}"
+            _violation(value, path, f"Member must have value greater than or equal to {low}")
         )
 
 
