@@ -14,8 +14,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
-from ruamel.yaml import YAML
-from ruamel.yaml.events import DocumentStartEvent
 from ruamel.yaml.nodes import Node, ScalarNode
 
 from reconciler import models
@@ -24,6 +22,7 @@ from reconciler.memory import paused_gc
 from reconciler.models import Manifest, canonical
 from reconciler.yamlio import (
     MAX_EXPANDED_NODES,
+    LineIndex,
     YamlSyntaxError,
     compose_documents,
     expanded_size,
@@ -154,15 +153,17 @@ def _load_file(shown: str, data: bytes, texts: dict[str, str]) -> _FileResult:
     try:
         documents = load_documents(text)
     except YamlSyntaxError as exc:
+        # The documents before the error are still checked: every problem is found in one run.
         result.diagnostics.append(Diagnostic(Location(shown, exc.line, exc.col), exc.message))
-        return result
-    if not documents:
-        result.diagnostics.append(
-            Diagnostic(
-                Location(shown, 1, 1),
-                "the file holds no manifest; add one or delete it",
+        documents = exc.documents
+    else:
+        if not documents:
+            result.diagnostics.append(
+                Diagnostic(
+                    Location(shown, 1, 1),
+                    "the file holds no manifest; add one or delete it",
+                )
             )
-        )
     may_alias = "*" in text
     for index, document in enumerate(documents):
         _check_document(shown, index, document, may_alias, result)
@@ -335,6 +336,8 @@ def describe_validation_error(
             loc,
             f"{_dotted(loc[:-2])}: keys must be strings; quote the key",
         )
+    if kind == "string_type" and isinstance(value, (list, dict)):
+        return _Problem(shown, index, loc, _not_a_string(where, loc, value))
     if kind == "string_type":
         return _Problem(
             shown,
@@ -375,6 +378,19 @@ def describe_validation_error(
         message = str(ctx.get("error", error["msg"]))
         return _Problem(shown, index, loc, f"{where}: {message}")
     return _Problem(shown, index, loc, f"{where}: {error['msg']}")
+
+
+def _not_a_string(where: str, loc: Loc, value: list[Any] | dict[str, Any]) -> str:
+    """Quoting fits a scalar; a list or a mapping has to be written another way."""
+    message = f"{where} must be a string, not {_kind_of(value)}; "
+    if isinstance(value, dict):
+        return message + "write it as one string, or as several properties"
+    items = [str(item) for item in value if not isinstance(item, (list, dict))]
+    joined = ", ".join(items)
+    if len(items) != len(value) or not items or '"' in joined or len(joined) > 60:
+        return message + "write the items as one string"
+    key = loc[-1] if loc else "key"
+    return message + f'write the items as one string: {key}: "{joined}"'
 
 
 def _too_many(loc: Loc, ctx: dict[str, Any], value: Any) -> str:
@@ -489,6 +505,7 @@ class _Placer:
     def __init__(self, texts: dict[str, str]) -> None:
         self._texts = texts
         self._composed: dict[str, tuple[list[Node | None], list[tuple[int, int]]]] = {}
+        self._line_indexes: dict[str, LineIndex] = {}
 
     def place(self, problem: _Problem) -> Diagnostic:
         node = self._node(problem.path, problem.document, problem.loc, problem.at_key)
@@ -525,21 +542,16 @@ class _Placer:
 
     def _position(self, path: str, document: int, node: Node | None) -> tuple[int, int]:
         if node is not None:
-            return node.start_mark.line + 1, node.start_mark.column + 1
+            return self._lines(path).position(node.start_mark.index)
         _, starts = self._compose(path)
         return starts[document] if document < len(starts) else (1, 1)
 
+    def _lines(self, path: str) -> LineIndex:
+        if path not in self._line_indexes:
+            self._line_indexes[path] = LineIndex(self._texts[path])
+        return self._line_indexes[path]
+
     def _compose(self, path: str) -> tuple[list[Node | None], list[tuple[int, int]]]:
         if path not in self._composed:
-            text = self._texts[path]
-            roots = compose_documents(text)
-            self._composed[path] = (roots, _document_starts(text))
+            self._composed[path] = compose_documents(self._texts[path])
         return self._composed[path]
-
-
-def _document_starts(text: str) -> list[tuple[int, int]]:
-    starts = []
-    for event in YAML(typ="safe", pure=True).parse(text):
-        if isinstance(event, DocumentStartEvent):
-            starts.append((event.start_mark.line + 1, event.start_mark.column + 1))
-    return starts

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    Event,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 #: Above this many values after alias expansion, a document is refused (a "billion laughs" guard).
 #: Real manifests have a few dozen.
@@ -14,13 +26,38 @@ MAX_EXPANDED_NODES = 10_000
 
 
 class YamlSyntaxError(Exception):
-    """A YAML error with a 1-based position."""
+    """A YAML error with a 1-based position, and the documents read before it."""
 
-    def __init__(self, message: str, line: int, col: int) -> None:
+    def __init__(
+        self, message: str, line: int, col: int, documents: list[Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.col = col
+        #: The documents complete before the error, so that they can still be checked.
+        self.documents: list[Any] = documents or []
+
+
+class LineIndex:
+    """Line and column of a character offset, counting only "\\n" as a line break.
+
+    YAML 1.1 readers (both of ruamel's) also break lines at NEL, U+2028 and U+2029, and so
+    number lines differently from editors, GitHub and grep; offsets are what they agree on.
+    """
+
+    def __init__(self, text: str) -> None:
+        starts = [0]
+        found = text.find("\n")
+        while found != -1:
+            starts.append(found + 1)
+            found = text.find("\n", found + 1)
+        self._starts = starts
+
+    def position(self, index: int) -> tuple[int, int]:
+        """1-based (line, column) of the character at `index`."""
+        line = bisect.bisect_right(self._starts, index)
+        return line, index - self._starts[line - 1] + 1
 
 
 def _fast_loader() -> YAML:
@@ -38,16 +75,37 @@ C_PARSER_MAX_DEPTH = 1_000
 
 
 def load_documents(text: str) -> list[Any]:
-    """Parse every document of a YAML stream, raising YamlSyntaxError with a position."""
+    """Parse every document of a YAML stream, raising YamlSyntaxError with a position (and the
+    documents before the error)."""
     loader = _FAST if _nesting_bound(text) < C_PARSER_MAX_DEPTH else _safe_pure_loader()
+    documents: list[Any] = []
     try:
-        return list(loader.load_all(text))
+        for document in loader.load_all(text):
+            documents.append(document)
     except MarkedYAMLError as exc:
-        raise _positioned(exc, text) from None
+        error = _positioned(exc, text)
+    except ReaderError as exc:
+        error = _unreadable_character(exc, text)
     except YAMLError as exc:
-        raise YamlSyntaxError(str(exc).strip(), 1, 1) from None
+        error = YamlSyntaxError(" ".join(str(exc).split()), 1, 1)
     except RecursionError:
-        raise YamlSyntaxError("the document is nested too deeply to read", 1, 1) from None
+        error = YamlSyntaxError("the document is nested too deeply to read", 1, 1)
+    else:
+        return documents
+    error.documents = documents
+    raise error
+
+
+def _unreadable_character(exc: ReaderError, text: str) -> YamlSyntaxError:
+    """A character YAML does not allow in a file (a control character, say), named by its code
+    point: the raw character would act on the terminal or the CI log that shows the message."""
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+    line, col = LineIndex(text).position(exc.position)
+    message = (
+        f"the character U+{code:04X} is not allowed in YAML; remove it, or write it as an "
+        f'escape inside a double-quoted string ("\\u{code:04x}")'
+    )
+    return YamlSyntaxError(message, line, col)
 
 
 def _safe_pure_loader() -> YAML:
@@ -82,6 +140,7 @@ def _positioned(exc: MarkedYAMLError, text: str) -> YamlSyntaxError:
     mark = exc.problem_mark or exc.context_mark
     problem = (exc.problem or "").strip()
     context = (exc.context or "").strip()
+    lines = LineIndex(text)
     if problem.startswith("could not determine a constructor for the tag"):
         tag = problem.rsplit(" ", 1)[-1].strip("'").replace("tag:yaml.org,2002:", "!!")
         message = f"the YAML tag '{tag}' is not allowed: manifests hold plain data only"
@@ -90,9 +149,14 @@ def _positioned(exc: MarkedYAMLError, text: str) -> YamlSyntaxError:
         key = problem.split('"')[1] if '"' in problem else "?"
         message = f"duplicate key '{key}'"
         if exc.context_mark is not None:
-            message += f" (first at line {exc.context_mark.line + 1})"
-    elif mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+            message += f" (first at line {lines.position(exc.context_mark.index)[0]})"
+    elif mark is not None and _char_at(text, mark.index) == "\t":
         message = "a tab character where YAML needs spaces; indent with spaces"
+    elif mark is not None and _after_long_key(text, mark.index, problem):
+        message = (
+            f"a key longer than {SIMPLE_KEY_MAX:,} characters must use YAML's explicit form: "
+            "'? ' and the key on one line, ': ' and the value on the next"
+        )
     elif problem and context:
         message = f"{context}: {problem}"
         if "expected key" in problem or "expected <block end>" in problem:
@@ -101,14 +165,44 @@ def _positioned(exc: MarkedYAMLError, text: str) -> YamlSyntaxError:
         message = problem or context or "invalid YAML"
     if mark is None:
         return YamlSyntaxError(message, 1, 1)
-    return YamlSyntaxError(message, mark.line + 1, mark.column + 1)
+    return YamlSyntaxError(
+        message + _separator_note(text, mark.index, lines), *lines.position(mark.index)
+    )
 
 
-def _char_at(text: str, line: int, column: int) -> str:
-    lines = text.split("\n", line + 1)
-    if line < len(lines) and column < len(lines[line]):
-        return lines[line][column]
-    return ""
+#: Characters YAML 1.1 readers (ruamel's) take as line breaks, where editors and GitHub do not.
+UNUSUAL_LINE_BREAKS = {"\x85": "NEL", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+
+
+def _separator_note(text: str, index: int, lines: LineIndex) -> str:
+    """Name an unusual line break before an error: it often is the cause, and it is invisible."""
+    found = [text.rfind(char, 0, index + 1) for char in UNUSUAL_LINE_BREAKS]
+    last = max(found)
+    if last < 0:
+        return ""
+    name = UNUSUAL_LINE_BREAKS[text[last]]
+    line, col = lines.position(last)
+    return (
+        f" (line {line}, column {col} holds U+{ord(text[last]):04X} {name}, which YAML reads "
+        "as a line break; replace it with a space or a real line break)"
+    )
+
+
+#: YAML limits an implicit ("simple") key to this many characters.
+SIMPLE_KEY_MAX = 1024
+
+
+def _after_long_key(text: str, index: int, problem: str) -> bool:
+    """Whether the error is the ':' after a plain key too long for YAML's simple-key limit."""
+    if not problem.startswith("mapping values are not allowed"):
+        return False
+    line_start = text.rfind("\n", 0, index) + 1
+    key = text[line_start:index].strip().lstrip("-").strip()
+    return len(key) > SIMPLE_KEY_MAX
+
+
+def _char_at(text: str, index: int) -> str:
+    return text[index] if 0 <= index < len(text) else ""
 
 
 def expanded_size(document: Any, limit: int = MAX_EXPANDED_NODES) -> int | None:
@@ -147,10 +241,80 @@ def expanded_size(document: Any, limit: int = MAX_EXPANDED_NODES) -> int | None:
     return None if total > limit else total
 
 
-def compose_documents(text: str) -> list[Node | None]:
-    """The node trees of every document, with positions. Slow path: used to place errors."""
-    yaml = YAML(typ="safe", pure=True)
-    return list(yaml.compose_all(text))
+def compose_documents(text: str) -> tuple[list[Node | None], list[tuple[int, int]]]:
+    """The node trees of every document, with positions, and where each document starts.
+
+    Slow path: used to place errors. Built from the parser's events with an explicit stack, so
+    that no nesting depth can exhaust Python's recursion limit (ruamel's composer recurses). A
+    syntax error ends the stream: the documents before it are still returned.
+    """
+    lines = LineIndex(text)
+    roots: list[Node | None] = []
+    starts: list[tuple[int, int]] = []
+    anchors: dict[str, Node] = {}
+    stack: list[Node] = []
+    pending_key: list[Node | None] = []
+    try:
+        for event in YAML(typ="safe", pure=True).parse(text):
+            if isinstance(event, DocumentStartEvent):
+                starts.append(lines.position(event.start_mark.index))
+                anchors.clear()
+                continue
+            if isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                node = stack.pop()
+                pending_key.pop()
+                node.end_mark = event.end_mark
+            else:
+                opened = _node_for(event, anchors)
+                if opened is None:
+                    continue
+                if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                    stack.append(opened)
+                    pending_key.append(None)
+                    continue
+                node = opened
+            _attach(node, stack, pending_key, roots)
+    except YAMLError:
+        pass
+    return roots, starts
+
+
+def _node_for(event: Event, anchors: dict[str, Node]) -> Node | None:
+    """The node an event opens or stands for (None for structural events)."""
+    node: Node
+    if isinstance(event, AliasEvent):
+        target = anchors.get(str(event.anchor))
+        return target or ScalarNode("", "", event.start_mark, event.end_mark)
+    if isinstance(event, ScalarEvent):
+        node = ScalarNode(
+            event.tag, event.value, event.start_mark, event.end_mark, style=event.style
+        )
+    elif isinstance(event, MappingStartEvent):
+        node = MappingNode(event.tag, [], event.start_mark, event.end_mark, event.flow_style)
+    elif isinstance(event, SequenceStartEvent):
+        node = SequenceNode(event.tag, [], event.start_mark, event.end_mark, event.flow_style)
+    else:
+        return None
+    if event.anchor is not None:
+        anchors[str(event.anchor)] = node
+    return node
+
+
+def _attach(
+    node: Node, stack: list[Node], pending_key: list[Node | None], roots: list[Node | None]
+) -> None:
+    """Add a finished node to its parent (a mapping takes a key, then its value)."""
+    if not stack:
+        roots.append(node)
+        return
+    parent = stack[-1]
+    if isinstance(parent, SequenceNode):
+        parent.value.append(node)
+    elif pending_key[-1] is None:
+        pending_key[-1] = node
+    else:
+        parent.value.append((pending_key[-1], node))
+        pending_key[-1] = None
 
 
 def node_at(root: Node, loc: tuple[str | int, ...]) -> Node:

@@ -1,0 +1,125 @@
+"""Broken manifests and settings: every one answered at its place, in one line, never a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ManifestError
+from reconciler.manifest import load_manifests
+from tests.helpers import manifest_doc, write_manifests
+from tests.sandboxed import reconciler as run
+
+HEADER = (
+    "apiVersion: reconciler/v1\n"
+    "kind: Artifact\n"
+    "metadata: {name: x}\n"
+    "spec:\n"
+    "  ArtifactType: DataSet\n"
+    "  Source: {SourceUri: 's3://a/b'}\n"
+)
+
+
+def messages(directory: Path) -> list[str]:
+    with pytest.raises(ManifestError) as info:
+        load_manifests(directory)
+    return [str(d) for d in info.value.diagnostics]
+
+
+@pytest.mark.parametrize("depth", [600, 900])
+def test_an_invalid_value_nested_hundreds_deep_is_placed(tmp_path: Path, depth: int) -> None:
+    nested = "[" * depth + "]" * depth
+    (tmp_path / "deep.yaml").write_text(HEADER + f"  Properties: {{k: {nested}}}\n")
+    (message,) = messages(tmp_path)
+    assert message.startswith(f"{tmp_path.as_posix()}/deep.yaml:7:19: spec.Properties.k must be")
+
+
+def test_a_setting_nested_hundreds_deep_is_placed(repo: Path) -> None:
+    (repo / "reconciler.yaml").write_text("manifests: " + "[" * 900 + "]" * 900 + "\n")
+    result = run("validate")
+    assert result.code == 1
+    assert result.err.startswith("reconciler.yaml:1:12: manifests must be a string, not a list")
+    assert "internal error" not in result.err
+
+
+@pytest.mark.parametrize("char", ["\x07", "\x00", "\x1b"], ids=["BEL", "NUL", "ESC"])
+def test_a_control_character_is_named_at_its_line_and_column(tmp_path: Path, char: str) -> None:
+    text = HEADER.replace("DataSet", f"Data{char}Set")
+    (tmp_path / "a.yaml").write_text(text)
+    (message,) = messages(tmp_path)
+    where, _, said = message.partition(": ")
+    assert where == f"{tmp_path.as_posix()}/a.yaml:5:21"
+    assert f"U+{ord(char):04X}" in said
+    assert char not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("separator", ["\x85", "\u2028", "\u2029"], ids=["NEL", "LS", "PS"])
+def test_unusual_line_separators_do_not_shift_line_numbers(tmp_path: Path, separator: str) -> None:
+    text = HEADER.replace("DataSet", f'"Data{separator}Set"') + "  Properties: {n: 1}\n"
+    (tmp_path / "a.yaml").write_text(text)
+    (message,) = messages(tmp_path)
+    assert message.startswith(f"{tmp_path.as_posix()}/a.yaml:7:19: spec.Properties.n must be")
+
+
+@pytest.mark.parametrize("separator", ["\x85", "\u2028"], ids=["NEL", "LS"])
+def test_a_syntax_error_after_a_line_separator_is_on_its_real_line_and_names_it(
+    tmp_path: Path, separator: str
+) -> None:
+    text = HEADER.replace("metadata: {name: x}", f"metadata: {{name: x}}  # a{separator}b")
+    (tmp_path / "a.yaml").write_text(text)
+    (message,) = messages(tmp_path)
+    assert message.startswith(f"{tmp_path.as_posix()}/a.yaml:4:1: ")
+    assert f"line 3, column 25 holds U+{ord(separator):04X}" in message
+    assert separator not in message
+
+
+def test_a_key_beyond_the_simple_key_limit_gets_the_explicit_form_hint(tmp_path: Path) -> None:
+    key = "k" * 1100
+    (tmp_path / "a.yaml").write_text(HEADER + f"  Properties:\n    {key}: v\n")
+    (message,) = messages(tmp_path)
+    assert message.startswith(f"{tmp_path.as_posix()}/a.yaml:8:")
+    assert "longer than 1,024 characters" in message and "'? '" in message
+
+
+def test_a_list_value_gets_a_hint_that_fits_lists(tmp_path: Path) -> None:
+    write_manifests(tmp_path, manifest_doc("a", Properties={"stages": ["raw", "clean"]}))
+    (message,) = messages(tmp_path)
+    assert message.endswith(
+        "spec.Properties.stages must be a string, not a list; "
+        'write the items as one string: stages: "raw, clean"'
+    )
+
+
+def test_a_mapping_value_gets_a_hint_that_fits_mappings(tmp_path: Path) -> None:
+    write_manifests(tmp_path, manifest_doc("a", Properties={"shape": {"rows": "1"}}))
+    (message,) = messages(tmp_path)
+    assert message.endswith(
+        "spec.Properties.shape must be a string, not a mapping; "
+        "write it as one string, or as several properties"
+    )
+
+
+def test_a_syntax_error_leaves_the_documents_before_it_and_other_files_checked(
+    tmp_path: Path,
+) -> None:
+    first = manifest_doc("first", Properties={"n": 1})
+    path = write_manifests(tmp_path, first, filename="broken.yaml")
+    path.write_text(path.read_text() + "---\nkind: [\n")
+    write_manifests(tmp_path, manifest_doc("other", Tgas=[]), filename="other.yaml")
+    shown = tmp_path.as_posix()
+    found = messages(tmp_path)
+    assert [m.split(": ")[0] for m in found] == [
+        f"{shown}/broken.yaml:11:8",
+        f"{shown}/broken.yaml:14:1",
+        f"{shown}/other.yaml:10:3",
+    ]
+    assert "spec.Properties.n must be a string" in found[0]
+
+
+def test_duplicates_are_found_against_documents_before_a_syntax_error(tmp_path: Path) -> None:
+    path = write_manifests(tmp_path, manifest_doc("same"), filename="a.yaml")
+    path.write_text(path.read_text() + "---\nkind: [\n")
+    write_manifests(tmp_path, manifest_doc("same"), filename="b.yaml")
+    found = messages(tmp_path)
+    assert any("duplicate metadata.name 'same'" in m for m in found)
