@@ -743,6 +743,13 @@ def schema(schema_path: Path, check: bool) -> None:
 )
 @click.option("--seed", type=int, help="Seed the faults, so that a run can be repeated.")
 @click.option(
+    "--idle-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=60,
+    show_default=True,
+    help="Seconds before an idle or stalled connection is closed.",
+)
+@click.option(
     "--url-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the URL served to this file.",
@@ -760,6 +767,7 @@ def sandbox(
     list_lag_ms: float,
     artifact_quota: int,
     seed: int | None,
+    idle_timeout: float,
     url_file: Path | None,
 ) -> None:
     """Serve the SageMaker lineage API (and STS GetCallerIdentity) locally, for boto3.
@@ -787,6 +795,7 @@ def sandbox(
         list_lag_ms=list_lag_ms,
         artifact_quota=artifact_quota,
         seed=seed,
+        idle_timeout=idle_timeout,
     )
     serve_until_signalled(config, url_file)
 

@@ -10,6 +10,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 import uuid
 from dataclasses import dataclass
 from functools import cache
@@ -37,6 +38,12 @@ CREDENTIAL_SCOPE = re.compile(
     r"Credential=[^/,\s]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/aws4_request"
 )
 STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+#: The largest request body read; the service's own requests are a few kilobytes.
+MAX_BODY = 16 * 1024 * 1024
+MAX_LINE = 8192
+DEFAULT_IDLE_TIMEOUT = 60.0
+CONTENT_LENGTH = re.compile(r"[0-9]{1,12}")
+CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,8}")
 
 
 @cache
@@ -57,6 +64,8 @@ class SandboxConfig:
     list_lag_ms: float = 0.0
     artifact_quota: int = DEFAULT_ARTIFACT_QUOTA
     seed: int | None = None
+    #: Seconds a connection may sit idle (or stall inside a request) before it is closed.
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
 
 
 class Faults:
@@ -105,6 +114,16 @@ class Faults:
             return hit
 
 
+class BadFraming(Exception):
+    """A request whose body cannot be delimited: answered, then the connection is closed, since
+    where the next request would start is unknown."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -142,16 +161,28 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(200, "text/plain", b"reconciler sandbox: SageMaker lineage API and STS\n")
 
+    def setup(self) -> None:
+        super().setup()
+        # StreamRequestHandler's `timeout` is a class attribute; this server's knob is per server.
+        self.connection.settimeout(self.server.config.idle_timeout)
+
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self._read_body()
+        except BadFraming as exc:
+            self.close_connection = True
+            error = ServiceError("BadRequest", exc.message, exc.status)
+            self._json_error(error, close=True)
+            return
         target = self.headers.get("X-Amz-Target")
         scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization") or "")
         if target is None:
             self._query_protocol(body, scope)
             return
         operation = target.removeprefix(TARGET_PREFIX)
-        self.server.service.count(operation)
+        known = target.startswith(TARGET_PREFIX) and operation in sagemaker_model().operation_names
+        if known:
+            self.server.service.count(operation)
         if scope is None or not (self.headers.get("Authorization") or "").startswith(
             "AWS4-HMAC-SHA256"
         ):
@@ -163,12 +194,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.server.config.latency_ms:
             time.sleep(self.server.config.latency_ms / 1000)
-        if (
-            not target.startswith(TARGET_PREFIX)
-            or operation not in sagemaker_model().operation_names
-        ):
+        if not known:
             self._json_error(
-                ServiceError("UnknownOperationException", f"Unknown operation {target}")
+                ServiceError("UnknownOperationException", f"Unknown operation {target[:200]}")
             )
             return
         if not self.server.faults.admit():
@@ -186,15 +214,77 @@ class _Handler(BaseHTTPRequestHandler):
         except ServiceError as exc:
             self._json_error(exc)
             return
+        except Exception:  # a sandbox bug: still an answer, never a dropped connection
+            print(f"reconciler sandbox: internal error in {operation}:", file=sys.stderr)
+            traceback.print_exc()
+            self._json_error(
+                ServiceError("InternalFailure", "The sandbox failed on this request.", 500)
+            )
+            return
         if operation in WRITE_OPERATIONS and self.server.faults.lose_response():
             self.close_connection = True  # the write happened; the client never hears of it
             return
         self._send(200, JSON_CONTENT_TYPE, json.dumps(result).encode())
 
+    # --- framing -------------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        """The request body, by Content-Length or chunked; BadFraming when it cannot be told
+        where it ends. A client that goes away mid-body raises ConnectionError."""
+        coding = self.headers.get_all("Transfer-Encoding")
+        lengths = self.headers.get_all("Content-Length")
+        if coding:
+            if lengths:
+                raise BadFraming(400, "Content-Length and Transfer-Encoding cannot both be sent.")
+            if [c.strip().lower() for c in coding] != ["chunked"]:
+                raise BadFraming(501, "Only the chunked transfer coding is supported.")
+            return self._read_chunked()
+        if not lengths:
+            return b""
+        if len(set(lengths)) > 1 or not CONTENT_LENGTH.fullmatch(lengths[0].strip()):
+            raise BadFraming(400, "Content-Length must be one non-negative decimal number.")
+        length = int(lengths[0])
+        if length > MAX_BODY:
+            raise BadFraming(413, f"The request body is larger than {MAX_BODY} bytes.")
+        return self._read_exactly(length)
+
+    def _read_exactly(self, length: int) -> bytes:
+        data = self.rfile.read(length)
+        if len(data) < length:
+            raise ConnectionAbortedError("the client went away inside a request body")
+        return data
+
+    def _read_line(self) -> bytes:
+        line = self.rfile.readline(MAX_LINE + 1)
+        if not line:
+            raise ConnectionAbortedError("the client went away inside a request body")
+        if len(line) > MAX_LINE or not line.endswith(b"\r\n"):
+            raise BadFraming(400, "A chunked body line is too long or not terminated by CRLF.")
+        return line[:-2]
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        while True:
+            size_text = self._read_line().split(b";", 1)[0].strip()
+            if not CHUNK_SIZE.fullmatch(size_text):
+                raise BadFraming(400, "A chunk size is not a hexadecimal number.")
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            if len(body) + size > MAX_BODY:
+                raise BadFraming(413, f"The request body is larger than {MAX_BODY} bytes.")
+            body += self._read_exactly(size)
+            if self._read_exactly(2) != b"\r\n":
+                raise BadFraming(400, "A chunk is not followed by CRLF.")
+        for _ in range(64):  # trailer fields, then the empty line
+            if not self._read_line():
+                return bytes(body)
+        raise BadFraming(400, "Too many trailer fields after the chunked body.")
+
     def _sagemaker(self, operation: str, body: bytes, region: str) -> dict[str, Any]:
         try:
             params = json.loads(body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ServiceError(
                 "SerializationException", "The request body is not valid JSON."
             ) from None
@@ -211,7 +301,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _query_protocol(self, body: bytes, scope: re.Match[str] | None) -> None:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         action = form.get("Action", "")
-        self.server.service.count(f"sts:{action}")
+        if action == "GetCallerIdentity":
+            self.server.service.count(f"sts:{action}")
         if scope is None:
             self._xml_error(
                 403, "MissingAuthenticationToken", "Request is missing Authentication Token"
@@ -220,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._xml_error(
                 400,
                 "InvalidAction",
-                f"Could not find operation {action} for version {form.get('Version')}",
+                f"Could not find operation {action[:200]} for version {form.get('Version')}",
             )
         else:
             account = self.server.service.account
@@ -244,15 +335,17 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._send(status, "text/xml", xml.encode())
 
-    def _json_error(self, error: ServiceError) -> None:
+    def _json_error(self, error: ServiceError, close: bool = False) -> None:
         body = json.dumps({"__type": error.code, "message": error.message}).encode()
-        self._send(error.status, JSON_CONTENT_TYPE, body)
+        self._send(error.status, JSON_CONTENT_TYPE, body, close=close)
 
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
+    def _send(self, status: int, content_type: str, body: bytes, close: bool = False) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,39 +114,79 @@ def artifact_arn(region: str, account: str, source_uri: str) -> str:
     return f"arn:aws:sagemaker:{region}:{account}:artifact/{digest}"
 
 
-def _encode_token(key: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+#: The types of a sort key's parts, so that a token's key compares with the items' keys.
+KeyTypes = tuple[type, ...]
 
 
-def _decode_token(token: str) -> list[Any]:
+def _bad_token() -> ServiceError:
+    return validation_error("Invalid pagination token: NextToken is not one this API gave.")
+
+
+def _encode_token(operation: str, after: list[Any] | None, nonce: int) -> str:
+    document = {"o": operation, "a": after, "n": nonce}
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _decode_token(token: str, operation: str, types: KeyTypes) -> list[Any] | None:
+    """The sort key a token continues after (None: from the start). Anything else, be it from
+    another list or made up, is a ValidationException, as the service answers."""
     try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise validation_error(
-            "Invalid pagination token: NextToken is not one this API gave."
-        ) from None
-    if not isinstance(key, list):
-        raise validation_error("Invalid pagination token: NextToken is not one this API gave.")
-    return key
+        document = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (binascii.Error, ValueError, RecursionError):
+        raise _bad_token() from None
+    if not isinstance(document, dict) or set(document) != {"o", "a", "n"}:
+        raise _bad_token()
+    after = document["a"]
+    if document["o"] != operation or not isinstance(document["n"], int):
+        raise _bad_token()
+    if after is None:
+        return None
+    if (
+        not isinstance(after, list)
+        or len(after) != len(types)
+        or not all(_fits(v, t) for v, t in zip(after, types, strict=True))
+    ):
+        raise _bad_token()
+    return after
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """How a list call pages: its name (tokens are not interchangeable), the sort key of its
+    items and the key's types, the order, and the default page size."""
+
+    operation: str
+    sort_key: Callable[[Any], list[Any]]
+    types: KeyTypes
+    descending: bool
+    default: int
 
 
 def _page(
-    items: list[Any],
-    sort_key: Callable[[Any], list[Any]],
-    descending: bool,
-    params: dict[str, Any],
-    default: int,
+    items: Iterable[Any], how: PageRequest, params: dict[str, Any], nonce: int, empty: bool
 ) -> tuple[list[Any], str | None]:
-    """Keyset pagination: a token is the sort key of the last item returned."""
-    items = sorted(items, key=sort_key, reverse=descending)
+    """Keyset pagination: a token holds the sort key of the last item returned. `empty` answers
+    an empty page with a token that continues where this one would have started, as the service
+    sometimes does."""
     token = params.get("NextToken")
-    if token:
-        after = _decode_token(token)
-        items = [i for i in items if (sort_key(i) < after if descending else sort_key(i) > after)]
-    limit = params.get("MaxResults") or default
-    page = items[:limit]
-    next_token = _encode_token(sort_key(page[-1])) if len(items) > limit else None
-    return page, next_token
+    after = _decode_token(token, how.operation, how.types) if token else None
+    if empty:
+        return [], _encode_token(how.operation, after, nonce)
+    key = how.sort_key
+    ordered = sorted(items, key=key, reverse=how.descending)
+    if after is not None:
+        ordered = [i for i in ordered if (key(i) < after if how.descending else key(i) > after)]
+    limit = params.get("MaxResults") or how.default
+    page = ordered[:limit]
+    if len(ordered) <= limit:
+        return page, None
+    return page, _encode_token(how.operation, key(page[-1]), nonce)
 
 
 class LineageService:
@@ -167,6 +208,7 @@ class LineageService:
         self._artifacts: dict[str, Artifact] = {}
         self._associations: dict[tuple[str, str], Association] = {}
         self._counters: dict[str, int] = {}
+        self._nonces = itertools.count()
         if state_path is not None and state_path.exists():
             self._load(state_path)
 
@@ -315,10 +357,14 @@ class LineageService:
             and (params.get("CreatedAfter") is None or a.creation_time >= params["CreatedAfter"])
             and (params.get("CreatedBefore") is None or a.creation_time <= params["CreatedBefore"])
         ]
-        descending = params.get("SortOrder", "Descending") == "Descending"
-        page, token = _page(
-            candidates, lambda a: [a.creation_time, a.arn], descending, params, default=10
+        how = PageRequest(
+            "ListArtifacts",
+            lambda a: [a.creation_time, a.arn],
+            (float, str),
+            params.get("SortOrder", "Descending") == "Descending",
+            default=10,
         )
+        page, token = _page(candidates, how, params, next(self._nonces), empty=False)
         out: dict[str, Any] = {"ArtifactSummaries": [a.summary() for a in page]}
         if token:
             out["NextToken"] = token
@@ -344,7 +390,8 @@ class LineageService:
     def _op_ListTags(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         artifact = self._get(params["ResourceArn"])
         tags = [{"Key": k, "Value": v} for k, v in artifact.tags.items()]
-        page, token = _page(tags, lambda t: [t["Key"]], False, params, default=50)
+        how = PageRequest("ListTags", lambda t: [t["Key"]], (str,), False, default=50)
+        page, token = _page(tags, how, params, next(self._nonces), empty=False)
         out: dict[str, Any] = {"Tags": page}
         if token:
             out["NextToken"] = token
@@ -395,14 +442,14 @@ class LineageService:
             )
         ]
         sort_by = params.get("SortBy", "CreationTime")
-        descending = params.get("SortOrder", "Descending") == "Descending"
-        page, token = _page(
-            summaries,
+        how = PageRequest(
+            "ListAssociations",
             lambda s: [s.get(sort_by) or "", s["SourceArn"], s["DestinationArn"]],
-            descending,
-            params,
+            (float if sort_by == "CreationTime" else str, str, str),
+            params.get("SortOrder", "Descending") == "Descending",
             default=10,
         )
+        page, token = _page(summaries, how, params, next(self._nonces), empty=False)
         out: dict[str, Any] = {"AssociationSummaries": page}
         if token:
             out["NextToken"] = token
