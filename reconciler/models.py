@@ -17,8 +17,9 @@ RESERVED_TAG_PREFIX = "aws:"
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$"
 TAG_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
-#: The service model's `.*`: any characters but line breaks.
-SINGLE_LINE_PATTERN = r"^.*$"
+#: The service model's `.*`, a Java regular expression: its `.` matches any character but the line
+#: terminators CR, LF, NEL, U+2028 and U+2029 (Python's and pydantic's `.` stop only at LF).
+SINGLE_LINE_PATTERN = r"^[^\n\r\u0085\u2028\u2029]*$"
 
 NAME_MAX = 120
 SOURCE_URI_MAX = 2048

@@ -12,6 +12,7 @@ import botocore.session
 import pytest
 
 from reconciler.models import OWNERSHIP_TAG_KEY, Manifest
+from reconciler.sandbox.validation import java_dots
 
 SERVICE = botocore.session.get_session().get_service_model("sagemaker")
 REQUEST = SERVICE.operation_model("CreateArtifact").input_shape
@@ -51,7 +52,8 @@ def theirs(*path: str) -> Any:
 
 
 def anchored(pattern: str) -> str:
-    return f"^{pattern}$"
+    """The model's Java pattern as ours spell it: anchored, `.` as Java means it."""
+    return f"^{java_dots(pattern)}$"
 
 
 STRING_FIELDS = [

@@ -19,11 +19,35 @@ class SerializationError(Exception):
     """A value of the wrong JSON type: the service answers SerializationException."""
 
 
+#: What Java's `.` matches (without DOTALL): anything but a line terminator.
+JAVA_DOT = r"[^\n\r\u0085\u2028\u2029]"
+
+
 @cache
 def _compiled(pattern: str) -> Any:
     # The service's patterns are Java regular expressions matched in full; the `regex` module
-    # knows the \p{L}-style classes they use.
-    return regex.compile(pattern, flags=regex.VERSION1)
+    # knows the \p{L}-style classes they use, but its `.` stops only at LF.
+    return regex.compile(java_dots(pattern), flags=regex.VERSION1)
+
+
+def java_dots(pattern: str) -> str:
+    """`pattern` with every `.` outside a character class spelt as Java means it."""
+    out: list[str] = []
+    depth = 0  # inside [...] (VERSION1 allows nested classes, as Java does)
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            out.append(pattern[index : index + 2])
+            index += 2
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        out.append(JAVA_DOT if char == "." and not depth else char)
+        index += 1
+    return "".join(out)
 
 
 def validate(shape: StructureShape, value: Any) -> list[str]:
