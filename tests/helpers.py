@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,10 @@ def write_manifests(
 
 
 def arn_for(name: str, account: str = ACCOUNT, region: str = REGION) -> str:
-    return f"arn:aws:sagemaker:{region}:{account}:artifact/{abs(hash(name)) % 16**32:032x}"
+    """A made-up ARN that is the same for a name in every run (no hash(): it varies with
+    PYTHONHASHSEED, and tests that sort or compare ARNs would pass or fail by chance)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return f"arn:aws:sagemaker:{region}:{account}:artifact/{digest}"
 
 
 def recorded(specs: dict[str, dict[str, Any]], *, serial: int = 1) -> Lockfile:

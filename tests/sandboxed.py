@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +98,35 @@ def recorded(repo: Path) -> lockfile.Lockfile:
 
 def uri(name: str) -> str:
     return f"s3://acme-ml/{name}/data.csv"
+
+
+def default_signals() -> None:
+    """For `preexec_fn`: the child starts with SIGINT and SIGTERM at their defaults, whatever
+    the test run inherited (a suite started in the background by a script ignores SIGINT, and
+    Python would then never raise KeyboardInterrupt in the child)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """This process ignores SIGINT meanwhile, as one started with `cmd &` from a script does."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def read_until(process: subprocess.Popen[str], marker: str, count: int = 1) -> int:
+    """Read the process's stdout until `count` lines contain `marker`, or until EOF; returns
+    how many did (a child that died early ends the wait instead of hanging it)."""
+    assert process.stdout is not None
+    seen = 0
+    while seen < count:
+        line = process.stdout.readline()
+        if not line:
+            break
+        if marker in line:
+            seen += 1
+    return seen

@@ -23,10 +23,13 @@ from tests.sandboxed import (
     REGION,
     apply,
     declare,
+    default_signals,
     env_for,
     live,
+    read_until,
     reconciler,
     recorded,
+    sigint_ignored,
     sm,
     uri,
     use,
@@ -234,19 +237,13 @@ def _apply_process(repo: Path, sandbox: Sandbox, *args: str) -> subprocess.Popen
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,
     )
 
 
 def _kill_after(process: subprocess.Popen[str], created_lines: int) -> None:
     """SIGKILL the apply once it has reported `created_lines` finished creates (0: at once)."""
-    assert process.stdout is not None
-    seen = 0
-    while seen < created_lines:
-        line = process.stdout.readline()
-        if not line:
-            break
-        if ": created arn:" in line:
-            seen += 1
+    read_until(process, ": created arn:", created_lines)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
@@ -425,9 +422,7 @@ def test_two_concurrent_apply_processes(repo: Path, sandbox: Sandbox) -> None:
     declare(repo, *(manifest_doc(f"a{i}") for i in range(20)))
     with Sandbox(SandboxConfig(latency_ms=100)) as slow:
         first = _apply_process(repo, slow, "--parallelism", "1")
-        assert first.stdout is not None
-        while ": created arn:" not in first.stdout.readline():
-            pass
+        assert read_until(first, ": created arn:") == 1, first.stderr
         second = subprocess.run(
             [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
             cwd=repo,
@@ -576,12 +571,11 @@ def test_an_interrupted_apply_stops_early_and_records_what_finished(
 ) -> None:
     declare(repo, *(manifest_doc(f"a{i:02d}") for i in range(30)))
     with Sandbox(SandboxConfig(latency_ms=60)) as slow:
-        process = _apply_process(repo, slow, "--parallelism", "2")
-        assert process.stdout is not None and process.stderr is not None
-        created = 0
-        while created < 3:
-            if ": created arn:" in process.stdout.readline():
-                created += 1
+        # As when the suite runs in the background from a script: the apply must still stop.
+        with sigint_ignored():
+            process = _apply_process(repo, slow, "--parallelism", "2")
+        assert process.stderr is not None
+        assert read_until(process, ": created arn:", 3) == 3
         process.send_signal(signum)
         assert process.wait(timeout=30) == 130
         assert "interrupted; every operation that finished is recorded" in process.stderr.read()
