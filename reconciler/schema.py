@@ -5,14 +5,41 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.models import Manifest
+from reconciler.models import TAG_PATTERN, Manifest
 
 SCHEMA_PATH = "schemas/artifact.schema.json"
 SCHEMA_ID = "https://reconciler.dev/schemas/artifact.schema.json"
 
+#: Patterns of the models that not every JSON Schema validator can compile, and what the schema
+#: says instead. Each accepts everything the model's pattern does, and may accept a little more:
+#: `reconciler validate` keeps the exact rule. These must mean the same in Python's `re`
+#: (jsonschema), ECMAScript with and without the `u` flag (ajv, editors, check-jsonschema).
+PORTABLE_PATTERNS = {
+    # \p{L}, \p{Z} and \p{N} are unknown to Python's `re`. Their ASCII members are the letters,
+    # the digits and the space; every other character is admitted when it is not ASCII.
+    TAG_PATTERN: r"^(?:[A-Za-z0-9 _.:/=+\-@]|[^\x00-\x7F])*$",
+}
+
+
+def portable(node: Any) -> Any:
+    """`node` with every `pattern` (and `patternProperties` key) said portably."""
+    if isinstance(node, list):
+        return [portable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "pattern" and isinstance(value, str):
+            out[key] = PORTABLE_PATTERNS.get(value, value)
+        elif key == "patternProperties" and isinstance(value, dict):
+            out[key] = {PORTABLE_PATTERNS.get(k, k): portable(v) for k, v in value.items()}
+        else:
+            out[key] = portable(value)
+    return out
+
 
 def manifest_schema() -> dict[str, Any]:
-    schema = Manifest.model_json_schema(mode="validation")
+    schema = portable(Manifest.model_json_schema(mode="validation"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
