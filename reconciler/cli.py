@@ -24,6 +24,7 @@ from reconciler.github import (
     DEFAULT_API_URL,
     DEFAULT_MARKER,
     GitHubApi,
+    check_marker,
     commit_lockfile,
     pull_request_from_env,
     upsert_comment,
@@ -589,15 +590,25 @@ def github() -> None:
     "--marker",
     default=DEFAULT_MARKER,
     show_default=True,
+    callback=lambda _ctx, _param, value: _checked_marker(value),
     help="The hidden marker that identifies the comment (one per manifests folder, say).",
 )
 @click.option("--pr", "number", type=int, help="The pull request. [default: from the event]")
+@click.option(
+    "--author",
+    envvar="RECONCILER_COMMENT_AUTHOR",
+    metavar="LOGIN",
+    help="The login the token comments as; only its comments are updated. [default: asked of "
+    "GET /user; github-actions[bot] for a workflow's GITHUB_TOKEN] Give it for another GitHub "
+    "App's token (its-app[bot]).",
+)
 @handle_errors
-def github_comment(body_file: Any, marker: str, number: int | None) -> None:
+def github_comment(body_file: Any, marker: str, number: int | None, author: str | None) -> None:
     """Create or update the pull request's one reconciler comment.
 
-    Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL as set in
-    GitHub Actions. Exits 1 if the comment cannot be posted.
+    Only a comment written by the token's own identity, starting with the marker, is updated;
+    anyone else's is left alone. Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and
+    GITHUB_API_URL as set in GitHub Actions. Exits 1 if the comment cannot be posted.
 
     \b
     Example:
@@ -606,8 +617,15 @@ def github_comment(body_file: Any, marker: str, number: int | None) -> None:
     pull = pull_request_from_env(os.environ, number)
     token = os.environ.get("GITHUB_TOKEN", "")
     api = GitHubApi(token, os.environ.get("GITHUB_API_URL", DEFAULT_API_URL))
-    action, url = upsert_comment(api, pull, body_file.read(), marker)
+    action, url = upsert_comment(api, pull, body_file.read(), marker, author)
     click.echo(f"{action} the plan comment on {pull.repository}#{pull.number}: {url}")
+
+
+def _checked_marker(value: str) -> str:
+    try:
+        return check_marker(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @github.command("commit-lockfile")

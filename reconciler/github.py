@@ -1,8 +1,10 @@
 """GitHub: one sticky pull-request comment, and committing the lockfile back to main.
 
-The comment is found by a hidden marker (never by its visible text, which changes) and updated in
-place; GitHub's REST API is paginated (100 comments a page) and caps a comment at 65,536
-characters. The lockfile commit fetches, rebases and retries when main moved meanwhile.
+The comment is found by a hidden marker at the start of its body (never by its visible text, which
+changes), among the comments written by the token's own identity only: anyone can paste the
+marker into a comment of theirs, which we could not update. It is updated in place; GitHub's REST
+API is paginated (100 comments a page) and caps a comment at 65,536 characters. The lockfile
+commit fetches, rebases and retries when main moved meanwhile.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
 
 class GitHubError(ReconcilerError):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        #: The HTTP status GitHub answered, when it answered.
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ class GitHubApi:
                 headers = {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as exc:
             raise GitHubError(
-                f"GitHub API {method} {_path(url)} failed: {exc.code} {_message(exc)}"
+                f"GitHub API {method} {_path(url)} failed: {exc.code} {_message(exc)}", exc.code
             ) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -134,8 +139,46 @@ def _next_link(link: str) -> str | None:
     return None
 
 
+#: What a marker may hold: it lives in an HTML comment, which `-->` (or a line break) would end.
+MARKER_PATTERN = re.compile(r"[A-Za-z0-9_.:/]+(-[A-Za-z0-9_.:/]+)*")
+
+
+def check_marker(marker: str) -> str:
+    if MARKER_PATTERN.fullmatch(marker) is None:
+        raise ValueError(
+            "a marker is letters, digits and '_ . : / -' (no '--'), such as reconciler:plan:team-b"
+        )
+    return marker
+
+
 def marker_line(marker: str) -> str:
     return f"<!-- {marker} -->"
+
+
+def token_login(api: GitHubApi) -> str:
+    """Who the token writes comments as. A workflow's GITHUB_TOKEN (an installation token) may not
+    ask GET /user (403): its comments are github-actions[bot]'s."""
+    try:
+        user, _ = api.request("GET", "/user")
+    except GitHubError as exc:
+        if exc.status in (403, 404):
+            return BOT_NAME
+        raise
+    login = user.get("login") if isinstance(user, dict) else None
+    if not isinstance(login, str) or not login:
+        raise GitHubError("GitHub API GET /user answered without a login; pass --author LOGIN")
+    return login
+
+
+def starts_with_marker(comment: dict[str, Any], marker: str) -> bool:
+    body = comment.get("body")
+    return isinstance(body, str) and body.split("\n", 1)[0].rstrip("\r") == marker_line(marker)
+
+
+def author_of(comment: dict[str, Any]) -> str | None:
+    user = comment.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return login if isinstance(login, str) else None
 
 
 def comment_body(body: str, marker: str) -> str:
@@ -151,14 +194,21 @@ def comment_body(body: str, marker: str) -> str:
 
 
 def upsert_comment(
-    api: GitHubApi, pull: PullRequest, body: str, marker: str = DEFAULT_MARKER
+    api: GitHubApi,
+    pull: PullRequest,
+    body: str,
+    marker: str = DEFAULT_MARKER,
+    author: str | None = None,
 ) -> tuple[str, str]:
-    """Update the comment carrying the marker, or create it. Returns (created|updated, its URL)."""
-    text = comment_body(body, marker)
-    wanted = marker_line(marker)
+    """Update our comment that starts with the marker, or create it. `author` is the login the
+    token writes as (asked of GitHub when None). Returns (created|updated, its URL)."""
+    text = comment_body(body, check_marker(marker))
     issue = f"/repos/{pull.repository}/issues/{pull.number}"
     for comment in api.paginate(f"{issue}/comments"):
-        if wanted in (comment.get("body") or ""):
+        if not starts_with_marker(comment, marker):
+            continue
+        author = author or token_login(api)  # asked once, and only when a marker is seen
+        if author_of(comment) == author:
             updated, _ = api.request(
                 "PATCH", f"/repos/{pull.repository}/issues/comments/{comment['id']}", {"body": text}
             )

@@ -5,11 +5,22 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
+#: The GITHUB_TOKEN of a workflow: an installation token, acting as github-actions[bot], for which
+#: GET /user answers 403.
 TOKEN = "ghs_faketoken"
+BOT = "github-actions[bot]"
+#: A personal access token: GET /user answers with its login.
+USER_TOKEN = "ghp_fakeusertoken"
+USER = "octo-deployer"
 COMMENT_LIMIT = 65_536
 
 
@@ -18,6 +29,11 @@ class FakeGitHub:
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, str]] = []
         self.fail_with: int | None = None
+        #: token -> (login, whether GET /user answers for it)
+        self.identities: dict[str, tuple[str, bool]] = {
+            TOKEN: (BOT, False),
+            USER_TOKEN: (USER, True),
+        }
         self._next_id = 1000
         self._lock = threading.Lock()
         fake = self
@@ -47,16 +63,17 @@ class FakeGitHub:
         self.server.shutdown()
         self.server.server_close()
 
-    def seed(self, number: int, bodies: list[str]) -> None:
+    def seed(self, number: int, bodies: list[str], author: str = BOT) -> None:
         for body in bodies:
-            self._add(number, body)
+            self._add(number, body, author)
 
-    def _add(self, number: int, body: str) -> dict[str, Any]:
+    def _add(self, number: int, body: str, author: str) -> dict[str, Any]:
         self._next_id += 1
         comment = {
             "id": self._next_id,
             "body": body,
             "html_url": f"https://github.test/c/{self._next_id}",
+            "user": {"login": author, "type": "Bot" if author.endswith("[bot]") else "User"},
         }
         self.comments.setdefault(number, []).append(comment)
         return comment
@@ -81,9 +98,12 @@ class FakeGitHub:
         url = urlparse(handler.path)
         with self._lock:
             self.requests.append((method, handler.path))
-        if handler.headers.get("Authorization") != f"Bearer {TOKEN}":
+        authorization = handler.headers.get("Authorization", "")
+        token = authorization.removeprefix("Bearer ")
+        if not authorization.startswith("Bearer ") or token not in self.identities:
             self._reply(handler, 401, {"message": "Bad credentials"})
             return
+        login, has_user = self.identities[token]
         if self.fail_with is not None:
             self._reply(
                 handler, self.fail_with, {"message": "Resource not accessible by integration"}
@@ -94,7 +114,12 @@ class FakeGitHub:
         listing = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", url.path)
         single = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/comments/(\d+)", url.path)
         with self._lock:
-            if listing and method == "GET":
+            if url.path == "/user" and method == "GET":
+                if has_user:
+                    self._reply(handler, 200, {"login": login, "type": "User"})
+                else:
+                    self._reply(handler, 403, {"message": "Resource not accessible by integration"})
+            elif listing and method == "GET":
                 self._list(handler, int(listing.group(1)), url.path, parse_qs(url.query))
             elif listing and method == "POST":
                 if len(payload["body"]) > COMMENT_LIMIT:
@@ -102,7 +127,7 @@ class FakeGitHub:
                         handler, 422, {"message": "Body is too long (maximum is 65536 characters)"}
                     )
                     return
-                self._reply(handler, 201, self._add(int(listing.group(1)), payload["body"]))
+                self._reply(handler, 201, self._add(int(listing.group(1)), payload["body"], login))
             elif single and method == "PATCH":
                 if len(payload["body"]) > COMMENT_LIMIT:
                     self._reply(
@@ -112,6 +137,13 @@ class FakeGitHub:
                 for comments in self.comments.values():
                     for comment in comments:
                         if comment["id"] == int(single.group(1)):
+                            if comment["user"]["login"] != login:
+                                self._reply(
+                                    handler,
+                                    403,
+                                    {"message": "Resource not accessible by integration"},
+                                )
+                                return
                             comment["body"] = payload["body"]
                             self._reply(handler, 200, comment)
                             return
@@ -130,3 +162,19 @@ class FakeGitHub:
         if page * per_page < len(comments):
             headers["Link"] = f'<{self.url}{path}?per_page={per_page}&page={page + 1}>; rel="next"'
         self._reply(handler, 200, chunk, headers)
+
+
+@contextmanager
+def pull_request_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, number: int = 7
+) -> Iterator[FakeGitHub]:
+    """A fake GitHub, and the environment of a workflow run for pull request `number` against it."""
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": number}}))
+    with FakeGitHub() as fake:
+        monkeypatch.setenv("GITHUB_API_URL", fake.url)
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        monkeypatch.setenv("GITHUB_REPOSITORY", "acme/ml-lineage")
+        monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+        monkeypatch.delenv("RECONCILER_COMMENT_AUTHOR", raising=False)
+        yield fake

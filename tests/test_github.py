@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from reconciler.cli import cli
 from reconciler.lockfile import Lockfile
 from reconciler.plan import compute_plan
 from reconciler.render import markdown
-from tests.fake_github import COMMENT_LIMIT, TOKEN, FakeGitHub
+from tests.fake_github import COMMENT_LIMIT, FakeGitHub, pull_request_run
 from tests.test_plan import spec
 
 ROOT = Path(__file__).parent.parent
@@ -26,14 +27,8 @@ MARKER = "<!-- reconciler:plan -->"
 
 
 @pytest.fixture
-def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"pull_request": {"number": 7}}))
-    with FakeGitHub() as fake:
-        monkeypatch.setenv("GITHUB_API_URL", fake.url)
-        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-        monkeypatch.setenv("GITHUB_REPOSITORY", "acme/ml-lineage")
-        monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    with pull_request_run(tmp_path, monkeypatch) as fake:
         yield fake
 
 
@@ -68,7 +63,7 @@ def test_the_marker_is_found_past_the_first_page_of_comments(github: FakeGitHub)
     assert "updated" in result.stdout
     assert len(github.comments[7]) == 171
     assert github.comments[7][130]["body"] == f"{MARKER}\nnew plan\n"
-    pages = [path for method, path in github.requests if method == "GET"]
+    pages = [path for method, path in github.requests if method == "GET" and "/comments" in path]
     assert len(pages) == 2 and "page=2" in pages[1]
 
 
