@@ -727,7 +727,15 @@ def schema(schema_path: Path, check: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keep the state in this file (written after every write, reloaded on start).",
 )
-@click.option("--account", default=DEFAULT_ACCOUNT, show_default=True, help="The account id.")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    default=[DEFAULT_ACCOUNT],
+    show_default=True,
+    help="An account to serve (repeatable). Keys that name no account reach the first; STS "
+    "AssumeRole gives keys for a role's account.",
+)
 @click.option("--latency-ms", type=click.FloatRange(0), default=0, help="Delay every request.")
 @click.option(
     "--rate-limit",
@@ -777,7 +785,7 @@ def sandbox(
     host: str,
     port: int,
     state: Path | None,
-    account: str,
+    accounts: tuple[str, ...],
     latency_ms: float,
     rate_limit: float | None,
     error_rate: float,
@@ -788,7 +796,7 @@ def sandbox(
     idle_timeout: float,
     url_file: Path | None,
 ) -> None:
-    """Serve the SageMaker lineage API (and STS GetCallerIdentity) locally, for boto3.
+    """Serve the SageMaker lineage API (and STS GetCallerIdentity, AssumeRole) locally.
 
     Point any boto3 client at the printed URL (endpoint_url=, or AWS_ENDPOINT_URL); any
     credentials are accepted. Stops on Ctrl-C or SIGTERM.
@@ -797,15 +805,17 @@ def sandbox(
     Example:
       reconciler sandbox --port 0 --latency-ms 50 --rate-limit 40 --url-file .sandbox-url
     """
-    if not re.fullmatch(r"[0-9]{12}", account):
-        raise ReconcilerError(f"--account {account!r} is not a 12-digit AWS account id")
+    for account in accounts:
+        if not re.fullmatch(r"[0-9]{12}", account):
+            raise ReconcilerError(f"--account {account!r} is not a 12-digit AWS account id")
     from reconciler.sandbox import SandboxConfig  # botocore loads only for this command
 
     config = SandboxConfig(
         host=host,
         port=port,
         state=state,
-        account=account,
+        account=accounts[0],
+        more_accounts=accounts[1:],
         latency_ms=latency_ms,
         rate_limit=rate_limit,
         error_rate=error_rate,

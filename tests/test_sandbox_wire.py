@@ -298,10 +298,14 @@ def test_counters_count_only_known_operations(sandbox: Sandbox) -> None:
         b"POST / HTTP/1.1\r\nHost: sandbox\r\nAuthorization: " + AUTH.encode() + b"\r\n"
         b"Content-Type: application/x-www-form-urlencoded\r\n"
     )
-    for action in ("GetCallerIdentity", "AssumeRole", "Nonsense" * 30):
+    for action in ("GetCallerIdentity", "AssumeRole", "AssumeRoleWithSAML", "Nonsense" * 30):
         body = f"Action={action}&Version=2011-06-15".encode()
         exchange(sandbox, sts + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    assert sandbox.counters() == {"ListArtifacts": 1, "sts:GetCallerIdentity": 1}
+    assert sandbox.counters() == {
+        "ListArtifacts": 1,
+        "sts:GetCallerIdentity": 1,
+        "sts:AssumeRole": 1,
+    }
 
 
 def test_the_server_answers_after_every_abuse(sandbox: Sandbox) -> None:

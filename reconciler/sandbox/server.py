@@ -24,6 +24,7 @@ import botocore.session
 from botocore.model import ServiceModel, StructureShape
 
 from reconciler.sandbox import validation
+from reconciler.sandbox.accounts import Accounts
 from reconciler.sandbox.service import (
     DEFAULT_ACCOUNT,
     DEFAULT_ARTIFACT_QUOTA,
@@ -35,7 +36,7 @@ from reconciler.sandbox.service import (
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "SageMaker."
 CREDENTIAL_SCOPE = re.compile(
-    r"Credential=[^/,\s]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/aws4_request"
+    r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/aws4_request"
 )
 STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 #: The largest request body read; the service's own requests are a few kilobytes.
@@ -44,6 +45,7 @@ MAX_LINE = 8192
 DEFAULT_IDLE_TIMEOUT = 60.0
 CONTENT_LENGTH = re.compile(r"[0-9]{1,12}")
 CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,8}")
+STS_ACTIONS = frozenset({"GetCallerIdentity", "AssumeRole"})
 
 
 @cache
@@ -56,7 +58,10 @@ class SandboxConfig:
     host: str = "127.0.0.1"
     port: int = 0
     state: Path | None = None
+    #: The account of every access key that names none (see accounts.py).
     account: str = DEFAULT_ACCOUNT
+    #: More accounts served, reached by keys that name them or by roles assumed through STS.
+    more_accounts: tuple[str, ...] = ()
     latency_ms: float = 0.0
     rate_limit: float | None = None
     error_rate: float = 0.0
@@ -66,6 +71,16 @@ class SandboxConfig:
     seed: int | None = None
     #: Seconds a connection may sit idle (or stall inside a request) before it is closed.
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.account, *self.more_accounts)))
+
+    def state_for(self, account: str) -> Path | None:
+        """The state file of one account: --state itself for the first, beside it for others."""
+        if self.state is None or account == self.account:
+            return self.state
+        return self.state.with_name(f"{self.state.stem}.{account}{self.state.suffix}")
 
 
 class Faults:
@@ -135,9 +150,14 @@ class _Server(ThreadingHTTPServer):
             return  # a client that went away (killed, timed out) is the client's business
         super().handle_error(request, client_address)
 
-    def __init__(self, config: SandboxConfig, service: LineageService) -> None:
+    def __init__(
+        self, config: SandboxConfig, accounts: Accounts, services: dict[str, LineageService]
+    ) -> None:
         self.config = config
-        self.service = service
+        self.accounts = accounts
+        self.services = services
+        #: The first account's service, which also counts the requests of every account.
+        self.service = services[accounts.default]
         self.faults = Faults(config)
         super().__init__((config.host, config.port), _Handler)
 
@@ -210,7 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         try:
-            result = self._sagemaker(operation, body, scope.group("region"))
+            service = self.server.services[self.server.accounts.account_of(scope.group("key"))]
+            result = self._sagemaker(service, operation, body, scope.group("region"))
         except ServiceError as exc:
             self._json_error(exc)
             return
@@ -281,7 +302,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return bytes(body)
         raise BadFraming(400, "Too many trailer fields after the chunked body.")
 
-    def _sagemaker(self, operation: str, body: bytes, region: str) -> dict[str, Any]:
+    def _sagemaker(
+        self, service: LineageService, operation: str, body: bytes, region: str
+    ) -> dict[str, Any]:
         try:
             params = json.loads(body or b"{}")
         except (ValueError, RecursionError):
@@ -296,36 +319,67 @@ class _Handler(BaseHTTPRequestHandler):
             raise ServiceError("SerializationException", str(exc)) from None
         if errors:
             raise ServiceError("ValidationException", validation.message(errors))
-        return self.server.service.call(operation, params, region)
+        return service.call(operation, params, region)
 
     def _query_protocol(self, body: bytes, scope: re.Match[str] | None) -> None:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         action = form.get("Action", "")
-        if action == "GetCallerIdentity":
+        if action in STS_ACTIONS:
             self.server.service.count(f"sts:{action}")
         if scope is None:
             self._xml_error(
                 403, "MissingAuthenticationToken", "Request is missing Authentication Token"
             )
-        elif action != "GetCallerIdentity":
+            return
+        if action not in STS_ACTIONS:
             self._xml_error(
                 400,
                 "InvalidAction",
                 f"Could not find operation {action[:200]} for version {form.get('Version')}",
             )
-        else:
-            account = self.server.service.account
-            xml = (
-                f'<GetCallerIdentityResponse xmlns="{STS_NAMESPACE}">'
-                "<GetCallerIdentityResult>"
-                f"<Arn>arn:aws:iam::{account}:user/sandbox</Arn>"
-                "<UserId>AIDASANDBOXSANDBOX01</UserId>"
-                f"<Account>{account}</Account>"
-                "</GetCallerIdentityResult>"
-                f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
-                "</GetCallerIdentityResponse>"
-            )
-            self._send(200, "text/xml", xml.encode())
+            return
+        try:
+            if action == "AssumeRole":
+                result = self._assume_role(form)
+            else:
+                result = self._caller_identity(scope.group("key"))
+        except ServiceError as exc:
+            # STS's query protocol names a key it does not know InvalidClientTokenId.
+            code = "InvalidClientTokenId" if exc.code == "UnrecognizedClientException" else exc.code
+            self._xml_error(exc.status, code, exc.message)
+            return
+        xml = (
+            f'<{action}Response xmlns="{STS_NAMESPACE}"><{action}Result>{result}</{action}Result>'
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            f"</{action}Response>"
+        )
+        self._send(200, "text/xml", xml.encode())
+
+    def _caller_identity(self, access_key: str) -> str:
+        identity = self.server.accounts.identity(access_key)
+        return (
+            f"<Arn>{escape(identity.arn)}</Arn><UserId>{escape(identity.user_id)}</UserId>"
+            f"<Account>{identity.account}</Account>"
+        )
+
+    def _assume_role(self, form: dict[str, str]) -> str:
+        duration = form.get("DurationSeconds")
+        if duration is not None and not duration.isdigit():
+            raise ServiceError("ValidationError", "DurationSeconds must be a number of seconds.")
+        issued = self.server.accounts.assume_role(
+            form.get("RoleArn", ""),
+            form.get("RoleSessionName", ""),
+            int(duration) if duration is not None else None,
+        )
+        expiration = issued.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (
+            f"<Credentials><AccessKeyId>{issued.access_key_id}</AccessKeyId>"
+            f"<SecretAccessKey>{escape(issued.secret_access_key)}</SecretAccessKey>"
+            f"<SessionToken>{escape(issued.session_token)}</SessionToken>"
+            f"<Expiration>{expiration}</Expiration></Credentials>"
+            f"<AssumedRoleUser><AssumedRoleId>{escape(issued.identity.user_id)}</AssumedRoleId>"
+            f"<Arn>{escape(issued.identity.arn)}</Arn></AssumedRoleUser>"
+        )
 
     def _xml_error(self, status: int, code: str, message: str) -> None:
         xml = (
@@ -369,17 +423,24 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
-        self.service = LineageService(
-            account=self.config.account,
-            artifact_quota=self.config.artifact_quota,
-            list_lag=self.config.list_lag_ms / 1000,
-            state_path=self.config.state,
-        )
+        self.accounts = Accounts(self.config.accounts)
+        #: One service (and state) per account; each keeps its regions apart.
+        self.services = {
+            account: LineageService(
+                account=account,
+                artifact_quota=self.config.artifact_quota,
+                list_lag=self.config.list_lag_ms / 1000,
+                state_path=self.config.state_for(account),
+            )
+            for account in self.accounts.served
+        }
+        #: The first account's service (the one keys that name no account reach).
+        self.service = self.services[self.accounts.default]
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> Sandbox:
-        self._server = _Server(self.config, self.service)
+        self._server = _Server(self.config, self.accounts, self.services)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
