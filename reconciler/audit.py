@@ -22,6 +22,7 @@ class FindingKind(StrEnum):
     DIFFERS = "differs"
     MALFORMED = "malformed"
     FOREIGN = "foreign-target"
+    SHARED_ARN = "shared-arn"
     MISSING = "missing"
     DRIFT = "drift"
     NOT_OWNED = "not-owned"
@@ -34,6 +35,7 @@ FINDING_TEXT = {
     FindingKind.DIFFERS: "the applied spec differs from the manifest",
     FindingKind.MALFORMED: "the lockfile entry cannot be read",
     FindingKind.FOREIGN: "the lockfile entry belongs to another account or region",
+    FindingKind.SHARED_ARN: "another lockfile entry records the same ARN",
     FindingKind.MISSING: "recorded, but missing on the service",
     FindingKind.DRIFT: "changed on the service since it was applied",
     FindingKind.NOT_OWNED: "the artifact does not carry its ownership tag",
@@ -87,6 +89,7 @@ def audit_offline(desired: dict[str, dict[str, Any]], lockfile: Lockfile) -> Aud
                 findings.append(
                     Finding(name, FindingKind.DIFFERS, detail, entry.arn, change.fields)
                 )
+    findings.extend(_shared_arns(lockfile))
     unreadable = set(lockfile.malformed)
     for name in desired:
         if name not in lockfile.artifacts and name not in unreadable:
@@ -94,6 +97,25 @@ def audit_offline(desired: dict[str, dict[str, Any]], lockfile: Lockfile) -> Aud
     findings.sort(key=lambda f: (f.name, f.kind.value))
     checked = len(set(desired) | set(lockfile.artifacts) | unreadable)
     return AuditReport(tuple(findings), checked)
+
+
+def _shared_arns(lockfile: Lockfile) -> list[Finding]:
+    """Entries that record one ARN: apply would change one artifact on behalf of both."""
+    names_by_arn: dict[str, list[str]] = {}
+    for name, entry in lockfile.artifacts.items():
+        names_by_arn.setdefault(entry.arn, []).append(name)
+    findings = []
+    for arn, names in names_by_arn.items():
+        if len(names) < 2:
+            continue
+        for name in names:
+            others = ", ".join(f"'{other}'" for other in sorted(names) if other != name)
+            detail = (
+                f"also recorded as {others}; one artifact cannot be both: 'reconciler forget' "
+                "the entry that is not its owner"
+            )
+            findings.append(Finding(name, FindingKind.SHARED_ARN, detail, arn))
+    return findings
 
 
 def audit_live(

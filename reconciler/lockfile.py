@@ -18,9 +18,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.errors import LockfileError
-from reconciler.models import ArtifactSpec, Name
+from reconciler.models import NAME_MAX, NAME_PATTERN, ArtifactSpec, Name
 
 FORMAT_VERSION = 1
+
+#: Entries are keyed by metadata.name; another key was not written by reconciler.
+NAME_RULE = re.compile(NAME_PATTERN)
 
 ARTIFACT_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z\-]*):sagemaker:(?P<region>[a-z0-9\-]*):"
@@ -117,17 +120,39 @@ def load(path: Path) -> Lockfile:
     return parse(data, str(path))
 
 
+#: Git's conflict markers, each at the start of a line.
+_CONFLICT_MARKER = re.compile(rb"^(<{7}|={7}|>{7})(?:[ \r\n]|$)", re.MULTILINE)
+#: Longer integers than any serial could reach are refused before Python converts them (a
+#: 5,000-digit number would exceed the interpreter's conversion limit).
+_MAX_INTEGER_DIGITS = 20
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json keeps the last one silently)."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return document
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > _MAX_INTEGER_DIGITS:
+        raise ValueError(f"a number of {len(digits):,} digits")
+    return int(digits)
+
+
 def parse(data: bytes, shown: str) -> Lockfile:
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise LockfileError(_broken(shown, "it is not UTF-8")) from None
-    except json.JSONDecodeError as exc:
-        raise LockfileError(
-            _broken(
-                shown, f"it is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-            )
-        ) from None
+    raw = _decode(data, shown)
     if not isinstance(raw, dict):
         raise LockfileError(_broken(shown, "its top level is not a JSON object"))
     version = raw.get("format_version")
@@ -157,6 +182,35 @@ def parse(data: bytes, shown: str) -> Lockfile:
     return Lockfile(lineage, serial, target, artifacts, malformed)
 
 
+def _decode(data: bytes, shown: str) -> Any:
+    """The lockfile's JSON document; every way it can fail is a LockfileError that says why."""
+    conflict = _CONFLICT_MARKER.search(data)
+    if conflict is not None:
+        line = data.count(b"\n", 0, conflict.start()) + 1
+        raise LockfileError(
+            f"merge conflict in the lockfile {shown} (a git conflict marker at line {line}): "
+            "two applies recorded artifacts on diverging branches; do not merge it by hand: take "
+            "main's lockfile as it is (git checkout main -- <lockfile>), then re-run "
+            "'reconciler apply' on the merged main, which adopts what the other side created "
+            "(reconciler will not overwrite the conflicted file)"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LockfileError(_broken(shown, "it is not UTF-8")) from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
+    except json.JSONDecodeError as exc:
+        why = f"it is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    except _DuplicateKey as exc:
+        why = f"the key {json.dumps(exc.key)} appears twice in one object"
+    except ValueError as exc:
+        why = f"it holds {exc}, longer than any value a lockfile records"
+    except RecursionError:
+        why = "it is nested too deeply to read"
+    raise LockfileError(_broken(shown, why))
+
+
 def _parse_target(raw: Any, shown: str) -> Target:
     if not isinstance(raw, dict) or set(raw) - {"account", "region"}:
         raise LockfileError(_broken(shown, "'target' must be an object with account and region"))
@@ -176,6 +230,13 @@ def parse_entries(
     artifacts: dict[str, Entry] = {}
     malformed: dict[str, tuple[str, Any]] = {}
     for name, value in raw.items():
+        if len(name) > NAME_MAX or not NAME_RULE.fullmatch(name):
+            malformed[name] = (
+                f"the name {json.dumps(name)} is not a valid metadata.name "
+                "(1-120 letters, digits and hyphens, starting and ending with a letter or digit)",
+                value,
+            )
+            continue
         try:
             _EntryModel.model_validate(value)
         except ValidationError as exc:
