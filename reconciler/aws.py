@@ -11,6 +11,7 @@ import os
 import random
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -278,6 +279,31 @@ def _refused(operation: str, exc: Exception) -> ServiceCallError:
     return ServiceCallError(operation, type(exc).__name__, str(exc))
 
 
+#: The variables botocore reads an endpoint from, for the two services reconciler calls.
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_STS")
+
+
+def endpoint_problem(url: str) -> str | None:
+    """Why `url` cannot be an endpoint (botocore only says "Invalid endpoint"), or None."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return (
+            f"{url!r} is not an http(s) URL; write it with its scheme, "
+            f"e.g. http://{url.split('://')[-1] or 'localhost:8080'}"
+        )
+    return None
+
+
+def check_endpoints(connection: Connection) -> None:
+    """Refuse a malformed --endpoint-url or AWS_ENDPOINT_URL* before botocore trips on it."""
+    named = [("--endpoint-url", connection.endpoint_url)]
+    named += [(variable, os.environ.get(variable)) for variable in ENDPOINT_VARIABLES]
+    for source, url in named:
+        problem = endpoint_problem(url) if url else None
+        if problem is not None:
+            raise ReconcilerError(f"{source}: {problem}")
+
+
 def connect(connection: Connection) -> Lineage:
     """A client for the target, with the account read from STS. Raises ReconcilerError."""
     # Imported here: boto3 takes a tenth of a second to load, which validate and an offline plan
@@ -286,6 +312,7 @@ def connect(connection: Connection) -> Lineage:
     from botocore.config import Config
 
     # AWS_REGION is what most tools and CI set; botocore itself reads AWS_DEFAULT_REGION.
+    check_endpoints(connection)
     region_name = connection.region or os.environ.get("AWS_REGION") or None
     try:
         session = boto3.Session(profile_name=connection.profile, region_name=region_name)

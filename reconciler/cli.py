@@ -17,7 +17,7 @@ import click
 
 from reconciler import __version__, lockfile, planfile
 from reconciler.apply import ApplyResult, Outcome
-from reconciler.aws import Connection
+from reconciler.aws import Connection, endpoint_problem
 from reconciler.config import Settings, resolve_settings
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.github import (
@@ -93,10 +93,18 @@ def handle_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    problem = endpoint_problem(value) if value else None
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return value
+
+
 def aws_options(command: F) -> F:
     command = click.option(
         "--endpoint-url",
         metavar="URL",
+        callback=_endpoint_url,
         help="Another SageMaker and STS endpoint (the sandbox, say); AWS_ENDPOINT_URL works too.",
     )(command)
     command = click.option("--profile", help="A named AWS profile (else AWS_PROFILE, or default).")(

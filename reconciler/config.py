@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import regex
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from reconciler.errors import Diagnostic, Location, ManifestError
 from reconciler.manifest import describe_validation_errors, display_path, place_in_text
-from reconciler.redact import DEFAULT_PATTERN, compile_pattern
+from reconciler.redact import DEFAULT_PATTERN, KeyPattern, compile_pattern
 from reconciler.yamlio import YamlSyntaxError, load_documents
 
 CONFIG_NAME = "reconciler.yaml"
@@ -33,7 +33,7 @@ class ConfigFile(BaseModel):
     def _compiles(cls, pattern: str) -> str:
         try:
             compile_pattern(pattern)
-        except re.error as exc:
+        except regex.error as exc:
             raise ValueError(f"not a valid regular expression ({exc})") from None
         return pattern
 
@@ -43,7 +43,7 @@ class Settings:
     manifests: Path
     lockfile: Path
     config_path: Path | None = None
-    sensitive: re.Pattern[str] = field(default_factory=lambda: compile_pattern(DEFAULT_PATTERN))
+    sensitive: KeyPattern = field(default_factory=lambda: compile_pattern(DEFAULT_PATTERN))
 
 
 def find_config(start: Path) -> Path | None:

@@ -6,10 +6,12 @@ any case) is shown as "(sensitive)" in plans and audits of every format, and in 
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import regex
+
+from reconciler.errors import ReconcilerError
 from reconciler.plan import Change, FieldChange, Plan
 
 if TYPE_CHECKING:
@@ -20,15 +22,50 @@ DEFAULT_PATTERN = "secret|password|token|credential"
 PROPERTIES = "Properties"
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+#: How long one property key may take to match. A pattern such as (a+)+$ backtracks for
+#: centuries on a long key, and a pull request can change reconciler.yaml.
+MATCH_TIMEOUT = 0.25
 
 
-def _mask_map(values: dict[str, Any], pattern: re.Pattern[str]) -> dict[str, Any]:
+class KeyPattern:
+    """The sensitive_properties pattern: bounded in time, remembered per key (plans repeat the
+    same few keys over thousands of artifacts)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled = regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
+        self._known: dict[str, bool] = {}
+
+    def search(self, key: str) -> bool:
+        found = self._known.get(key)
+        if found is None:
+            try:
+                found = self._compiled.search(key, timeout=MATCH_TIMEOUT) is not None
+            except TimeoutError:
+                raise ReconcilerError(
+                    f"sensitive_properties {self.pattern!r} took more than {MATCH_TIMEOUT} s to "
+                    f"match the property key {_shorten(key)!r} ({len(key):,} characters): it "
+                    "backtracks without end on such keys; simplify it, e.g. without nested "
+                    "repetition such as (a+)+"
+                ) from None
+            self._known[key] = found
+        return found
+
+
+def _shorten(key: str, limit: int = 40) -> str:
+    return key if len(key) <= limit else key[:limit] + "..."
+
+
+def compile_pattern(pattern: str) -> KeyPattern:
+    """Raises regex.error when the pattern is not a regular expression."""
+    return KeyPattern(pattern)
+
+
+def _mask_map(values: dict[str, Any], pattern: KeyPattern) -> dict[str, Any]:
     return {k: SENSITIVE if pattern.search(k) else v for k, v in values.items()}
 
 
-def redact_spec(spec: dict[str, Any] | None, pattern: re.Pattern[str]) -> dict[str, Any] | None:
+def redact_spec(spec: dict[str, Any] | None, pattern: KeyPattern) -> dict[str, Any] | None:
     """The spec with sensitive property values masked; the same object when nothing is."""
     if spec is None or not spec.get(PROPERTIES):
         return spec
@@ -37,7 +74,7 @@ def redact_spec(spec: dict[str, Any] | None, pattern: re.Pattern[str]) -> dict[s
     return {**spec, PROPERTIES: _mask_map(spec[PROPERTIES], pattern)}
 
 
-def _redact_field(field: FieldChange, pattern: re.Pattern[str]) -> FieldChange:
+def _redact_field(field: FieldChange, pattern: KeyPattern) -> FieldChange:
     if field.path == PROPERTIES:
         return FieldChange(
             field.path,
@@ -54,14 +91,12 @@ def _redact_field(field: FieldChange, pattern: re.Pattern[str]) -> FieldChange:
     return field
 
 
-def redact_fields(
-    fields: tuple[FieldChange, ...], pattern: re.Pattern[str]
-) -> tuple[FieldChange, ...]:
+def redact_fields(fields: tuple[FieldChange, ...], pattern: KeyPattern) -> tuple[FieldChange, ...]:
     redacted = tuple(_redact_field(f, pattern) for f in fields)
     return fields if redacted == fields else redacted
 
 
-def redact_change(change: Change, pattern: re.Pattern[str]) -> Change:
+def redact_change(change: Change, pattern: KeyPattern) -> Change:
     """The change with sensitive values masked; the same object when nothing is (a plan of
     60,000 creates goes through here on the way to every renderer)."""
     before = redact_spec(change.before, pattern)
@@ -72,13 +107,13 @@ def redact_change(change: Change, pattern: re.Pattern[str]) -> Change:
     return replace(change, before=before, after=after, fields=fields)
 
 
-def redact_plan(plan: Plan, pattern: re.Pattern[str]) -> Plan:
+def redact_plan(plan: Plan, pattern: KeyPattern) -> Plan:
     return replace(plan, changes=tuple(redact_change(c, pattern) for c in plan.changes))
 
 
-def redact_finding(finding: Finding, pattern: re.Pattern[str]) -> Finding:
+def redact_finding(finding: Finding, pattern: KeyPattern) -> Finding:
     return replace(finding, fields=redact_fields(finding.fields, pattern))
 
 
-def redact_report(report: AuditReport, pattern: re.Pattern[str]) -> AuditReport:
+def redact_report(report: AuditReport, pattern: KeyPattern) -> AuditReport:
     return replace(report, findings=tuple(redact_finding(f, pattern) for f in report.findings))

@@ -1,0 +1,82 @@
+"""The command line's options, paths and settings when they are wrong or unusual."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import manifest_doc, write_manifests
+from tests.sandboxed import reconciler as run
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+    "AWS_REGION": "eu-west-1",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.fixture
+def offline_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_STS"):
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.mark.parametrize("command", [["plan", "--refresh"], ["audit", "--live"]])
+def test_an_endpoint_url_without_a_scheme_is_a_usage_error(
+    repo: Path, offline_credentials: None, command: list[str]
+) -> None:
+    result = run(*command, "--endpoint-url", "localhost:8080")
+    assert result.code == 2
+    assert "Invalid value for '--endpoint-url': 'localhost:8080' is not an http(s) URL" in (
+        result.err
+    )
+    assert "e.g. http://localhost:8080" in result.err
+    assert "internal error" not in result.err
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER"])
+def test_an_endpoint_variable_without_a_scheme_is_one_clear_sentence(
+    repo: Path, offline_credentials: None, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    write_manifests(repo / "manifests", manifest_doc("a"))
+    monkeypatch.setenv(variable, "localhost:8080")
+    result = run("apply", "--auto-approve")
+    assert result.code == 1
+    assert result.err == (
+        f"error: {variable}: 'localhost:8080' is not an http(s) URL; write it with its "
+        "scheme, e.g. http://localhost:8080\n"
+    )
+
+
+def test_a_backtracking_sensitive_pattern_is_stopped_with_a_clear_error(repo: Path) -> None:
+    (repo / "reconciler.yaml").write_text("sensitive_properties: '(a+)+$'\n")
+    write_manifests(repo / "manifests", manifest_doc("a", Properties={"a" * 2000 + "!": "v"}))
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: sensitive_properties '(a+)+$' took more than")
+    assert "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' (2,001 characters)" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_sensitive_pattern_still_masks_matching_keys(repo: Path) -> None:
+    (repo / "reconciler.yaml").write_text("sensitive_properties: '^DB-'\n")
+    write_manifests(repo / "manifests", manifest_doc("a", Properties={"db-pass": "hunter2"}))
+    result = run("plan", "--format", "json")
+    assert result.code == 0
+    (change,) = json.loads(result.out)["changes"]
+    assert change["after"]["Properties"] == {"db-pass": "(sensitive)"}
