@@ -82,15 +82,75 @@ class _FileResult:
 
 
 def find_manifest_files(directory: Path) -> list[Path]:
+    """Every manifest below `directory` (suffix .yaml or .yml in any case), sorted by its path
+    relative to it. Symbolic links are followed within the repository and refused when they
+    lead out of it: a checkout should not read the files of the machine it runs on."""
     if not directory.is_dir():
+        if directory.exists():
+            raise ReconcilerError(
+                f"the manifests path '{directory}' is a file, not a directory; point "
+                "--manifests (or 'manifests' in reconciler.yaml) at the directory that holds it"
+            )
         raise ReconcilerError(
             f"the manifests directory '{directory}' does not exist; "
             "create it or point --manifests (or 'manifests' in reconciler.yaml) at it"
         )
-    found = [
-        path for path in directory.rglob("*") if path.suffix in MANIFEST_SUFFIXES and path.is_file()
-    ]
+    found, refused = _walk(directory, _repository_root(directory))
+    if refused:
+        raise ManifestError(refused)
     return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+
+
+def _repository_root(directory: Path) -> Path:
+    """The nearest ancestor holding .git, else the manifests directory itself (resolved)."""
+    absolute = directory.absolute()
+    for candidate in (absolute, *absolute.parents):
+        if (candidate / ".git").exists():
+            return candidate.resolve()
+    return directory.resolve()
+
+
+def _walk(directory: Path, root: Path) -> tuple[list[Path], list[Diagnostic]]:
+    found: list[Path] = []
+    refused: list[Diagnostic] = []
+    shown_directory = display_path(directory)
+    allowed = (root, directory.resolve())
+    visited = {directory.resolve()}
+    pending = [directory]
+    while pending:
+        current = pending.pop()
+        for entry in sorted(current.iterdir()):
+            is_manifest = entry.suffix.lower() in MANIFEST_SUFFIXES
+            if entry.is_symlink():
+                target = entry.resolve()
+                if not (is_manifest or target.is_dir()):
+                    continue
+                if not any(target.is_relative_to(base) for base in allowed):
+                    refused.append(_link_problem(directory, shown_directory, entry, target, True))
+                    continue
+                if target in visited:
+                    continue  # a link back up the tree
+                if is_manifest and not target.exists():
+                    refused.append(_link_problem(directory, shown_directory, entry, target, False))
+                    continue
+            if entry.is_dir():
+                visited.add(entry.resolve())
+                pending.append(entry)
+            elif is_manifest and entry.is_file():
+                found.append(entry)
+    return found, refused
+
+
+def _link_problem(
+    directory: Path, shown_directory: str, link: Path, target: Path, outside: bool
+) -> Diagnostic:
+    relative = link.relative_to(directory).as_posix()
+    shown = relative if shown_directory == "." else f"{shown_directory}/{relative}"
+    if outside:
+        why = "outside the repository; copy what it points to into the repository instead"
+    else:
+        why = "which does not exist; remove the link or restore its target"
+    return Diagnostic(Location(shown, 1, 1), f"a symbolic link to {target}, {why}")
 
 
 def display_path(path: Path) -> str:

@@ -123,3 +123,50 @@ def test_duplicates_are_found_against_documents_before_a_syntax_error(tmp_path: 
     write_manifests(tmp_path, manifest_doc("same"), filename="b.yaml")
     found = messages(tmp_path)
     assert any("duplicate metadata.name 'same'" in m for m in found)
+
+
+def test_manifest_suffixes_are_read_in_any_case(tmp_path: Path) -> None:
+    write_manifests(tmp_path, manifest_doc("upper"), filename="DATA.YAML")
+    write_manifests(tmp_path, manifest_doc("mixed"), filename="more.Yml")
+    (tmp_path / "notes.YAMLX").write_text("not a manifest: [")
+    desired = load_manifests(tmp_path)
+    assert sorted(desired.artifacts) == ["mixed", "upper"]
+    assert desired.files == 2
+
+
+def test_symbolic_links_out_of_the_repository_are_refused_by_name(repo: Path) -> None:
+    outside = repo.parent / f"{repo.name}-outside"
+    write_manifests(outside / "shared", manifest_doc("elsewhere"))
+    manifests = repo / "manifests"
+    (manifests / "linked.yaml").symlink_to(outside / "shared" / "artifacts.yaml")
+    (manifests / "linked-dir").symlink_to(outside / "shared")
+    (manifests / "gone.yml").symlink_to(repo / "nothing-here.yaml")
+    assert messages(manifests) == [
+        f"manifests/gone.yml:1:1: a symbolic link to {repo / 'nothing-here.yaml'}, which does not "
+        "exist; remove the link or restore its target",
+        f"manifests/linked-dir:1:1: a symbolic link to {outside / 'shared'}, outside the "
+        "repository; copy what it points to into the repository instead",
+        f"manifests/linked.yaml:1:1: a symbolic link to {outside / 'shared' / 'artifacts.yaml'}, "
+        "outside the repository; copy what it points to into the repository instead",
+    ]
+
+
+def test_symbolic_links_within_the_repository_are_followed(repo: Path) -> None:
+    write_manifests(repo / "shared", manifest_doc("file-linked"), filename="one.yaml")
+    write_manifests(repo / "more", manifest_doc("dir-linked"), filename="two.yaml")
+    manifests = repo / "manifests"
+    (manifests / "one.yaml").symlink_to(repo / "shared" / "one.yaml")
+    (manifests / "more").symlink_to(repo / "more")
+    (manifests / "more-again").symlink_to(manifests)  # a loop is read once
+    desired = load_manifests(manifests)
+    assert sorted(desired.artifacts) == ["dir-linked", "file-linked"]
+
+
+def test_a_file_given_as_the_manifests_directory_is_named_a_file(repo: Path) -> None:
+    path = write_manifests(repo / "manifests", manifest_doc("a"))
+    result = run("validate", "--manifests", str(path.relative_to(repo)))
+    assert result.code == 1
+    assert result.err == (
+        "error: the manifests path 'manifests/artifacts.yaml' is a file, not a directory; point "
+        "--manifests (or 'manifests' in reconciler.yaml) at the directory that holds it\n"
+    )
