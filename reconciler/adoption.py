@@ -8,7 +8,7 @@ from typing import Any
 from reconciler.aws import Lineage, live_spec, timestamp_text
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Entry, Lockfile, parse_arn
-from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.ownership import RESERVED_TAG_KEYS, Claim, Owner, not_ours, ownership_tags
 from reconciler.plan import Change, compare
 
 
@@ -21,9 +21,18 @@ class Imported:
 
 
 def import_artifact(
-    service: Lineage, lockfile: Lockfile, declared: dict[str, dict[str, Any]], name: str, arn: str
+    service: Lineage,
+    lockfile: Lockfile,
+    declared: dict[str, dict[str, Any]],
+    name: str,
+    arn: str,
+    from_lineage: str | None = None,
 ) -> tuple[Lockfile, Imported]:
-    """Adopt the artifact at `arn` under the declared `name`: tag it ours, record it as it is."""
+    """Adopt the artifact at `arn` under the declared `name`: tag it ours, record it as it is.
+
+    `lockfile` must have its lineage. An artifact owned by another lockfile is taken over only
+    when `from_lineage` names that lockfile's lineage."""
+    assert lockfile.lineage is not None
     if name not in declared:
         raise ReconcilerError(
             f"'{name}' is not declared in the manifests; declare it first, then import it"
@@ -42,17 +51,19 @@ def import_artifact(
     tags = service.tags(arn) if described is not None else None
     if described is None or tags is None:
         raise ReconcilerError(f"{arn} does not exist")
-    owner = tags.get(OWNERSHIP_TAG_KEY)
-    if owner is not None and owner != name:
+    owner = Owner.of(tags)
+    if not _may_import(owner, name, lockfile.lineage, from_lineage):
         raise ReconcilerError(
-            f"{arn} is owned by '{owner}' ({OWNERSHIP_TAG_KEY}={owner}); refusing to import it as "
-            f"'{name}'. If '{owner}' is gone, 'reconciler forget {owner}' first"
+            f"refusing to import {arn} as '{name}': "
+            + not_ours(arn, name, owner, lockfile.lineage).removeprefix(
+                f"{arn} is not '{name}' of this lockfile: "
+            )
         )
     for other, entry in lockfile.artifacts.items():
         if entry.arn == arn:
             raise ReconcilerError(f"{arn} is already recorded as '{other}'")
-    if owner is None:
-        service.call("add_tags", ResourceArn=arn, Tags=[{"Key": OWNERSHIP_TAG_KEY, "Value": name}])
+    if owner.claim(name, lockfile.lineage) is not Claim.OURS:
+        service.call("add_tags", ResourceArn=arn, Tags=ownership_tags(name, lockfile.lineage))
     entry = Entry(
         arn, live_spec(described, tags), timestamp_text(described.get("LastModifiedTime"))
     )
@@ -62,10 +73,18 @@ def import_artifact(
     )
 
 
+def _may_import(owner: Owner, name: str, lineage: str, from_lineage: str | None) -> bool:
+    """Import takes what is unowned, ours, made for this name before lineage tags, or (named
+    explicitly with --from-lineage) owned by a given other lockfile."""
+    if from_lineage is not None and owner.lineage == from_lineage:
+        return True
+    return owner.claim(name, lineage) in (Claim.OURS, Claim.LEGACY, Claim.UNOWNED)
+
+
 def importable(
     service: Lineage, lockfile: Lockfile, declared: dict[str, dict[str, Any]]
 ) -> tuple[list[tuple[str, str]], list[str]]:
-    """For every declared artifact not in the lockfile: the one artifact with its SourceUri.
+    """For every declared artifact not in the lockfile: the one artifact with its whole Source.
 
     Returns (name, arn) pairs to import, and notes on those skipped.
     """
@@ -75,33 +94,33 @@ def importable(
         if name in lockfile.artifacts:
             continue
         uri = spec["Source"]["SourceUri"]
-        matches = service.artifacts_with_source(uri)
+        matches = service.artifacts_with_source(spec["Source"])
         if not matches:
             notes.append(
-                f"{name}: nothing on the service has SourceUri {uri}; apply will create it"
+                f"{name}: nothing on the service has its Source (SourceUri {uri} and its "
+                "SourceTypes); apply will create it"
             )
         elif len(matches) > 1:
             arns = ", ".join(m["ArtifactArn"] for m in matches)
-            notes.append(
-                f"{name}: several artifacts have SourceUri {uri} ({arns}); import one by name"
-            )
+            notes.append(f"{name}: several artifacts have its Source ({arns}); import one by name")
         else:
             found.append((name, matches[0]["ArtifactArn"]))
     return found, notes
 
 
 def forget(service: Lineage, lockfile: Lockfile, name: str) -> tuple[Lockfile, str]:
-    """Drop `name` from the lockfile and take our ownership tag off its artifact, leaving it."""
+    """Drop `name` from the lockfile and take our ownership tags off its artifact, leaving it."""
     entry = lockfile.artifacts.get(name)
     if entry is None:
         raise ReconcilerError(f"'{name}' is not in the lockfile")
     tags = service.tags(entry.arn)
     if tags is None:
         note = f"{entry.arn} no longer exists; the entry is dropped"
-    elif tags.get(OWNERSHIP_TAG_KEY) == name:
-        service.call("delete_tags", ResourceArn=entry.arn, TagKeys=[OWNERSHIP_TAG_KEY])
-        note = f"{entry.arn} is left in place, without the {OWNERSHIP_TAG_KEY} tag"
+    elif Owner.of(tags).claim(name, lockfile.lineage) in (Claim.OURS, Claim.LEGACY):
+        present = [key for key in RESERVED_TAG_KEYS if key in tags]
+        service.call("delete_tags", ResourceArn=entry.arn, TagKeys=present)
+        note = f"{entry.arn} is left in place, without the {' and '.join(present)} tags"
     else:
-        note = f"{entry.arn} is left in place; its ownership tag was not ours, so it was left too"
+        note = f"{entry.arn} is left in place with its tags: they say it is not ours"
     artifacts = {n: e for n, e in lockfile.artifacts.items() if n != name}
     return replace(lockfile, artifacts=artifacts), note

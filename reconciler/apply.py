@@ -2,8 +2,9 @@
 
 Each finished operation goes to the journal before it is reported, so a crash loses nothing that
 completed. A create whose outcome is unknown, or that the service says already exists, is
-resolved by looking the artifact up by its source and adopting it if it carries our ownership
-tag, never by creating blindly. Nothing without that tag is ever updated or deleted.
+resolved by looking the artifact up by its whole Source and adopting it if its ownership tags name
+it and this lockfile, never by creating blindly. Nothing owned by another lockfile, or by no one,
+is ever updated, deleted or adopted.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from reconciler.aws import (
 from reconciler.errors import ReconcilerError
 from reconciler.journal import Journal
 from reconciler.lockfile import Entry, Lockfile
-from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.models import LINEAGE_TAG_KEY
+from reconciler.ownership import Claim, Owner, is_reserved, not_ours
 from reconciler.plan import Action, Change, Plan, compare
 
 #: How long to keep looking for an artifact the service says exists (ListArtifacts may lag).
@@ -103,9 +105,12 @@ class Executor:
         recorder: Recorder,
         options: ApplyOptions,
         report: Callable[[Outcome], None],
+        lineage: str,
     ) -> None:
         self.service = service
         self.recorder = recorder
+        #: The owning lockfile's lineage id: what our artifacts' lineage tag says.
+        self.lineage = lineage
         self.options = options
         self._report = report
         self.stopping = threading.Event()
@@ -186,7 +191,8 @@ class Executor:
     def _create(self, name: str, spec: dict[str, Any]) -> Outcome:
         for _ in range(CREATE_ATTEMPTS):
             try:
-                response = self.service.call("create_artifact", **create_request(spec, name))
+                request = create_request(spec, name, self.lineage)
+                response = self.service.call("create_artifact", **request)
             except ServiceCallError as exc:
                 if (
                     exc.code == "ValidationException"
@@ -204,7 +210,8 @@ class Executor:
                         return adopted
                     raise ReconcilerError(
                         f"the service says an artifact with this source or name already exists, "
-                        f"but none with SourceUri {spec['Source']['SourceUri']} appeared in "
+                        f"but none with this whole Source (SourceUri "
+                        f"{spec['Source']['SourceUri']} and its SourceTypes) appeared in "
                         f"ListArtifacts within {self.options.lookup_timeout:g} s "
                         f"({exc.service_message})"
                     ) from None
@@ -227,25 +234,25 @@ class Executor:
         raise ReconcilerError(f"CreateArtifact did not succeed after {CREATE_ATTEMPTS} attempts")
 
     def _adopt(self, name: str, spec: dict[str, Any], *, patience: float) -> Outcome | None:
-        """Find our artifact by its source; adopt it (and converge it) or say whose it is."""
-        uri = spec["Source"]["SourceUri"]
+        """Find our artifact by its whole Source; adopt it (and converge it) or say whose it
+        is."""
         deadline = time.monotonic() + patience
         delay = 0.1
         while True:
             foreign: list[str] = []
-            for summary in self.service.artifacts_with_source(uri):
+            for summary in self.service.artifacts_with_source(spec["Source"]):
                 arn = summary["ArtifactArn"]
                 tags = self.service.tags(arn)
                 if tags is None:
                     continue
-                owner = tags.get(OWNERSHIP_TAG_KEY)
-                if owner == name:
+                owner = Owner.of(tags)
+                if owner.claim(name, self.lineage) is Claim.OURS:
                     return self._converge_adopted(name, arn, spec, tags)
-                foreign.append(_foreign_description(arn, owner))
+                foreign.append(not_ours(arn, name, owner, self.lineage))
             if foreign:
                 raise NotOwned(
-                    f"an artifact with SourceUri {uri} already exists and is not this one's: "
-                    f"{'; '.join(foreign)}"
+                    f"an artifact with this Source (SourceUri {spec['Source']['SourceUri']}) "
+                    f"already exists and is not this one's: {'; '.join(foreign)}"
                 )
             if time.monotonic() >= deadline:
                 return None
@@ -305,24 +312,31 @@ class Executor:
         return Outcome(name, "updated", arn)
 
     def _sync_tags(self, arn: str, live: dict[str, str], spec: dict[str, Any]) -> None:
-        """Make the live tags those declared, leaving the ownership tag alone."""
+        """Make the live tags those declared, leaving the ownership tags alone (and adding the
+        lineage tag to an artifact made before there was one)."""
         wanted = {t["Key"]: t["Value"] for t in spec.get("Tags", [])}
+        wanted[LINEAGE_TAG_KEY] = self.lineage
         to_add = [{"Key": k, "Value": v} for k, v in wanted.items() if live.get(k) != v]
-        to_remove = sorted(k for k in live if k not in wanted and k != OWNERSHIP_TAG_KEY)
+        to_remove = sorted(k for k in live if k not in wanted and not is_reserved(k))
         if to_add:
             self.service.call("add_tags", ResourceArn=arn, Tags=to_add)
         if to_remove:
             self.service.call("delete_tags", ResourceArn=arn, TagKeys=to_remove)
 
     def _owned_tags(self, name: str, arn: str) -> dict[str, str] | None:
-        """The artifact's tags if it is ours; None if it is gone; NotOwned otherwise."""
+        """The artifact's tags if it is ours; None if it is gone; NotOwned otherwise.
+
+        One made before lineage tags (its name tag only) is ours here, where the lockfile
+        records it; the next write adds the lineage tag."""
         tags = self.service.tags(arn)
-        if tags is not None and tags.get(OWNERSHIP_TAG_KEY) != name:
+        if tags is None:
+            return None
+        owner = Owner.of(tags)
+        if owner.claim(name, self.lineage) not in (Claim.OURS, Claim.LEGACY):
             raise NotOwned(
-                f"refusing to change {arn}: it does not carry the ownership tag "
-                f"{OWNERSHIP_TAG_KEY}={name} ({_owner_text(tags.get(OWNERSHIP_TAG_KEY))}); the "
-                "lockfile entry may have been edited: run 'reconciler audit' and restore the "
-                "lockfile from git"
+                f"refusing to change {arn}, recorded as '{name}': "
+                f"{not_ours(arn, name, owner, self.lineage)}. If the lockfile entry was edited, "
+                "restore the lockfile from git ('reconciler audit --live' shows what differs)"
             )
         return tags
 
@@ -394,22 +408,6 @@ class Executor:
             )
 
 
-def _foreign_description(arn: str, owner: str | None) -> str:
-    if owner is None:
-        return (
-            f"{arn} is not managed by reconciler (no {OWNERSHIP_TAG_KEY} tag); "
-            "to bring it under management: reconciler import NAME ARN"
-        )
-    return (
-        f"{arn} belongs to '{owner}'; if '{owner}' was removed or renamed, prune it "
-        "(apply --prune) or forget it (reconciler forget NAME) first"
-    )
-
-
-def _owner_text(owner: str | None) -> str:
-    return "it has none" if owner is None else f"it says '{owner}'"
-
-
 def refuse_emptying(plan: Plan, recorded: Lockfile, allow_empty: bool) -> None:
     deletes = sum(1 for c in plan.changes if c.action is Action.DELETE)
     if deletes and deletes == len(recorded.artifacts) and not allow_empty:
@@ -441,5 +439,6 @@ def execute(
     """Carry the plan out; every success is in the journal when this returns (or raises)."""
     if not recorded.target.is_set:
         journal.target(service.target)
-    executor = Executor(service, Recorder(journal, recorded), options, report)
+    lineage = recorded.lineage or journal.lineage
+    executor = Executor(service, Recorder(journal, recorded), options, report, lineage)
     return executor.run(plan)

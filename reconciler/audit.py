@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.live import LiveState
 from reconciler.lockfile import Lockfile, foreign_reason
-from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.ownership import Claim, Owner
 from reconciler.plan import FieldChange, compare, field_changes
 
 
@@ -131,12 +131,11 @@ def audit_live(
                 Finding(name, FindingKind.MISSING, "apply --refresh creates it again", entry.arn)
             )
             continue
-        if artifact.tags is not None and artifact.owner != name:
-            detail = (
-                f"no {OWNERSHIP_TAG_KEY} tag"
-                if artifact.owner is None
-                else f"{OWNERSHIP_TAG_KEY} says '{artifact.owner}'"
-            )
+        if artifact.tags is not None and artifact.claim(name, lockfile.lineage) not in (
+            Claim.OURS,
+            Claim.LEGACY,
+        ):
+            detail = Owner.of(artifact.tags).describe()
             findings.append(
                 Finding(
                     name, FindingKind.NOT_OWNED, detail + "; apply will not touch it", entry.arn

@@ -20,7 +20,8 @@ import botocore.exceptions
 
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Target
-from reconciler.models import OWNERSHIP_TAG_KEY, canonical
+from reconciler.models import canonical, canonical_source
+from reconciler.ownership import is_reserved, ownership_tags
 
 THROTTLING_CODES = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
@@ -40,6 +41,11 @@ IDEMPOTENT = frozenset(
         "delete_association",
     }
 )
+
+
+#: How the tagging API says an ARN is unknown: ResourceNotFound, or (the tagging API is shared
+#: by every SageMaker resource and checks ARNs generically) ValidationException.
+UNKNOWN_RESOURCE_CODES = frozenset({"ResourceNotFound", "ValidationException"})
 
 
 class OutcomeUnknown(Exception):
@@ -231,7 +237,7 @@ class Lineage:
         try:
             pages = list(self._page_lists("list_tags", "Tags", ResourceArn=arn, MaxResults=100))
         except ServiceCallError as exc:
-            if exc.code == "ResourceNotFound":
+            if exc.code in UNKNOWN_RESOURCE_CODES:
                 return None
             raise
         return {t["Key"]: t["Value"] for page in pages for t in page}
@@ -243,8 +249,15 @@ class Lineage:
     def list_all(self, **filters: Any) -> list[dict[str, Any]]:
         return [summary for page in self.list_pages(**filters) for summary in page]
 
-    def artifacts_with_source(self, uri: str) -> list[dict[str, Any]]:
-        return self.list_all(SourceUri=uri)
+    def artifacts_with_source(self, source: dict[str, Any]) -> list[dict[str, Any]]:
+        """The artifacts with this whole Source (SourceUri and SourceTypes): the service keeps
+        one artifact per Source, and several may share a SourceUri."""
+        wanted = canonical_source(source)
+        return [
+            summary
+            for summary in self.list_all(SourceUri=source["SourceUri"])
+            if canonical_source(summary["Source"]) == wanted
+        ]
 
     def associations(self, arn: str) -> list[dict[str, Any]]:
         """Every association of the artifact, both directions."""
@@ -349,13 +362,13 @@ def connect(connection: Connection) -> Lineage:
 # --- between the API's shapes and ours -----------------------------------------------------------
 
 
-def create_request(spec: dict[str, Any], name: str) -> dict[str, Any]:
-    """The CreateArtifact request for a canonical spec, with the ownership tag added."""
+def create_request(spec: dict[str, Any], name: str, lineage: str) -> dict[str, Any]:
+    """The CreateArtifact request for a canonical spec, with the ownership tags added."""
     request: dict[str, Any] = {
         "ArtifactName": spec["ArtifactName"],
         "Source": spec["Source"],
         "ArtifactType": spec["ArtifactType"],
-        "Tags": [*spec.get("Tags", []), {"Key": OWNERSHIP_TAG_KEY, "Value": name}],
+        "Tags": [*spec.get("Tags", []), *ownership_tags(name, lineage)],
     }
     if spec.get("Properties"):
         request["Properties"] = spec["Properties"]
@@ -365,12 +378,12 @@ def create_request(spec: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def live_spec(described: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
-    """The canonical spec of an artifact as the service holds it (ownership tag left out)."""
+    """The canonical spec of an artifact as the service holds it (ownership tags left out)."""
     spec = {
         key: described.get(key)
         for key in ("ArtifactName", "ArtifactType", "Source", "Properties", "MetadataProperties")
     }
-    spec["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items() if k != OWNERSHIP_TAG_KEY]
+    spec["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items() if not is_reserved(k)]
     return canonical("", spec)
 
 

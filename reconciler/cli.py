@@ -499,8 +499,14 @@ class Progress:
     "--all",
     "import_all",
     is_flag=True,
-    help="Import every declared artifact missing from the lockfile whose SourceUri the service "
+    help="Import every declared artifact missing from the lockfile whose whole Source the service "
     "already has.",
+)
+@click.option(
+    "--from-lineage",
+    metavar="ID",
+    help="Also take over artifacts owned by the lockfile with this lineage id (a lost lockfile, "
+    "or another repository's that hands them over).",
 )
 @path_options()
 @aws_options
@@ -509,6 +515,7 @@ def import_command(
     name: str | None,
     arn: str | None,
     import_all: bool,
+    from_lineage: str | None,
     manifests: str | None,
     lockfile_path: str | None,
     region: str | None,
@@ -518,17 +525,21 @@ def import_command(
     """Bring an existing artifact under management as the declared NAME.
 
     Adds the ownership tag, records the artifact as it is, and shows how it differs from the
-    manifest: the next apply reconciles it. Refuses an artifact owned by another name.
+    manifest: the next apply reconciles it. Refuses an artifact owned by another name, or by
+    another lockfile unless --from-lineage names that lockfile's lineage.
 
     \b
     Example:
       reconciler import churn-train-data arn:aws:sagemaker:eu-west-1:123456789012:artifact/0f1e...
       reconciler import --all
+      reconciler import --all --from-lineage 5b8e4c1e-2f7a-4d0e-9c55-0a4a1f6a2b11
     """
     if import_all == (name is not None) or (name is None) != (arn is None):
         raise click.UsageError("give either NAME and ARN, or --all")
     settings = _settings(manifests, lockfile_path)
-    imported, notes = run_import(settings, Connection(region, profile, endpoint_url), name, arn)
+    imported, notes = run_import(
+        settings, Connection(region, profile, endpoint_url), name, arn, from_lineage
+    )
     for item in imported:
         click.echo(f"= {item.name}: imported {item.arn}")
         if item.pending is None:

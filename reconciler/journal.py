@@ -31,6 +31,7 @@ class Journal:
 
     def __init__(self, path: Path, lineage: str) -> None:
         self.path = path
+        self.lineage = lineage
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not path.exists() or path.stat().st_size == 0
         self._handle: IO[bytes] = path.open("ab")

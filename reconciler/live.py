@@ -17,8 +17,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from reconciler.aws import Lineage, live_spec
+from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Entry, Lockfile, foreign_reason
-from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.ownership import Claim, Owner, not_ours
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -35,7 +36,12 @@ class LiveArtifact:
 
     @property
     def owner(self) -> str | None:
-        return None if self.tags is None else self.tags.get(OWNERSHIP_TAG_KEY)
+        """The name its ownership tag gives it."""
+        return None if self.tags is None else Owner.of(self.tags).name
+
+    def claim(self, name: str, lineage: str | None) -> Claim | None:
+        """Whose it is, when its tags were read."""
+        return None if self.tags is None else Owner.of(self.tags).claim(name, lineage)
 
 
 @dataclass
@@ -45,7 +51,8 @@ class LiveState:
     strategy: str
     #: By recorded name: what the service holds under the recorded ARN; None if it is gone.
     recorded: dict[str, LiveArtifact | None] = field(default_factory=dict)
-    #: Artifacts on the service carrying our ownership tag that the lockfile does not know.
+    #: Artifacts on the service owned by this lockfile (or carrying only a name tag, from before
+    #: lineage tags) that the lockfile does not know.
     unrecorded: dict[str, LiveArtifact] = field(default_factory=dict)
     calls: int = 0
 
@@ -181,8 +188,8 @@ class LiveReader:
         tags = _parallel(lambda s: self.service.tags(s["ArtifactArn"]), summaries)
         found: dict[str, LiveArtifact] = {}
         for summary, artifact_tags in zip(summaries, tags, strict=True):
-            owner = (artifact_tags or {}).get(OWNERSHIP_TAG_KEY)
-            if owner is not None:
+            owner = Owner.of(artifact_tags or {})
+            if owner.name is not None and owner.lineage in (None, self.lockfile.lineage):
                 found[summary["ArtifactArn"]] = LiveArtifact(
                     summary["ArtifactArn"], summary, None, artifact_tags
                 )
@@ -191,7 +198,23 @@ class LiveReader:
 
 def refreshed(recorded: Lockfile, live: LiveState) -> Lockfile:
     """The lockfile as the service has it: entries of vanished artifacts dropped, drifted ones
-    holding the live spec, so that a plan against it heals the drift."""
+    holding the live spec, so that a plan against it heals the drift.
+
+    Refuses when a recorded artifact that was read is owned by another lockfile or by no one:
+    a plan must not make healing someone else's artifact look like ours."""
+    foreign = [
+        f"'{name}': {not_ours(artifact.arn, name, Owner.of(artifact.tags), recorded.lineage)}"
+        for name, artifact in sorted(live.recorded.items())
+        if artifact is not None
+        and artifact.tags is not None
+        and artifact.claim(name, recorded.lineage) not in (Claim.OURS, Claim.LEGACY)
+    ]
+    if foreign:
+        raise ReconcilerError(
+            "the lockfile records artifacts that are not its own, so it cannot be refreshed: "
+            + "; ".join(foreign)
+            + ". If the lockfile was edited, restore it from git"
+        )
     artifacts = dict(recorded.artifacts)
     for name, artifact in live.recorded.items():
         if artifact is None:

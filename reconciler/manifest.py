@@ -458,8 +458,8 @@ def _too_many(loc: Loc, ctx: dict[str, Any], value: Any) -> str:
     if loc[-1] == "Tags":
         return (
             f"spec.Tags has {count} tags; the limit is {models.TAGS_MAX} "
-            "(the service allows 50, one of which is the ownership tag "
-            f"'{models.OWNERSHIP_TAG_KEY}')"
+            "(the service allows 50, two of which are the ownership tags "
+            f"'{models.OWNERSHIP_TAG_KEY}' and '{models.LINEAGE_TAG_KEY}')"
         )
     return f"{_dotted(loc)} has {count} entries; the limit is {ctx['max_length']}"
 

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 #: The tag the tool puts on every artifact it creates; its value is the manifest's metadata.name.
 OWNERSHIP_TAG_KEY = "reconciler:name"
+#: The second ownership tag: the lineage id of the lockfile that owns the artifact.
+LINEAGE_TAG_KEY = "reconciler:lineage"
 RESERVED_TAG_PREFIX = "aws:"
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$"
@@ -30,8 +32,8 @@ PROPERTIES_MAX = 30
 METADATA_VALUE_MAX = 1024
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
-#: The service allows 50 tags per request; one is kept for the ownership tag.
-TAGS_MAX = 50 - 1
+#: The service allows 50 tags per request; two are kept for the ownership tags.
+TAGS_MAX = 50 - 2
 
 #: Fields that can only be set at creation: changing one replaces the artifact.
 REPLACE_FIELDS = ("Source", "ArtifactType", "MetadataProperties")
@@ -85,10 +87,8 @@ class Tag(_Strict):
     def _not_reserved(cls, key: str) -> str:
         if key.lower().startswith(RESERVED_TAG_PREFIX):
             raise ValueError(f"tag keys starting with '{RESERVED_TAG_PREFIX}' are reserved by AWS")
-        if key == OWNERSHIP_TAG_KEY:
-            raise ValueError(
-                f"the tag '{OWNERSHIP_TAG_KEY}' is set by reconciler to mark ownership; remove it"
-            )
+        if key in (OWNERSHIP_TAG_KEY, LINEAGE_TAG_KEY):
+            raise ValueError(f"the tag '{key}' is set by reconciler to mark ownership; remove it")
         return key
 
 

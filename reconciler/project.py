@@ -164,11 +164,20 @@ def _write(settings: Settings, before: Lockfile, after: Lockfile, service: Linea
 
 
 def run_import(
-    settings: Settings, connection: Connection, name: str | None, arn: str | None
+    settings: Settings,
+    connection: Connection,
+    name: str | None,
+    arn: str | None,
+    from_lineage: str | None = None,
 ) -> tuple[list[Imported], list[str]]:
-    """Import one artifact (name and ARN) or, with neither, every importable declared one."""
+    """Import one artifact (name and ARN) or, with neither, every importable declared one.
+
+    `from_lineage` allows taking over artifacts owned by the lockfile with that lineage (a lost
+    lockfile, or one handing artifacts over)."""
     with ApplyLock(settings.lockfile):
         recorded = journal.fold(settings.lockfile)
+        if recorded.lineage is None:  # the tags must name the lineage the lockfile will have
+            recorded = replace(recorded, lineage=new_lineage())
         declared = load_manifests(settings.manifests).specs()
         service = connect_for(recorded, connection)
         notes: list[str] = []
@@ -182,7 +191,7 @@ def run_import(
             for each_name, each_arn in pairs:
                 try:
                     current, imported = import_artifact(
-                        service, current, declared, each_name, each_arn
+                        service, current, declared, each_name, each_arn, from_lineage
                     )
                 except ReconcilerError as exc:
                     if name is not None:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -53,8 +54,12 @@ def test_full_lifecycle_create_noop_update_replace_prune(repo: Path, sandbox: Sa
     assert "Apply complete: 2 created" in first.out
     state = live(sandbox)
     assert set(state) == {uri("raw"), uri("model")}
-    assert state[uri("raw")]["Tags"] == {"team": "churn", OWNERSHIP_TAG_KEY: "raw"}
     lock = recorded(repo)
+    assert state[uri("raw")]["Tags"] == {
+        "team": "churn",
+        OWNERSHIP_TAG_KEY: "raw",
+        "reconciler:lineage": lock.lineage,
+    }
     assert lock.target == Target(ACCOUNT, REGION)
     assert {n: e.arn for n, e in lock.artifacts.items()} == {
         "raw": state[uri("raw")]["ArtifactArn"],
@@ -86,7 +91,11 @@ def test_full_lifecycle_create_noop_update_replace_prune(repo: Path, sandbox: Sa
     raw = live(sandbox)[uri("raw")]
     assert raw["ArtifactName"] == "raw-v2"
     assert raw["Properties"] == {"stage": "processed"}
-    assert raw["Tags"] == {"owner": "ml", OWNERSHIP_TAG_KEY: "raw"}
+    assert raw["Tags"] == {
+        "owner": "ml",
+        OWNERSHIP_TAG_KEY: "raw",
+        "reconciler:lineage": lock.lineage,
+    }
     assert recorded(repo).serial == lock.serial + 1
 
     declare(
@@ -358,7 +367,8 @@ def test_a_tampered_lockfile_cannot_touch_an_artifact_we_do_not_own(
     )
     updated = apply()
     assert updated.code == 1
-    assert f"refusing to change {theirs}: it does not carry the ownership tag" in updated.err
+    assert f"refusing to change {theirs}, recorded as 'victim'" in updated.err
+    assert "it is not managed by reconciler (it has no reconciler tags)" in updated.err
     declare(repo, manifest_doc("other"))
     pruned = apply("--prune", "--allow-empty")
     assert pruned.code == 1
@@ -369,12 +379,14 @@ def test_a_tampered_lockfile_cannot_touch_an_artifact_we_do_not_own(
 
 
 def test_an_existing_foreign_artifact_is_not_adopted(repo: Path, sandbox: Sandbox) -> None:
-    sm(sandbox).create_artifact(Source={"SourceUri": uri("a")}, ArtifactType="DataSet")
+    arn = sm(sandbox).create_artifact(Source={"SourceUri": uri("a")}, ArtifactType="DataSet")[
+        "ArtifactArn"
+    ]
     declare(repo, manifest_doc("a"))
     result = apply()
     assert result.code == 1
     assert "is not managed by reconciler" in result.err
-    assert "reconciler import NAME ARN" in result.err
+    assert f"reconciler import a {arn}" in result.err
     assert recorded(repo).artifacts == {}
 
 
@@ -553,7 +565,8 @@ def test_a_duplicate_worded_otherwise_is_still_adopted(
 
     declare(repo, manifest_doc("a"), manifest_doc("b"))
     assert apply().code == 0
-    (repo / "artifacts.lock.json").unlink()  # a lost lockfile: the creates will meet duplicates
+    # Entries lost (an older lockfile restored): the creates will meet duplicates.
+    lockfile.save(repo / "artifacts.lock.json", replace(recorded(repo), artifacts={}))
     monkeypatch.setattr(sandbox_service, "validation_error", reworded)
     result = apply()
     assert result.code == 0, result.err

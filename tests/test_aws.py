@@ -51,12 +51,15 @@ def test_a_burst_of_throttles_lowers_the_rate_once_and_successes_raise_it_again(
 
 def test_create_request_adds_the_ownership_tag_and_drops_empty_maps() -> None:
     spec = {"ArtifactName": "a", "ArtifactType": "DataSet", "Source": {"SourceUri": "s3://a"}}
-    request = create_request(spec, "a")
+    request = create_request(spec, "a", "lineage-1")
     assert request == {
         "ArtifactName": "a",
         "Source": {"SourceUri": "s3://a"},
         "ArtifactType": "DataSet",
-        "Tags": [{"Key": OWNERSHIP_TAG_KEY, "Value": "a"}],
+        "Tags": [
+            {"Key": OWNERSHIP_TAG_KEY, "Value": "a"},
+            {"Key": "reconciler:lineage", "Value": "lineage-1"},
+        ],
     }
 
 

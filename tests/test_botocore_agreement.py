@@ -11,7 +11,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from reconciler.models import OWNERSHIP_TAG_KEY, Manifest
+from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY, Manifest
 from reconciler.sandbox.validation import java_dots
 
 SERVICE = botocore.session.get_session().get_service_model("sagemaker")
@@ -108,9 +108,9 @@ def test_source_id_types_agree() -> None:
 
 def test_collection_sizes_agree() -> None:
     assert ours("spec", "Properties")["maxProperties"] == theirs("Properties").metadata["max"]
-    # One of the service's tags is the ownership tag, so declared tags get one fewer.
-    assert ours("spec", "Tags")["maxItems"] == theirs("Tags").metadata["max"] - 1
-    assert OWNERSHIP_TAG_KEY
+    # Two of the service's tags are the ownership tags, so declared tags get two fewer.
+    assert ours("spec", "Tags")["maxItems"] == theirs("Tags").metadata["max"] - 2
+    assert OWNERSHIP_TAG_KEY and LINEAGE_TAG_KEY
 
 
 @pytest.mark.parametrize(

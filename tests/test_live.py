@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from reconciler import lockfile
@@ -86,7 +87,11 @@ def test_edits_out_of_band_are_reported_field_by_field_and_healed(
     assert healed.code == 0, healed.err
     state = live(sandbox)[uri("a")]
     assert state["Properties"] == {"stage": "raw"}
-    assert state["Tags"] == {"team": "churn", OWNERSHIP_TAG_KEY: "a"}
+    assert state["Tags"] == {
+        "team": "churn",
+        OWNERSHIP_TAG_KEY: "a",
+        "reconciler:lineage": recorded(repo).lineage,
+    }
     assert audit_live()[0] == 0
     assert audit_live("--deep")[0] == 0
 
@@ -115,7 +120,8 @@ def test_owned_artifacts_of_a_lost_lockfile_are_found_and_imported(
     repo: Path, sandbox: Sandbox
 ) -> None:
     arns = applied(repo, manifest_doc("a"), manifest_doc("b"))
-    (repo / "artifacts.lock.json").unlink()
+    # Entries lost (an older lockfile of the same lineage restored, say).
+    lockfile.save(repo / "artifacts.lock.json", replace(recorded(repo), artifacts={}))
     code, document = audit_live()
     assert code == 2
     assert findings(document) == {
@@ -148,10 +154,11 @@ def test_import_one_artifact_shows_what_the_next_apply_changes(
     assert "the next apply will update it:" in result.out
     assert '~ ArtifactName: "legacy" → "a"' in result.out
     assert '- Properties.old: "1"' in result.out
-    assert {t["Key"]: t["Value"] for t in sm(sandbox).list_tags(ResourceArn=arn)["Tags"]} == {
-        OWNERSHIP_TAG_KEY: "a"
-    }
     lock = recorded(repo)
+    assert {t["Key"]: t["Value"] for t in sm(sandbox).list_tags(ResourceArn=arn)["Tags"]} == {
+        OWNERSHIP_TAG_KEY: "a",
+        "reconciler:lineage": lock.lineage,
+    }
     assert lock.artifacts["a"].arn == arn
     assert lock.target.account == "123456789012"
     assert apply().code == 0
@@ -163,7 +170,7 @@ def test_import_refuses_an_artifact_owned_by_another_name(repo: Path, sandbox: S
     declare(repo, manifest_doc("a"), manifest_doc("b"))
     result = reconciler("import", "b", arns["a"])
     assert result.code == 1
-    assert f"error: {arns['a']} is owned by 'a'" in result.err
+    assert f"error: refusing to import {arns['a']} as 'b': it belongs to 'a'" in result.err
     assert "b" not in recorded(repo).artifacts
 
 
@@ -180,7 +187,10 @@ def test_forget_hands_the_artifact_over(repo: Path, sandbox: Sandbox) -> None:
     arns = applied(repo, manifest_doc("a"), manifest_doc("b"))
     result = reconciler("forget", "a")
     assert result.code == 0, result.err
-    assert f"{arns['a']} is left in place, without the {OWNERSHIP_TAG_KEY} tag" in result.out
+    assert (
+        f"{arns['a']} is left in place, without the {OWNERSHIP_TAG_KEY} and reconciler:lineage "
+        "tags" in result.out
+    )
     assert "'a' is still declared" in result.err
     assert sm(sandbox).list_tags(ResourceArn=arns["a"])["Tags"] == []
     assert list(recorded(repo).artifacts) == ["b"]

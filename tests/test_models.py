@@ -40,7 +40,7 @@ def test_names_outside_the_pattern_are_refused(name: str) -> None:
 
 def test_limits_are_inclusive() -> None:
     validate(Properties={f"k{i}": "v" * 4096 for i in range(30)})
-    validate(Tags=[{"Key": f"k{i}", "Value": "v" * 256} for i in range(49)])
+    validate(Tags=[{"Key": f"k{i}", "Value": "v" * 256} for i in range(48)])
     validate(MetadataProperties={"CommitId": "c" * 1024})
     validate(
         Source={

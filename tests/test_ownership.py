@@ -1,0 +1,279 @@
+"""Ownership is per lockfile: two repositories never take over each other's artifacts.
+
+Each test runs the CLI in one or two repository checkouts against one sandbox. The tag names are
+spelled out (not imported) because they are a contract with users.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler import lockfile, project
+from reconciler.apply import ApplyOptions
+from reconciler.aws import Connection, Lineage, connect
+from reconciler.lockfile import Entry, Target
+from reconciler.sandbox import Sandbox
+from tests.helpers import manifest_doc
+from tests.sandboxed import (
+    ACCOUNT,
+    REGION,
+    apply,
+    declare,
+    live,
+    reconciler,
+    recorded,
+    sm,
+    uri,
+)
+
+NAME_TAG = "reconciler:name"
+LINEAGE_TAG = "reconciler:lineage"
+
+
+def checkout(root: Path, name: str) -> Path:
+    """Another repository checkout beside the test's own."""
+    path = root / name
+    (path / ".git").mkdir(parents=True)
+    (path / "manifests").mkdir()
+    return path
+
+
+@contextmanager
+def inside(path: Path) -> Iterator[Path]:
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield path
+    finally:
+        os.chdir(previous)
+
+
+def tags_of(sandbox: Sandbox, arn: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in sm(sandbox).list_tags(ResourceArn=arn)["Tags"]}
+
+
+def lineage_of(repo: Path) -> str:
+    value = recorded(repo).lineage
+    assert value is not None
+    return value
+
+
+SHARED_A: dict[str, Any] = {"Properties": {"k": "a"}, "Tags": [{"Key": "team", "Value": "a"}]}
+SHARED_B: dict[str, Any] = {"Properties": {"k": "b"}, "Tags": [{"Key": "team", "Value": "b"}]}
+
+
+def two_repositories(tmp_path: Path) -> tuple[Path, Path]:
+    """Two checkouts; the first has applied 'shared'."""
+    first, second = checkout(tmp_path, "team-a"), checkout(tmp_path, "team-b")
+    with inside(first):
+        declare(first, manifest_doc("shared", **SHARED_A))
+        assert apply().code == 0
+    return first, second
+
+
+def test_every_created_artifact_names_its_lockfile(repo: Path, sandbox: Sandbox) -> None:
+    declare(repo, manifest_doc("a", Tags=[{"Key": "team", "Value": "x"}]))
+    assert apply().code == 0
+    arn = recorded(repo).artifacts["a"].arn
+    assert tags_of(sandbox, arn) == {"team": "x", NAME_TAG: "a", LINEAGE_TAG: lineage_of(repo)}
+    assert reconciler("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_second_repository_declaring_the_same_artifact_cannot_take_it(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    first, second = two_repositories(tmp_path)
+    arn = recorded(first).artifacts["shared"].arn
+    with inside(second):
+        declare(second, manifest_doc("shared", **SHARED_B))
+        result = apply()
+    assert result.code == 1
+    assert arn in result.err
+    assert f"lineage {lineage_of(first)}" in result.err
+    assert "reconciler forget shared' in the repository that owns it" in result.err
+    assert f"'reconciler import shared {arn}' here" in result.err
+    state = live(sandbox)[uri("shared")]
+    assert state["Properties"] == {"k": "a"}
+    assert state["Tags"] == {"team": "a", NAME_TAG: "shared", LINEAGE_TAG: lineage_of(first)}
+    assert "shared" not in recorded(second).artifacts
+
+
+def test_an_artifact_is_handed_over_with_forget_there_and_import_here(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    first, second = two_repositories(tmp_path)
+    with inside(first):
+        forgot = reconciler("forget", "shared")
+        assert forgot.code == 0, forgot.err
+    arn = recorded(first).artifacts.get("shared")
+    assert arn is None
+    arn = live(sandbox)[uri("shared")]["ArtifactArn"]
+    assert tags_of(sandbox, arn) == {"team": "a"}
+    with inside(second):
+        declare(second, manifest_doc("shared", **SHARED_B))
+        imported = reconciler("import", "shared", arn)
+        assert imported.code == 0, imported.err
+        applied = apply()
+        assert applied.code == 0, applied.err
+        assert "1 updated" in applied.out
+    state = live(sandbox)[uri("shared")]
+    assert state["Properties"] == {"k": "b"}
+    assert state["Tags"] == {"team": "b", NAME_TAG: "shared", LINEAGE_TAG: lineage_of(second)}
+
+
+def test_import_takes_another_lockfiles_artifact_only_when_its_lineage_is_named(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    first, second = two_repositories(tmp_path)
+    arn = recorded(first).artifacts["shared"].arn
+    theirs = lineage_of(first)
+    with inside(second):
+        declare(second, manifest_doc("shared", **SHARED_B))
+        refused = reconciler("import", "shared", arn)
+        assert refused.code == 1
+        assert f"lineage {theirs}" in refused.err
+        assert f"--from-lineage {theirs}" in refused.err
+        assert not (second / "artifacts.lock.json").exists()
+        taken = reconciler("import", "shared", arn, "--from-lineage", theirs)
+        assert taken.code == 0, taken.err
+    assert tags_of(sandbox, arn)[LINEAGE_TAG] == lineage_of(second)
+    # The first repository still records it, and may no longer change or refresh it.
+    with inside(first):
+        declare(first, manifest_doc("shared", Properties={"k": "changed"}))
+        refused_update = apply()
+        assert refused_update.code == 1
+        assert f"refusing to change {arn}, recorded as 'shared'" in refused_update.err
+        assert f"lineage {lineage_of(second)}" in refused_update.err
+        refreshed = reconciler("plan", "--refresh", "--deep")
+        assert refreshed.code == 1
+        assert "records artifacts that are not its own" in refreshed.err
+        declare(first)
+        refused_delete = apply("--prune", "--allow-empty")
+        assert refused_delete.code == 1
+    assert live(sandbox)[uri("shared")]["Properties"] == {"k": "a"}
+
+
+def test_a_lost_lockfile_is_recovered_only_by_naming_its_lineage(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    declare(repo, manifest_doc("a"), manifest_doc("b"))
+    assert apply().code == 0
+    arns = {n: e.arn for n, e in recorded(repo).artifacts.items()}
+    lost = lineage_of(repo)
+    (repo / "artifacts.lock.json").unlink()
+
+    plain = reconciler("import", "--all")
+    assert plain.code == 0, plain.err
+    assert "0 imported" in plain.out
+    assert f"--from-lineage {lost}" in plain.out
+    again = apply()
+    assert again.code == 1
+    assert f"lineage {lost}" in again.err
+    assert recorded(repo).artifacts == {}
+
+    recovered = reconciler("import", "--all", "--from-lineage", lost)
+    assert recovered.code == 0, recovered.err
+    assert "2 imported" in recovered.out
+    assert {n: e.arn for n, e in recorded(repo).artifacts.items()} == arns
+    assert {tags_of(sandbox, arn)[LINEAGE_TAG] for arn in arns.values()} == {lineage_of(repo)}
+    assert reconciler("plan", "--detailed-exitcode").code == 0
+
+
+def test_an_artifact_made_before_lineage_tags_is_upgraded_when_apply_writes_it(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    arn = sm(sandbox).create_artifact(
+        ArtifactName="old",
+        Source={"SourceUri": uri("old")},
+        ArtifactType="DataSet",
+        Properties={"k": "1"},
+        Tags=[{"Key": NAME_TAG, "Value": "old"}],
+    )["ArtifactArn"]
+    spec = {
+        "ArtifactName": "old",
+        "ArtifactType": "DataSet",
+        "Source": {"SourceUri": uri("old")},
+        "Properties": {"k": "1"},
+    }
+    written = lockfile.save(
+        repo / "artifacts.lock.json",
+        lockfile.Lockfile(target=Target(ACCOUNT, REGION), artifacts={"old": Entry(arn, spec)}),
+    )
+    declare(repo, manifest_doc("old", Properties={"k": "2"}))
+    result = apply()
+    assert result.code == 0, result.err
+    assert tags_of(sandbox, arn) == {NAME_TAG: "old", LINEAGE_TAG: written.lineage}
+    assert live(sandbox)[uri("old")]["Properties"] == {"k": "2"}
+
+
+def etagged(name: str, etag: str) -> dict[str, Any]:
+    return {"SourceUri": uri(name), "SourceTypes": [{"SourceIdType": "S3ETag", "Value": etag}]}
+
+
+def test_import_all_matches_the_whole_source(repo: Path, sandbox: Sandbox) -> None:
+    other = sm(sandbox).create_artifact(
+        Source=etagged("a", "111"),
+        ArtifactType="DataSet",
+    )["ArtifactArn"]
+    declare(
+        repo,
+        manifest_doc(
+            "a",
+            Source=etagged("a", "222"),
+        ),
+    )
+    result = reconciler("import", "--all")
+    assert result.code == 0, result.err
+    assert "0 imported" in result.out
+    assert "nothing on the service has its Source" in result.out
+    assert tags_of(sandbox, other) == {}
+
+
+def test_adoption_never_takes_an_artifact_with_another_source(
+    repo: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ours by its tags, same SourceUri, other SourceTypes: not the declared artifact.
+
+    On a service keyed by SourceUri alone the create is refused and nothing is adopted; keyed
+    by the whole Source, the create succeeds. Either way the other artifact is left alone."""
+    monkeypatch.setattr(
+        project, "ApplyOptions", functools.partial(ApplyOptions, lookup_timeout=0.5)
+    )
+    declare(
+        repo,
+        manifest_doc(
+            "a",
+            Source=etagged("a", "222"),
+        ),
+    )
+    lineage = "5b8e4c1e-2f7a-4d0e-9c55-0a4a1f6a2b11"
+    lockfile.save(repo / "artifacts.lock.json", lockfile.Lockfile(lineage=lineage))
+    other = sm(sandbox).create_artifact(
+        Source=etagged("a", "111"),
+        ArtifactName="a",
+        ArtifactType="DataSet",
+        Properties={"keep": "me"},
+        Tags=[{"Key": NAME_TAG, "Value": "a"}, {"Key": LINEAGE_TAG, "Value": lineage}],
+    )["ArtifactArn"]
+    apply()
+    assert other not in (repo / "artifacts.lock.json").read_text()
+    described = sm(sandbox).describe_artifact(ArtifactArn=other)
+    assert described["Properties"] == {"keep": "me"}
+    assert described["Source"]["SourceTypes"] == [{"SourceIdType": "S3ETag", "Value": "111"}]
+
+
+def test_tags_of_an_arn_the_service_calls_invalid_are_those_of_a_missing_artifact(
+    sandbox: Sandbox,
+) -> None:
+    service: Lineage = connect(Connection())
+    # The tagging API checks ARNs generically; the sandbox, like the service, answers
+    # ValidationException for one it cannot parse.
+    too_long = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:artifact/{'0' * 300}"
+    assert service.tags(too_long) is None
