@@ -48,6 +48,7 @@ from reconciler.render import jsondoc, markdown, text
 from reconciler.render.annotations import error_annotation
 from reconciler.sandbox.service import DEFAULT_ACCOUNT, DEFAULT_ARTIFACT_QUOTA
 from reconciler.schema import SCHEMA_PATH, schema_text
+from reconciler.words import counted
 
 if TYPE_CHECKING:
     from reconciler.sandbox import SandboxConfig
@@ -73,8 +74,7 @@ def handle_errors(command: F) -> F:
         except ManifestError as exc:
             for diagnostic in exc.diagnostics:
                 click.echo(str(diagnostic), err=True)
-            count = len(exc.diagnostics)
-            _fail(f"{count} problem{'s' if count != 1 else ''} found in {exc.what}")
+            _fail(f"{counted(len(exc.diagnostics), 'problem')} found in {exc.what}")
         except ReconcilerError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
@@ -237,9 +237,10 @@ def validate(manifests: str | None, output_format: str) -> None:
             for diagnostic in exc.diagnostics:
                 click.echo(error_annotation(diagnostic))
         raise
+    count = len(desired.artifacts)
     click.echo(
-        f"{len(desired.artifacts)} artifacts in {desired.files} files under "
-        f"{settings.manifests} are valid."
+        f"{counted(count, 'artifact')} in {counted(desired.files, 'file')} under "
+        f"{settings.manifests} {'is' if count == 1 else 'are'} valid."
     )
 
 
@@ -426,17 +427,24 @@ def apply(
             click.echo(text.render_plan(shown, color=_use_color()), nl=False)
         asked = planfile_path is None and not auto_approve
         if asked and not click.confirm(f"Apply these changes to {target}?", default=False):
-            raise ReconcilerError("apply cancelled; nothing was changed")
+            raise _Declined
 
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job stops cleanly
     try:
         run = run_apply(settings, connection, request, confirm=confirm, report=progress.report)
+    except _Declined:
+        click.echo("Apply cancelled; nothing was changed.")
+        return
     finally:
         signal.signal(signal.SIGTERM, previous)
         progress.close()
     _apply_report(run, settings, output_format)
     if run.result is not None and not run.result.ok:
         sys.exit(EXIT_ERROR)
+
+
+class _Declined(Exception):
+    """The user answered no at the apply prompt: not an error."""
 
 
 def _interrupt(signum: int, frame: object) -> None:

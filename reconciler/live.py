@@ -20,6 +20,7 @@ from reconciler.aws import Lineage, live_spec
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Entry, Lockfile, foreign_reason
 from reconciler.ownership import Claim, Owner, not_ours
+from reconciler.words import counted
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -140,11 +141,12 @@ class LiveReader:
         )
         seen: dict[str, dict[str, Any]] = {}
         candidates: list[dict[str, Any]] = []
-        pages = 0
+        pages = listed = 0
         switched = False
         for artifact_type in types:
             for page in self.service.list_pages(ArtifactType=artifact_type):
                 pages += 1
+                listed += len(page)
                 for summary in page:
                     arn = summary["ArtifactArn"]
                     if arn in by_arn:
@@ -157,11 +159,13 @@ class LiveReader:
                     break
             if switched:
                 break
+        listing = f"list pages ({counted(pages, 'ListArtifacts call')}"
+        listing += f", {counted(listed, 'artifact')} listed, {len(seen)} of ours)"
+        unseen = counted(len(self.entries) - len(seen), "recorded artifact")
         state = LiveState(
-            f"list pages ({pages} ListArtifacts calls), then per-artifact reads: the account "
-            "holds many artifacts that are not ours"
+            f"{listing}, then per-artifact reads of {unseen} not listed"
             if switched
-            else f"list pages ({pages} ListArtifacts calls); describing only what changed"
+            else f"{listing}; describing only what changed"
         )
         state.recorded = self._resolve(seen)
         state.unrecorded = self._owned_among(candidates)

@@ -163,7 +163,7 @@ def test_config_is_found_from_a_subdirectory(repo: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(repo / "sub")
     result = run("validate")
     assert result.code == 0
-    assert "under ../declared are valid" in result.out
+    assert "under ../declared is valid" in result.out
 
 
 def test_schema_check(repo: Path) -> None:

@@ -46,7 +46,7 @@ def test_text_colours_only_when_asked() -> None:
 def test_no_changes_is_one_line() -> None:
     plan = compute_plan({"a": spec()}, recorded({"a": spec()}))
     assert (
-        text.render_plan(plan) == "No changes: the lockfile matches the manifests (1 artifacts).\n"
+        text.render_plan(plan) == "No changes: the lockfile matches the manifests (1 artifact).\n"
     )
     assert markdown.render_plan(plan).count("\n") == 1
 

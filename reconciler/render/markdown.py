@@ -14,7 +14,8 @@ from typing import Any
 from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
 from reconciler.render import value_text
-from reconciler.render.text import field_line, live_line, plan_summary_line
+from reconciler.render.text import audit_count, field_line, live_line, plan_summary_line
+from reconciler.words import counted
 
 GITHUB_COMMENT_LIMIT = 65_536
 #: What a rendering may use, leaving room for a marker and a footer added around it.
@@ -31,7 +32,10 @@ _ACTION_TITLE = {
 
 def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
     if not plan.changes:
-        return f"**No changes.** The lockfile matches the manifests ({plan.unchanged} artifacts).\n"
+        return (
+            "**No changes.** The lockfile matches the manifests "
+            f"({counted(plan.unchanged, 'artifact')}).\n"
+        )
     head = f"#### reconciler plan\n\n**{plan_summary_line(plan)}**\n\n"
     groups = [(action, [c for c in plan.changes if c.action is action]) for action in ACTION_ORDER]
     groups = [(action, changes) for action, changes in groups if changes]
@@ -44,13 +48,11 @@ def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
 
 def render_audit(report: AuditReport, *, budget: int = DEFAULT_BUDGET) -> str:
     if report.clean:
-        return f"**Audit clean.** {report.checked} artifacts, nothing to report.\n" + live_line(
-            report
-        )
+        checked = counted(report.checked, "artifact")
+        return f"**Audit clean.** {checked}, nothing to report.\n" + live_line(report)
     counts = ", ".join(f"{n} {kind}" for kind, n in report.summary().items() if n)
     head = (
-        f"#### reconciler audit\n\n**{len(report.findings)} findings in {report.checked} "
-        f"artifacts** ({counts}).\n\n{live_line(report)}\n"
+        f"#### reconciler audit\n\n**{audit_count(report)}** ({counts}).\n\n{live_line(report)}\n"
     )
     sections = []
     for kind in FindingKind:

@@ -11,6 +11,7 @@ from reconciler.apply import ApplyResult, Outcome
 from reconciler.audit import FINDING_TEXT, AuditReport, FindingKind
 from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
 from reconciler.render import value_text
+from reconciler.words import counted
 
 _COLOURS = {
     Action.CREATE: "green",
@@ -42,7 +43,10 @@ def plan_summary_line(plan: Plan) -> str:
 def render_plan(plan: Plan, *, color: bool = False) -> str:
     style = _styler(color)
     if not plan.changes:
-        return f"No changes: the lockfile matches the manifests ({plan.unchanged} artifacts).\n"
+        return (
+            "No changes: the lockfile matches the manifests "
+            f"({counted(plan.unchanged, 'artifact')}).\n"
+        )
     lines = []
     for change in plan.changes:
         lines.extend(_change_lines(change, style))
@@ -85,17 +89,23 @@ def field_line(field: FieldChange) -> str:
     return f"~ {field.path}: {value_text(field.before)} → {value_text(field.after)}"
 
 
+def audit_count(report: AuditReport) -> str:
+    """For example: 2 findings in 1 artifact."""
+    return f"{counted(len(report.findings), 'finding')} in {counted(report.checked, 'artifact')}"
+
+
 def live_line(report: AuditReport) -> str:
     """How a live audit read the service, or nothing for an offline one."""
-    if report.strategy is None:
+    if report.strategy is None or report.api_calls is None:
         return ""
-    return f"Read the service by {report.strategy}: {report.api_calls} API calls.\n"
+    return f"Read the service by {report.strategy}: {counted(report.api_calls, 'API call')}.\n"
 
 
 def render_audit(report: AuditReport, *, color: bool = False) -> str:
     style = _styler(color)
     if report.clean:
-        return f"Audit clean: {report.checked} artifacts, nothing to report.\n" + live_line(report)
+        checked = counted(report.checked, "artifact")
+        return f"Audit clean: {checked}, nothing to report.\n" + live_line(report)
     lines = []
     for finding in report.findings:
         text = FINDING_TEXT[finding.kind]
@@ -106,10 +116,7 @@ def render_audit(report: AuditReport, *, color: bool = False) -> str:
         lines.extend("      " + field_line(field) for field in finding.fields)
     counts = ", ".join(f"{n} {kind}" for kind, n in report.summary().items() if n)
     lines.append("")
-    lines.append(
-        style(f"Audit: {len(report.findings)} findings in {report.checked} artifacts", bold=True)
-        + f" ({counts})."
-    )
+    lines.append(style(f"Audit: {audit_count(report)}", bold=True) + f" ({counts}).")
     return "\n".join(lines) + "\n" + live_line(report)
 
 
@@ -141,7 +148,8 @@ def apply_summary(result: ApplyResult, lockfile_path: Path) -> str:
     )
     calls = result.stats.total
     head = "Apply complete" if result.ok else "Apply stopped"
-    line = f"{head}: {done}; {calls} API calls, {counts['throttled']} throttled and retried."
+    throttled = counts["throttled"]
+    line = f"{head}: {done}; {counted(calls, 'API call')}, {throttled} throttled and retried."
     if result.ok:
         return line + f" ARNs are in {lockfile_path}."
     return (

@@ -1,0 +1,75 @@
+"""What the user reads: counts in good English, explanations that are true, documented defaults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reconciler.redact import DEFAULT_PATTERN
+from reconciler.sandbox import Sandbox
+from reconciler.words import counted
+from tests.helpers import manifest_doc
+from tests.sandboxed import apply, declare, reconciler, recorded, sm
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_counted_takes_the_number_of_its_count() -> None:
+    assert counted(0, "finding") == "0 findings"
+    assert counted(1, "finding") == "1 finding"
+    assert counted(2, "API call") == "2 API calls"
+    assert counted(1, "entry", "entries") == "1 entry"
+    assert counted(3, "entry", "entries") == "3 entries"
+
+
+def test_one_of_everything_is_said_in_the_singular(repo: Path, sandbox: Sandbox) -> None:
+    declare(repo, manifest_doc("a"))
+    assert reconciler("validate").out == "1 artifact in 1 file under manifests is valid.\n"
+    applied = apply()
+    assert applied.code == 0, applied.err
+    assert "Apply complete: 1 created, " in applied.out
+    assert "; 1 API call, 0 throttled and retried." in applied.out
+    plan = reconciler("plan")
+    assert plan.out == "No changes: the lockfile matches the manifests (1 artifact).\n"
+    markdown = reconciler("plan", "--format", "markdown")
+    assert "(1 artifact)." in markdown.out
+    audit = reconciler("audit", "--live")
+    assert audit.code == 0, audit.err
+    assert audit.out.startswith("Audit clean: 1 artifact, nothing to report.\n")
+    assert "(1 ListArtifacts call, 1 artifact listed, 1 of ours)" in audit.out
+    assert ": 1 API call.\n" in audit.out
+    assert "**Audit clean.** 1 artifact, " in reconciler("audit", "--format", "markdown").out
+
+
+def test_one_finding_is_one_finding(repo: Path, sandbox: Sandbox) -> None:
+    declare(repo, manifest_doc("a"))
+    assert apply().code == 0
+    declare(repo, manifest_doc("a", ArtifactType="Model"))
+    audit = reconciler("audit")
+    assert audit.code == 2
+    assert "Audit: 1 finding in 1 artifact (" in audit.out
+    markdown = reconciler("audit", "--format", "markdown")
+    assert "**1 finding in 1 artifact**" in markdown.out
+
+
+def test_on_a_small_account_the_live_audit_explains_itself_truly(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    declare(repo, manifest_doc("a"))
+    assert apply().code == 0
+    sm(sandbox).delete_artifact(ArtifactArn=recorded(repo).artifacts["a"].arn)
+    result = reconciler("audit", "--live", "--format", "json")
+    assert result.code == 2
+    strategy = str(json.loads(result.out)["strategy"])
+    assert "not ours" not in strategy and "many" not in strategy
+    assert strategy == (
+        "list pages (1 ListArtifacts call, 0 artifacts listed, 0 of ours), "
+        "then per-artifact reads of 1 recorded artifact not listed"
+    )
+
+
+def test_the_readme_says_what_sensitive_properties_is_by_default() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("# reconciler.yaml\n", 1)[1].split("```", 1)[0]
+    assert "The default, when the key is absent, is the pattern below" in block
+    assert f"sensitive_properties: {DEFAULT_PATTERN}\n" in block
