@@ -18,49 +18,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
+from sandbox_process import serve
 
 LATENCY_MS = 50
 REGION = "eu-west-1"
 
 
-@contextmanager
-def sandbox(rate: float) -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as temp:
-        url_file = Path(temp) / "url"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reconciler",
-                "sandbox",
-                "--port",
-                "0",
-                "--url-file",
-                str(url_file),
-                "--latency-ms",
-                str(LATENCY_MS),
-                "--rate-limit",
-                str(rate),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while not url_file.exists():
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("the sandbox did not start")
-                time.sleep(0.05)
-            yield url_file.read_text().strip()
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+def sandbox(rate: float) -> AbstractContextManager[str]:
+    return serve("--latency-ms", str(LATENCY_MS), "--rate-limit", str(rate))
 
 
 def environment(url: str) -> dict[str, str]:

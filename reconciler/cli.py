@@ -752,7 +752,7 @@ def schema(schema_path: Path, check: bool) -> None:
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Keep the state in this file (written after every write, reloaded on start).",
+    help="Keep the state in this file (an append-only log, reloaded on start).",
 )
 @click.option(
     "--account",
@@ -788,6 +788,25 @@ def schema(schema_path: Path, check: bool) -> None:
     help="A new artifact shows in ListArtifacts only this long after its creation.",
 )
 @click.option(
+    "--write-lag-ms",
+    type=click.FloatRange(0),
+    default=0,
+    help="Updates, tag changes and deletes show in reads only this long after they happen.",
+)
+@click.option(
+    "--empty-page-rate",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0,
+    help="Fraction of list calls answered with an empty page and a NextToken.",
+)
+@click.option(
+    "--delete-associated",
+    type=click.Choice(["refuse", "cascade"]),
+    default="refuse",
+    show_default=True,
+    help="DeleteArtifact of an artifact with associations: refuse it, or delete them too.",
+)
+@click.option(
     "--artifact-quota",
     type=click.IntRange(0),
     default=DEFAULT_ARTIFACT_QUOTA,
@@ -818,6 +837,9 @@ def sandbox(
     error_rate: float,
     lost_response_rate: float,
     list_lag_ms: float,
+    write_lag_ms: float,
+    empty_page_rate: float,
+    delete_associated: str,
     artifact_quota: int,
     seed: int | None,
     idle_timeout: float,
@@ -848,6 +870,9 @@ def sandbox(
         error_rate=error_rate,
         lost_response_rate=lost_response_rate,
         list_lag_ms=list_lag_ms,
+        write_lag_ms=write_lag_ms,
+        empty_page_rate=empty_page_rate,
+        delete_associated=delete_associated,
         artifact_quota=artifact_quota,
         seed=seed,
         idle_timeout=idle_timeout,

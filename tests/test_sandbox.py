@@ -21,7 +21,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from reconciler.sandbox import Sandbox, SandboxConfig
+from reconciler.sandbox import Sandbox, SandboxConfig, statelog
 from reconciler.sandbox.validation import conforms
 
 REGION = "eu-west-1"
@@ -29,13 +29,28 @@ NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 def client(sandbox: Sandbox, service: str = "sagemaker", config: Config | None = None) -> Any:
+    return client_at(sandbox.url, service, config)
+
+
+def client_at(url: str, service: str = "sagemaker", config: Config | None = None) -> Any:
     return boto3.client(
         service,
-        endpoint_url=sandbox.url,
+        endpoint_url=url,
         region_name=REGION,
         aws_access_key_id="AKIDSANDBOX",
         aws_secret_access_key="secret",
         config=config,
+    )
+
+
+def start_command(*options: str) -> subprocess.Popen[str]:
+    """`reconciler sandbox` in a child process; its first line of output is the URL."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "sandbox", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 
 
@@ -51,9 +66,8 @@ def sm(sandbox: Sandbox) -> Any:
 
 
 def create(sm: Any, uri: str, **extra: Any) -> str:
-    arn: str = sm.create_artifact(Source={"SourceUri": uri}, ArtifactType="DataSet", **extra)[
-        "ArtifactArn"
-    ]
+    request: dict[str, Any] = {"Source": {"SourceUri": uri}, "ArtifactType": "DataSet", **extra}
+    arn: str = sm.create_artifact(**request)["ArtifactArn"]
     return arn
 
 
@@ -93,7 +107,7 @@ def test_create_and_describe_round_trip(sm: Any) -> None:
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "churn"}]
 
 
-def test_the_arn_derives_from_the_source_and_the_region(sandbox: Sandbox) -> None:
+def test_the_arn_derives_from_the_whole_source_and_the_region(sandbox: Sandbox) -> None:
     sm = client(sandbox)
     arn = create(sm, "s3://acme/a")
     sm.delete_artifact(ArtifactArn=arn)
@@ -106,17 +120,52 @@ def test_the_arn_derives_from_the_source_and_the_region(sandbox: Sandbox) -> Non
         aws_secret_access_key="b",
     )
     assert create(other, "s3://acme/a") == arn.replace(REGION, "us-east-1")
+    typed = create(
+        sm, "s3://acme/a", Source={"SourceUri": "s3://acme/a", "SourceTypes": [etag("1")]}
+    )
+    assert typed != arn
+    assert typed.rsplit("/", 1)[0] == arn.rsplit("/", 1)[0]
 
 
-def test_one_artifact_per_source_uri_and_per_name(sm: Any) -> None:
-    create(sm, "s3://acme/a", ArtifactName="first")
+def etag(value: str) -> dict[str, str]:
+    return {"SourceIdType": "S3ETag", "Value": value}
+
+
+def test_one_artifact_per_whole_source_and_names_are_not_unique(sm: Any) -> None:
+    """The service's ARN is a hash of the whole Source, and its own SDK keeps several
+    artifacts of one SourceUri with different SourceTypes, all under one fixed name."""
+    plain = create(sm, "s3://acme/a", ArtifactName="first")
     with pytest.raises(ClientError) as info:
         create(sm, "s3://acme/a")
     assert error_code(info) == "ValidationException"
     assert "already exists" in str(info.value)
-    with pytest.raises(ClientError) as info:
-        create(sm, "s3://acme/b", ArtifactName="first")
+    both = [etag("1"), {"SourceIdType": "Custom", "Value": "v"}]
+    typed = sm.create_artifact(
+        Source={"SourceUri": "s3://acme/a", "SourceTypes": both},
+        ArtifactType="DataSet",
+        ArtifactName="first",
+    )["ArtifactArn"]
+    other = sm.create_artifact(
+        Source={"SourceUri": "s3://acme/a", "SourceTypes": [etag("2")]},
+        ArtifactType="DataSet",
+        ArtifactName="first",
+    )["ArtifactArn"]
+    assert len({plain, typed, other}) == 3
+    with pytest.raises(ClientError) as info:  # the same SourceTypes in another order
+        sm.create_artifact(
+            Source={"SourceUri": "s3://acme/a", "SourceTypes": both[::-1]},
+            ArtifactType="Model",
+        )
     assert error_code(info) == "ValidationException"
+    assert typed in str(info.value)
+    with pytest.raises(ClientError):  # no SourceTypes and an empty list are the same source
+        sm.create_artifact(
+            Source={"SourceUri": "s3://acme/a", "SourceTypes": []}, ArtifactType="Model"
+        )
+    create(sm, "s3://acme/b", ArtifactName="first")
+    listed = sm.list_artifacts(SourceUri="s3://acme/a", MaxResults=100)["ArtifactSummaries"]
+    assert sorted(s["ArtifactArn"] for s in listed) == sorted([plain, typed, other])
+    assert {s["ArtifactName"] for s in listed} == {"first"}
 
 
 def test_describe_update_delete_of_an_unknown_arn_are_resource_not_found(sm: Any) -> None:
@@ -149,27 +198,32 @@ def test_update_replaces_properties_and_removes_keys(sm: Any) -> None:
     assert sm.describe_artifact(ArtifactArn=arn)["Properties"] == {}
 
 
-def test_renaming_to_a_taken_name_is_a_conflict(sm: Any) -> None:
+def test_renaming_to_a_name_another_artifact_has_is_allowed(sm: Any) -> None:
     create(sm, "s3://acme/a", ArtifactName="taken")
     other = create(sm, "s3://acme/b", ArtifactName="free")
-    with pytest.raises(sm.exceptions.ConflictException) as info:
-        sm.update_artifact(ArtifactArn=other, ArtifactName="taken")
-    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert sm.describe_artifact(ArtifactArn=other)["ArtifactName"] == "free"
+    sm.update_artifact(ArtifactArn=other, ArtifactName="taken")
+    assert sm.describe_artifact(ArtifactArn=other)["ArtifactName"] == "taken"
 
 
-def test_delete_by_arn_or_by_source(sm: Any) -> None:
+def test_delete_by_arn_or_by_the_whole_source(sm: Any) -> None:
     first = create(sm, "s3://acme/a")
     create(sm, "s3://acme/b")
+    typed = create(
+        sm, "s3://acme/b", Source={"SourceUri": "s3://acme/b", "SourceTypes": [etag("e")]}
+    )
     assert sm.delete_artifact(ArtifactArn=first)["ArtifactArn"] == first
     by_source = sm.delete_artifact(Source={"SourceUri": "s3://acme/b"})["ArtifactArn"]
-    assert by_source.startswith("arn:aws:sagemaker:")
-    assert sm.list_artifacts()["ArtifactSummaries"] == []
+    assert by_source.startswith("arn:aws:sagemaker:") and by_source != typed
+    assert [s["ArtifactArn"] for s in sm.list_artifacts()["ArtifactSummaries"]] == [typed]
     with pytest.raises(ClientError) as info:
         sm.delete_artifact()
     assert error_code(info) == "ValidationException"
     with pytest.raises(sm.exceptions.ResourceNotFound):
         sm.delete_artifact(Source={"SourceUri": "s3://acme/b"})
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.delete_artifact(Source={"SourceUri": "s3://acme/b", "SourceTypes": [etag("f")]})
+    sm.delete_artifact(Source={"SourceUri": "s3://acme/b", "SourceTypes": [etag("e")]})
+    assert sm.list_artifacts()["ArtifactSummaries"] == []
 
 
 def test_the_artifact_quota(sandbox: Sandbox) -> None:
@@ -381,6 +435,25 @@ def test_associations_and_the_delete_they_block(sm: Any) -> None:
     sm.delete_artifact(ArtifactArn=model)
 
 
+def test_deleting_an_associated_artifact_can_cascade() -> None:
+    with Sandbox(SandboxConfig(delete_associated="cascade")) as cascading:
+        sm = client(cascading)
+        data, model, report = (create(sm, f"s3://acme/{n}") for n in ("data", "model", "report"))
+        sm.add_association(SourceArn=data, DestinationArn=model)
+        sm.add_association(SourceArn=model, DestinationArn=report)
+        sm.add_association(SourceArn=data, DestinationArn=report)
+        assert sm.delete_artifact(ArtifactArn=model)["ArtifactArn"] == model
+        left = sm.list_associations(MaxResults=100)["AssociationSummaries"]
+        assert [(a["SourceArn"], a["DestinationArn"]) for a in left] == [(data, report)]
+        assert sm.list_associations(SourceArn=model)["AssociationSummaries"] == []
+        assert sm.list_associations(DestinationArn=model)["AssociationSummaries"] == []
+
+
+def test_delete_associated_accepts_only_its_modes() -> None:
+    with pytest.raises(ValueError, match="delete_associated"):
+        Sandbox(SandboxConfig(delete_associated="orphan"))
+
+
 # --- STS and the wire ---------------------------------------------------------------------------
 
 
@@ -542,6 +615,51 @@ def test_list_lag_hides_then_shows_a_new_artifact() -> None:
             time.sleep(0.05)
 
 
+def test_write_lag_shows_the_old_state_for_a_while() -> None:
+    with Sandbox(SandboxConfig(write_lag_ms=1500)) as lagging:
+        sm = client(lagging)
+        arn = create(sm, "s3://acme/a", ArtifactName="old", Tags=[{"Key": "t", "Value": "1"}])
+        gone = create(sm, "s3://acme/gone")
+        assert sm.describe_artifact(ArtifactArn=arn)["ArtifactName"] == "old"  # creates: at once
+        sm.update_artifact(ArtifactArn=arn, ArtifactName="new")
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "t", "Value": "2"}])
+        sm.delete_artifact(ArtifactArn=gone)
+        written = time.monotonic()
+        # Reads show the old state ...
+        assert sm.describe_artifact(ArtifactArn=arn)["ArtifactName"] == "old"
+        assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "t", "Value": "1"}]
+        assert sm.describe_artifact(ArtifactArn=gone)["ArtifactArn"] == gone
+        listed = {s["ArtifactArn"]: s for s in sm.list_artifacts()["ArtifactSummaries"]}
+        assert set(listed) == {arn, gone} and listed[arn]["ArtifactName"] == "old"
+        # ... while writes see the new one.
+        with pytest.raises(sm.exceptions.ResourceNotFound):
+            sm.update_artifact(ArtifactArn=gone, ArtifactName="x")
+        assert time.monotonic() - written < 1.5, "the machine is too slow for this test"
+        deadline = time.monotonic() + 10
+        while sm.describe_artifact(ArtifactArn=arn)["ArtifactName"] != "new":
+            assert time.monotonic() < deadline, "the update never showed"
+            time.sleep(0.05)
+        assert time.monotonic() - written >= 1.4
+        time.sleep(0.2)  # the later writes show a little later
+        assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "t", "Value": "2"}]
+        with pytest.raises(sm.exceptions.ResourceNotFound):
+            sm.describe_artifact(ArtifactArn=gone)
+        assert [s["ArtifactArn"] for s in sm.list_artifacts()["ArtifactSummaries"]] == [arn]
+
+
+def test_empty_pages_with_a_next_token_lose_nothing() -> None:
+    with Sandbox(SandboxConfig(empty_page_rate=0.5, seed=11)) as sparse:
+        sm = client(sparse, config=NO_RETRIES)
+        arns = [create(sm, f"s3://acme/{i:02d}") for i in range(25)]
+        pages = list(sm.get_paginator("list_artifacts").paginate(PaginationConfig={"PageSize": 10}))
+        assert any(not p["ArtifactSummaries"] and p.get("NextToken") for p in pages)
+        listed = [s["ArtifactArn"] for p in pages for s in p["ArtifactSummaries"]]
+        assert listed == list(reversed(arns))
+        assert sparse.stats()["empty_pages"] > 0
+        for page in sm.get_paginator("list_tags").paginate(ResourceArn=arns[0]):
+            assert page["Tags"] == [] or "NextToken" not in page
+
+
 def test_latency_delays_every_request() -> None:
     with Sandbox(SandboxConfig(latency_ms=200)) as slow:
         sm = client(slow)
@@ -576,6 +694,122 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         assert len(sm.list_associations(SourceArn=arn)["AssociationSummaries"]) == 1
 
 
+def test_the_state_file_is_appended_to_not_rewritten(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.state"
+    with Sandbox(SandboxConfig(state=state)) as running:
+        sm = client(running)
+        arn = create(sm, "s3://acme/0")
+        before = state.read_bytes()
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "a", "Value": "b"}])
+        create(sm, "s3://acme/1")
+        sm.list_artifacts()  # reads write nothing
+        after = state.read_bytes()
+        assert after.startswith(before)
+        assert after.count(b"\n") == before.count(b"\n") + 2
+
+
+def test_the_state_file_is_compacted_and_stays_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statelog, "COMPACT_AFTER", 5)
+    state = tmp_path / "sandbox.state"
+    with Sandbox(SandboxConfig(state=state)) as running:
+        sm = client(running)
+        arns = [
+            create(sm, f"s3://acme/{i:02d}", Tags=[{"Key": "i", "Value": str(i)}])
+            for i in range(30)
+        ]
+        for arn in arns[::2]:
+            sm.delete_artifact(ArtifactArn=arn)
+        sm.add_association(SourceArn=arns[1], DestinationArn=arns[3])
+        sm.update_artifact(ArtifactArn=arns[5], ArtifactName="five")
+        assert state.read_bytes().count(b"\n") <= 1 + max(5, 15) + 1
+    with Sandbox(SandboxConfig(state=state)) as restarted:
+        sm = client(restarted)
+        kept = [
+            s["ArtifactArn"]
+            for page in sm.get_paginator("list_artifacts").paginate(SortOrder="Ascending")
+            for s in page["ArtifactSummaries"]
+        ]
+        assert kept == arns[1::2]
+        assert sm.describe_artifact(ArtifactArn=arns[5])["ArtifactName"] == "five"
+        assert sm.list_tags(ResourceArn=arns[7])["Tags"] == [{"Key": "i", "Value": "7"}]
+        assert len(sm.list_associations(SourceArn=arns[1])["AssociationSummaries"]) == 1
+        with pytest.raises(ClientError):
+            create(sm, "s3://acme/01")  # the index by source was rebuilt too
+
+
+def test_a_torn_last_record_is_ignored(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.state"
+    with Sandbox(SandboxConfig(state=state)) as first:
+        kept = create(client(first), "s3://acme/kept")
+    with state.open("ab") as handle:  # a crash in the middle of writing a record
+        handle.write(b'{"artifacts":{"arn:aws:sagemaker:eu-west-1:123456789012:artifact/x":{"ar')
+    with Sandbox(SandboxConfig(state=state)) as second:
+        sm = client(second)
+        assert [s["ArtifactArn"] for s in sm.list_artifacts()["ArtifactSummaries"]] == [kept]
+        later = create(sm, "s3://acme/later")
+    with Sandbox(SandboxConfig(state=state)) as third:
+        listed = client(third).list_artifacts()["ArtifactSummaries"]
+        assert sorted(s["ArtifactArn"] for s in listed) == sorted([kept, later])
+
+
+def test_a_damaged_record_before_the_last_is_a_clear_error(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.state"
+    with Sandbox(SandboxConfig(state=state)) as first:
+        create(client(first), "s3://acme/a")
+        create(client(first), "s3://acme/b")
+    lines = state.read_bytes().split(b"\n")
+    lines[1] = lines[1][:20]
+    state.write_bytes(b"\n".join(lines))
+    with pytest.raises(ValueError, match=r"cannot read the sandbox state .*line 2.*move it away"):
+        Sandbox(SandboxConfig(state=state))
+
+
+def test_a_state_file_of_the_first_format_still_loads(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.json"
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:artifact/0123456789abcdef0123456789abcdef"
+    artifact = {
+        "arn": arn,
+        "region": REGION,
+        "source": {"SourceUri": "s3://acme/old"},
+        "artifact_type": "DataSet",
+        "creation_time": 1.0,
+        "last_modified_time": 1.0,
+        "name": None,
+        "properties": {},
+        "metadata_properties": None,
+        "tags": {"a": "b"},
+    }
+    document = {"format_version": 1, "account": "123456789012", "artifacts": [artifact]}
+    state.write_text(json.dumps({**document, "associations": []}, sort_keys=True) + "\n")
+    with Sandbox(SandboxConfig(state=state)) as running:
+        assert client(running).list_tags(ResourceArn=arn)["Tags"] == [{"Key": "a", "Value": "b"}]
+
+
+def test_a_killed_sandbox_keeps_every_write_it_answered(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.state"
+    process = start_command("--state", str(state))
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://"), "the sandbox did not start"
+        sm = client_at(url)
+        arns = [create(sm, f"s3://acme/{i}") for i in range(40)]
+        process.kill()
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with Sandbox(SandboxConfig(state=state)) as restarted:
+        listed = [
+            s["ArtifactArn"]
+            for page in client(restarted).get_paginator("list_artifacts").paginate()
+            for s in page["ArtifactSummaries"]
+        ]
+        assert sorted(listed) == sorted(arns)
+
+
 def test_concurrent_creates_of_one_source_make_exactly_one_artifact(sandbox: Sandbox) -> None:
     clients = [client(sandbox, config=NO_RETRIES) for _ in range(16)]
     barrier = threading.Barrier(len(clients))
@@ -605,25 +839,13 @@ def test_concurrent_creates_of_one_source_make_exactly_one_artifact(sandbox: San
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_the_sandbox_command_serves_and_stops_cleanly(tmp_path: Path, signum: int) -> None:
     url_file = tmp_path / "url"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sandbox", "--port", "0", "--url-file", str(url_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = start_command("--port", "0", "--url-file", str(url_file))
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         assert url_file.read_text().strip() == url
-        sm = boto3.client(
-            "sagemaker",
-            endpoint_url=url,
-            region_name=REGION,
-            aws_access_key_id="a",
-            aws_secret_access_key="b",
-        )
+        sm = client_at(url)
         assert sm.list_artifacts()["ArtifactSummaries"] == []
         process.send_signal(signum)
         assert process.wait(timeout=10) == 0

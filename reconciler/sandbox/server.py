@@ -25,12 +25,13 @@ from botocore.model import ServiceModel, StructureShape
 
 from reconciler.sandbox import validation
 from reconciler.sandbox.accounts import Accounts
+from reconciler.sandbox.errors import ServiceError
 from reconciler.sandbox.service import (
     DEFAULT_ACCOUNT,
     DEFAULT_ARTIFACT_QUOTA,
+    LIST_OPERATIONS,
     WRITE_OPERATIONS,
     LineageService,
-    ServiceError,
 )
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -67,6 +68,12 @@ class SandboxConfig:
     error_rate: float = 0.0
     lost_response_rate: float = 0.0
     list_lag_ms: float = 0.0
+    #: Updates, tag changes and deletes show in reads only this long after they happen.
+    write_lag_ms: float = 0.0
+    #: Fraction of list calls answered with an empty page and a NextToken.
+    empty_page_rate: float = 0.0
+    #: DeleteArtifact of an artifact with associations: "refuse" or "cascade".
+    delete_associated: str = "refuse"
     artifact_quota: int = DEFAULT_ARTIFACT_QUOTA
     seed: int | None = None
     #: Seconds a connection may sit idle (or stall inside a request) before it is closed.
@@ -97,6 +104,7 @@ class Faults:
         self.throttled = 0
         self.server_errors = 0
         self.lost_responses = 0
+        self.empty_pages = 0
 
     def admit(self) -> bool:
         """Take a token; False when the bucket is empty (the request is throttled)."""
@@ -118,6 +126,9 @@ class Faults:
 
     def lose_response(self) -> bool:
         return self._draw(self._config.lost_response_rate, "lost_responses")
+
+    def empty_page(self) -> bool:
+        return self._draw(self._config.empty_page_rate, "empty_pages")
 
     def _draw(self, rate: float, counter: str) -> bool:
         if rate <= 0:
@@ -231,7 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             service = self.server.services[self.server.accounts.account_of(scope.group("key"))]
-            result = self._sagemaker(service, operation, body, scope.group("region"))
+            empty = operation in LIST_OPERATIONS and self.server.faults.empty_page()
+            result = self._sagemaker(service, operation, body, scope.group("region"), empty)
         except ServiceError as exc:
             self._json_error(exc)
             return
@@ -303,7 +315,12 @@ class _Handler(BaseHTTPRequestHandler):
         raise BadFraming(400, "Too many trailer fields after the chunked body.")
 
     def _sagemaker(
-        self, service: LineageService, operation: str, body: bytes, region: str
+        self,
+        service: LineageService,
+        operation: str,
+        body: bytes,
+        region: str,
+        empty_page: bool,
     ) -> dict[str, Any]:
         try:
             params = json.loads(body or b"{}")
@@ -319,7 +336,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ServiceError("SerializationException", str(exc)) from None
         if errors:
             raise ServiceError("ValidationException", validation.message(errors))
-        return service.call(operation, params, region)
+        return service.call(operation, params, region, empty_page=empty_page)
 
     def _query_protocol(self, body: bytes, scope: re.Match[str] | None) -> None:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
@@ -411,6 +428,7 @@ def stats(server: _Server) -> dict[str, Any]:
         "throttled": faults.throttled,
         "server_errors": faults.server_errors,
         "lost_responses": faults.lost_responses,
+        "empty_pages": faults.empty_pages,
     }
 
 
@@ -430,6 +448,8 @@ class Sandbox:
                 account=account,
                 artifact_quota=self.config.artifact_quota,
                 list_lag=self.config.list_lag_ms / 1000,
+                write_lag=self.config.write_lag_ms / 1000,
+                delete_associated=self.config.delete_associated,
                 state_path=self.config.state_for(account),
             )
             for account in self.accounts.served
@@ -478,6 +498,8 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        for service in self.services.values():
+            service.close()
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -1,30 +1,35 @@
 """The sandbox's lineage service: artifacts, tags and associations, with the service's rules.
 
 Requests arrive here already validated against the service model (see validation.py); what is
-left are the rules no model states: identity by source, uniqueness, quotas, pagination, the
-shape of the answers. Thread-safe: one lock guards the state.
+left are the rules no model states: identity by the whole source, quotas, pagination, the
+shape of the answers, and the service's eventual consistency. Thread-safe: one lock guards the
+state. Every lookup a write needs is a dictionary access, so a write costs the same whatever
+the number of artifacts held.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.lockfile import write_atomic
+from reconciler.sandbox import paging, statelog
+from reconciler.sandbox.errors import ServiceError, not_found, validation_error
+
+__all__ = ["LineageService", "ServiceError", "artifact_arn"]
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_ARTIFACT_QUOTA = 6_000
 ASSOCIATION_QUOTA = 6_000
 TAGS_PER_RESOURCE = 50
+#: What DeleteArtifact does with an artifact that still has associations (undocumented).
+DELETE_ASSOCIATED = ("refuse", "cascade")
 
 WRITE_OPERATIONS = frozenset(
     {
@@ -37,24 +42,9 @@ WRITE_OPERATIONS = frozenset(
         "DeleteAssociation",
     }
 )
+LIST_OPERATIONS = frozenset({"ListArtifacts", "ListTags", "ListAssociations"})
 
-
-class ServiceError(Exception):
-    """An error answer: its code becomes `__type`, botocore's error code."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-def validation_error(message: str) -> ServiceError:
-    return ServiceError("ValidationException", message)
-
-
-def not_found(message: str) -> ServiceError:
-    return ServiceError("ResourceNotFound", message)
+AssociationKey = tuple[str, str]
 
 
 @dataclass
@@ -69,6 +59,9 @@ class Artifact:
     properties: dict[str, str] = field(default_factory=dict)
     metadata_properties: dict[str, str] | None = None
     tags: dict[str, str] = field(default_factory=dict)
+
+    def copy(self) -> Artifact:
+        return replace(self, properties=dict(self.properties), tags=dict(self.tags))
 
     def describe(self, caller: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -107,86 +100,24 @@ class Association:
     creation_time: float
     association_type: str | None = None
 
+    @property
+    def key(self) -> AssociationKey:
+        return (self.source_arn, self.destination_arn)
 
-def artifact_arn(region: str, account: str, source_uri: str) -> str:
-    """The ARN's id is derived from the source, as the service's IAM ARN format says."""
-    digest = hashlib.md5(source_uri.encode(), usedforsecurity=False).hexdigest()
+
+def source_identity(source: dict[str, Any]) -> str:
+    """The whole Source as one string: SourceUri and SourceTypes (in any order; none and an empty
+    list are the same)."""
+    types = sorted(
+        (t.get("SourceIdType", ""), t.get("Value", "")) for t in source.get("SourceTypes") or []
+    )
+    return json.dumps([source["SourceUri"], types], ensure_ascii=False)
+
+
+def artifact_arn(region: str, account: str, source: dict[str, Any]) -> str:
+    """The ARN's id is a hash of the whole source, as the service's IAM ARN format says."""
+    digest = hashlib.md5(source_identity(source).encode(), usedforsecurity=False).hexdigest()
     return f"arn:aws:sagemaker:{region}:{account}:artifact/{digest}"
-
-
-#: The types of a sort key's parts, so that a token's key compares with the items' keys.
-KeyTypes = tuple[type, ...]
-
-
-def _bad_token() -> ServiceError:
-    return validation_error("Invalid pagination token: NextToken is not one this API gave.")
-
-
-def _encode_token(operation: str, after: list[Any] | None, nonce: int) -> str:
-    document = {"o": operation, "a": after, "n": nonce}
-    return base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
-
-
-def _fits(value: Any, kind: type) -> bool:
-    if kind is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, kind)
-
-
-def _decode_token(token: str, operation: str, types: KeyTypes) -> list[Any] | None:
-    """The sort key a token continues after (None: from the start). Anything else, be it from
-    another list or made up, is a ValidationException, as the service answers."""
-    try:
-        document = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-    except (binascii.Error, ValueError, RecursionError):
-        raise _bad_token() from None
-    if not isinstance(document, dict) or set(document) != {"o", "a", "n"}:
-        raise _bad_token()
-    after = document["a"]
-    if document["o"] != operation or not isinstance(document["n"], int):
-        raise _bad_token()
-    if after is None:
-        return None
-    if (
-        not isinstance(after, list)
-        or len(after) != len(types)
-        or not all(_fits(v, t) for v, t in zip(after, types, strict=True))
-    ):
-        raise _bad_token()
-    return after
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """How a list call pages: its name (tokens are not interchangeable), the sort key of its
-    items and the key's types, the order, and the default page size."""
-
-    operation: str
-    sort_key: Callable[[Any], list[Any]]
-    types: KeyTypes
-    descending: bool
-    default: int
-
-
-def _page(
-    items: Iterable[Any], how: PageRequest, params: dict[str, Any], nonce: int, empty: bool
-) -> tuple[list[Any], str | None]:
-    """Keyset pagination: a token holds the sort key of the last item returned. `empty` answers
-    an empty page with a token that continues where this one would have started, as the service
-    sometimes does."""
-    token = params.get("NextToken")
-    after = _decode_token(token, how.operation, how.types) if token else None
-    if empty:
-        return [], _encode_token(how.operation, after, nonce)
-    key = how.sort_key
-    ordered = sorted(items, key=key, reverse=how.descending)
-    if after is not None:
-        ordered = [i for i in ordered if (key(i) < after if how.descending else key(i) > after)]
-    limit = params.get("MaxResults") or how.default
-    page = ordered[:limit]
-    if len(ordered) <= limit:
-        return page, None
-    return page, _encode_token(how.operation, key(page[-1]), nonce)
 
 
 class LineageService:
@@ -196,33 +127,62 @@ class LineageService:
         account: str = DEFAULT_ACCOUNT,
         artifact_quota: int = DEFAULT_ARTIFACT_QUOTA,
         list_lag: float = 0.0,
+        write_lag: float = 0.0,
+        delete_associated: str = "refuse",
         state_path: Path | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if delete_associated not in DELETE_ASSOCIATED:
+            raise ValueError(f"delete_associated must be one of {DELETE_ASSOCIATED}")
         self.account = account
         self.artifact_quota = artifact_quota
+        #: A new artifact shows in ListArtifacts only this long after its creation.
         self.list_lag = list_lag
+        #: Updates, tag changes and deletes show in reads only this long after they happen.
+        self.write_lag = write_lag
+        self.delete_associated = delete_associated
         self.state_path = state_path
         self.clock = clock
         self._lock = threading.RLock()
         self._artifacts: dict[str, Artifact] = {}
-        self._associations: dict[tuple[str, str], Association] = {}
+        self._by_region: dict[str, set[str]] = {}
+        self._by_uri: dict[tuple[str, str], set[str]] = {}
+        self._associations: dict[AssociationKey, Association] = {}
+        self._edges: dict[str, set[AssociationKey]] = {}
+        #: arn -> [(when, what readers saw before that write)], oldest first (write_lag only).
+        self._past: dict[str, list[tuple[float, Artifact | None]]] = {}
         self._counters: dict[str, int] = {}
         self._nonces = itertools.count()
-        if state_path is not None and state_path.exists():
-            self._load(state_path)
+        #: What the current write changed: logged to the state file when it succeeds.
+        self._touched_artifacts: set[str] = set()
+        self._touched_associations: set[AssociationKey] = set()
+        self._answer_empty = False
+        self._log: statelog.StateLog | None = None
+        if state_path is not None:
+            self._open_state(state_path)
 
     # --- dispatch ------------------------------------------------------------------------------
 
-    def call(self, operation: str, params: dict[str, Any], region: str) -> dict[str, Any]:
+    def call(
+        self, operation: str, params: dict[str, Any], region: str, *, empty_page: bool = False
+    ) -> dict[str, Any]:
+        """Run one operation. `empty_page` makes a list call answer an empty page with a
+        NextToken (which continues where this page would have started)."""
         handler = getattr(self, f"_op_{operation}", None)
         if handler is None:
             raise ServiceError("UnknownOperationException", f"Unknown operation {operation}")
         with self._lock:
+            self._touched_artifacts.clear()
+            self._touched_associations.clear()
+            self._answer_empty = empty_page and operation in LIST_OPERATIONS
             result: dict[str, Any] = handler(params, region)
-            if operation in WRITE_OPERATIONS and self.state_path is not None:
-                self._save(self.state_path)
+            self._persist()
             return result
+
+    def close(self) -> None:
+        """Flush the state file to disk and stop its background sync."""
+        if self._log is not None:
+            self._log.close()
 
     def count(self, operation: str) -> None:
         with self._lock:
@@ -244,6 +204,76 @@ class LineageService:
             }
         }
 
+    # --- the store and its indexes -------------------------------------------------------------
+
+    def _store(self, artifact: Artifact) -> None:
+        self._artifacts[artifact.arn] = artifact
+        self._by_region.setdefault(artifact.region, set()).add(artifact.arn)
+        uri_key = (artifact.region, artifact.source["SourceUri"])
+        self._by_uri.setdefault(uri_key, set()).add(artifact.arn)
+
+    def _unstore(self, arn: str) -> None:
+        artifact = self._artifacts.pop(arn, None)
+        if artifact is None:
+            return
+        self._by_region[artifact.region].discard(arn)
+        uri_key = (artifact.region, artifact.source["SourceUri"])
+        self._by_uri[uri_key].discard(arn)
+        if not self._by_uri[uri_key]:
+            del self._by_uri[uri_key]
+
+    def _link(self, association: Association) -> None:
+        self._associations[association.key] = association
+        for end in association.key:
+            self._edges.setdefault(end, set()).add(association.key)
+
+    def _unlink(self, key: AssociationKey) -> None:
+        if self._associations.pop(key, None) is None:
+            return
+        for end in key:
+            self._edges[end].discard(key)
+            if not self._edges[end]:
+                del self._edges[end]
+
+    def _touch(self, arn: str) -> None:
+        """Before an artifact changes: log it, and keep what readers see for `write_lag`."""
+        if arn in self._touched_artifacts:
+            return
+        self._touched_artifacts.add(arn)
+        if self.write_lag > 0:
+            current = self._artifacts.get(arn)
+            before = current.copy() if current is not None else None
+            self._past.setdefault(arn, []).append((self.clock(), before))
+
+    # --- reads, as eventual consistency shows them ---------------------------------------------
+
+    def _seen(self, arn: str) -> Artifact | None:
+        """The artifact as reads show it: writes within the last `write_lag` seconds hidden."""
+        history = self._past.get(arn)
+        if history:
+            visible_from = self.clock() - self.write_lag
+            while history and history[0][0] <= visible_from:
+                history.pop(0)
+            if history:
+                return history[0][1]
+            del self._past[arn]
+        return self._artifacts.get(arn)
+
+    def _seen_or_not_found(self, arn: str) -> Artifact:
+        artifact = self._seen(arn)
+        if artifact is None:
+            raise not_found(f"Artifact {arn} does not exist.")
+        return artifact
+
+    def _listed_arns(self, region: str, uri: str | None) -> Iterator[str]:
+        if uri is None:
+            yield from self._by_region.get(region, ())
+        else:
+            yield from self._by_uri.get((region, uri), ())
+        for arn in list(self._past):  # deleted, but still shown for a while
+            if arn not in self._artifacts:
+                yield arn
+
     # --- artifacts -----------------------------------------------------------------------------
 
     def _get(self, arn: str) -> Artifact:
@@ -254,60 +284,50 @@ class LineageService:
 
     def _op_CreateArtifact(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         source = params["Source"]
-        uri = source["SourceUri"]
-        name = params.get("ArtifactName")
-        in_region = [a for a in self._artifacts.values() if a.region == region]
-        for existing in in_region:
-            if existing.source["SourceUri"] == uri:
-                raise validation_error(
-                    f"An artifact with SourceUri '{uri}' already exists: {existing.arn}"
-                )
-            if name is not None and existing.name == name:
-                raise validation_error(
-                    f"An artifact with ArtifactName '{name}' already exists: {existing.arn}"
-                )
-        if len(in_region) >= self.artifact_quota:
+        arn = artifact_arn(region, self.account, source)
+        if arn in self._artifacts:
+            raise validation_error(
+                f"An artifact with this Source (SourceUri '{source['SourceUri']}' and its "
+                f"SourceTypes) already exists: {arn}"
+            )
+        in_region = len(self._by_region.get(region, ()))
+        if in_region >= self.artifact_quota:
             raise ServiceError(
                 "ResourceLimitExceeded",
                 "The account-level service limit 'Total number of artifacts allowed, excluding "
                 f"those automatically created by SageMaker' is {self.artifact_quota} Artifacts, "
-                f"with current utilization of {len(in_region)} Artifacts and a request delta of "
+                f"with current utilization of {in_region} Artifacts and a request delta of "
                 "1 Artifacts. Please use AWS Service Quotas to request an increase for this quota.",
             )
         tags = params.get("Tags") or []
         if len(tags) > TAGS_PER_RESOURCE:
             raise validation_error(f"A resource can have at most {TAGS_PER_RESOURCE} tags.")
         now = self.clock()
-        arn = artifact_arn(region, self.account, uri)
-        self._artifacts[arn] = Artifact(
-            arn=arn,
-            region=region,
-            source=source,
-            artifact_type=params["ArtifactType"],
-            creation_time=now,
-            last_modified_time=now,
-            name=name,
-            properties=dict(params.get("Properties") or {}),
-            metadata_properties=params.get("MetadataProperties") or None,
-            tags={t["Key"]: t["Value"] for t in tags},
+        self._touched_artifacts.add(arn)
+        self._past.pop(arn, None)  # a creation shows at once (ListArtifacts aside: list_lag)
+        self._store(
+            Artifact(
+                arn=arn,
+                region=region,
+                source=source,
+                artifact_type=params["ArtifactType"],
+                creation_time=now,
+                last_modified_time=now,
+                name=params.get("ArtifactName"),
+                properties=dict(params.get("Properties") or {}),
+                metadata_properties=params.get("MetadataProperties") or None,
+                tags={t["Key"]: t["Value"] for t in tags},
+            )
         )
         return {"ArtifactArn": arn}
 
     def _op_DescribeArtifact(self, params: dict[str, Any], region: str) -> dict[str, Any]:
-        return self._get(params["ArtifactArn"]).describe(self.caller())
+        return self._seen_or_not_found(params["ArtifactArn"]).describe(self.caller())
 
     def _op_UpdateArtifact(self, params: dict[str, Any], region: str) -> dict[str, Any]:
+        # ArtifactName is not unique on the service (its SDK gives many artifacts one name), so
+        # a rename never conflicts.
         artifact = self._get(params["ArtifactArn"])
-        name = params.get("ArtifactName")
-        if name is not None:
-            for other in self._artifacts.values():
-                if other is not artifact and other.region == artifact.region and other.name == name:
-                    # UpdateArtifact models ConflictException: "a conflict when you attempted to
-                    # modify a SageMaker entity such as an Experiment or Artifact".
-                    raise ServiceError(
-                        "ConflictException",
-                        f"Cannot rename {artifact.arn} to '{name}': {other.arn} has that name.",
-                    )
         properties = dict(artifact.properties)
         if params.get("Properties") is not None:
             properties = dict(params["Properties"])  # "Overwrites the current property list"
@@ -315,8 +335,9 @@ class LineageService:
             properties.pop(key, None)
         if len(properties) > 30:
             raise validation_error("An artifact can have at most 30 properties.")
-        if name is not None:
-            artifact.name = name
+        self._touch(artifact.arn)
+        if params.get("ArtifactName") is not None:
+            artifact.name = params["ArtifactName"]
         artifact.properties = properties
         artifact.last_modified_time = self.clock()
         return {"ArtifactArn": artifact.arn}
@@ -325,50 +346,62 @@ class LineageService:
         if params.get("ArtifactArn"):
             artifact = self._get(params["ArtifactArn"])
         elif params.get("Source"):
-            uri = params["Source"]["SourceUri"]
-            matches = [
-                a
-                for a in self._artifacts.values()
-                if a.region == region and a.source["SourceUri"] == uri
-            ]
-            if not matches:
-                raise not_found(f"No artifact with SourceUri '{uri}' exists.")
-            artifact = matches[0]
+            source = params["Source"]
+            found = self._artifacts.get(artifact_arn(region, self.account, source))
+            if found is None:
+                raise not_found(
+                    f"No artifact with this Source (SourceUri '{source['SourceUri']}' and its "
+                    "SourceTypes) exists."
+                )
+            artifact = found
         else:
             raise validation_error("Either ArtifactArn or Source must be specified.")
-        edges = [k for k in self._associations if artifact.arn in k]
-        if edges:
+        edges = sorted(self._edges.get(artifact.arn, ()))
+        if edges and self.delete_associated == "refuse":
             raise validation_error(
                 f"Artifact {artifact.arn} has {len(edges)} associations; delete them before "
                 "deleting the artifact."
             )
-        del self._artifacts[artifact.arn]
+        for key in edges:
+            self._touched_associations.add(key)
+            self._unlink(key)
+        self._touch(artifact.arn)
+        self._unstore(artifact.arn)
         return {"ArtifactArn": artifact.arn}
 
     def _op_ListArtifacts(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         visible_before = self.clock() - self.list_lag
-        candidates = [
-            a
-            for a in self._artifacts.values()
-            if a.region == region
-            and a.creation_time <= visible_before
-            and params.get("SourceUri") in (None, a.source["SourceUri"])
-            and params.get("ArtifactType") in (None, a.artifact_type)
-            and (params.get("CreatedAfter") is None or a.creation_time >= params["CreatedAfter"])
-            and (params.get("CreatedBefore") is None or a.creation_time <= params["CreatedBefore"])
-        ]
-        how = PageRequest(
+        after, before = params.get("CreatedAfter"), params.get("CreatedBefore")
+        candidates = []
+        for arn in self._listed_arns(region, params.get("SourceUri")):
+            artifact = self._seen(arn)
+            if (
+                artifact is not None
+                and artifact.region == region
+                and artifact.creation_time <= visible_before
+                and params.get("SourceUri") in (None, artifact.source["SourceUri"])
+                and params.get("ArtifactType") in (None, artifact.artifact_type)
+                and (after is None or artifact.creation_time >= after)
+                and (before is None or artifact.creation_time <= before)
+            ):
+                candidates.append(artifact)
+        how = paging.PageRequest(
             "ListArtifacts",
             lambda a: [a.creation_time, a.arn],
             (float, str),
             params.get("SortOrder", "Descending") == "Descending",
             default=10,
         )
-        page, token = _page(candidates, how, params, next(self._nonces), empty=False)
+        page, token = self._page(candidates, how, params)
         out: dict[str, Any] = {"ArtifactSummaries": [a.summary() for a in page]}
         if token:
             out["NextToken"] = token
         return out
+
+    def _page(
+        self, items: list[Any], how: paging.PageRequest, params: dict[str, Any]
+    ) -> tuple[list[Any], str | None]:
+        return paging.page(items, how, params, next(self._nonces), empty=self._answer_empty)
 
     # --- tags ----------------------------------------------------------------------------------
 
@@ -378,20 +411,21 @@ class LineageService:
         merged.update({t["Key"]: t["Value"] for t in params["Tags"]})
         if len(merged) > TAGS_PER_RESOURCE:
             raise validation_error(f"A resource can have at most {TAGS_PER_RESOURCE} tags.")
+        self._touch(artifact.arn)
         artifact.tags = merged
         return {"Tags": params["Tags"]}
 
     def _op_DeleteTags(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         artifact = self._get(params["ResourceArn"])
-        for key in params["TagKeys"]:
-            artifact.tags.pop(key, None)
+        self._touch(artifact.arn)
+        artifact.tags = {k: v for k, v in artifact.tags.items() if k not in params["TagKeys"]}
         return {}
 
     def _op_ListTags(self, params: dict[str, Any], region: str) -> dict[str, Any]:
-        artifact = self._get(params["ResourceArn"])
+        artifact = self._seen_or_not_found(params["ResourceArn"])
         tags = [{"Key": k, "Value": v} for k, v in artifact.tags.items()]
-        how = PageRequest("ListTags", lambda t: [t["Key"]], (str,), False, default=50)
-        page, token = _page(tags, how, params, next(self._nonces), empty=False)
+        how = paging.PageRequest("ListTags", lambda t: [t["Key"]], (str,), False, default=50)
+        page, token = self._page(tags, how, params)
         out: dict[str, Any] = {"Tags": page}
         if token:
             out["NextToken"] = token
@@ -411,20 +445,26 @@ class LineageService:
                 "The account-level service limit 'Total number of associations allowed' is "
                 f"{ASSOCIATION_QUOTA} Associations.",
             )
-        self._associations[(source, destination)] = Association(
-            source, destination, self.clock(), params.get("AssociationType")
-        )
+        association = Association(source, destination, self.clock(), params.get("AssociationType"))
+        self._touched_associations.add(association.key)
+        self._link(association)
         return {"SourceArn": source, "DestinationArn": destination}
 
     def _op_DeleteAssociation(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         key = (params["SourceArn"], params["DestinationArn"])
         if key not in self._associations:
             raise not_found(f"Association {key[0]} -> {key[1]} does not exist.")
-        del self._associations[key]
+        self._touched_associations.add(key)
+        self._unlink(key)
         return {"SourceArn": key[0], "DestinationArn": key[1]}
 
     def _op_ListAssociations(self, params: dict[str, Any], region: str) -> dict[str, Any]:
-        summaries = [self._association_summary(a) for a in self._associations.values()]
+        if params.get("SourceArn") or params.get("DestinationArn"):
+            end = params.get("SourceArn") or params.get("DestinationArn") or ""
+            keys: Iterator[AssociationKey] | set[AssociationKey] = self._edges.get(end, set())
+        else:
+            keys = iter(self._associations)
+        summaries = [self._association_summary(self._associations[k]) for k in keys]
         filters = (
             "SourceArn",
             "DestinationArn",
@@ -432,24 +472,23 @@ class LineageService:
             "DestinationType",
             "AssociationType",
         )
+        after, before = params.get("CreatedAfter"), params.get("CreatedBefore")
         summaries = [
             s
             for s in summaries
             if all(params.get(f) in (None, s.get(f)) for f in filters)
-            and (params.get("CreatedAfter") is None or s["CreationTime"] >= params["CreatedAfter"])
-            and (
-                params.get("CreatedBefore") is None or s["CreationTime"] <= params["CreatedBefore"]
-            )
+            and (after is None or s["CreationTime"] >= after)
+            and (before is None or s["CreationTime"] <= before)
         ]
         sort_by = params.get("SortBy", "CreationTime")
-        how = PageRequest(
+        how = paging.PageRequest(
             "ListAssociations",
             lambda s: [s.get(sort_by) or "", s["SourceArn"], s["DestinationArn"]],
             (float if sort_by == "CreationTime" else str, str, str),
             params.get("SortOrder", "Descending") == "Descending",
             default=10,
         )
-        page, token = _page(summaries, how, params, next(self._nonces), empty=False)
+        page, token = self._page(summaries, how, params)
         out: dict[str, Any] = {"AssociationSummaries": page}
         if token:
             out["NextToken"] = token
@@ -476,23 +515,54 @@ class LineageService:
 
     # --- persistence ---------------------------------------------------------------------------
 
-    def _save(self, path: Path) -> None:
-        document = {
-            "format_version": 1,
+    def _snapshot(self) -> dict[str, Any]:
+        return {
             "account": self.account,
             "artifacts": [asdict(a) for a in self._artifacts.values()],
             "associations": [asdict(a) for a in self._associations.values()],
         }
-        write_atomic(path, (json.dumps(document, sort_keys=True) + "\n").encode())
 
-    def _load(self, path: Path) -> None:
-        try:
-            document = json.loads(path.read_bytes())
-            artifacts = [Artifact(**a) for a in document["artifacts"]]
-            associations = [Association(**a) for a in document["associations"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
-                f"cannot read the sandbox state {path} ({exc}); move it away to start afresh"
-            ) from None
-        self._artifacts = {a.arn: a for a in artifacts}
-        self._associations = {(a.source_arn, a.destination_arn): a for a in associations}
+    def _persist(self) -> None:
+        """Log what the write just changed (before it is answered)."""
+        if self._log is None or not (self._touched_artifacts or self._touched_associations):
+            return
+        change = {
+            "artifacts": {
+                arn: asdict(a) if (a := self._artifacts.get(arn)) else None
+                for arn in sorted(self._touched_artifacts)
+            },
+            "associations": [
+                [*key, asdict(link) if (link := self._associations.get(key)) else None]
+                for key in sorted(self._touched_associations)
+            ],
+        }
+        entries = len(self._artifacts) + len(self._associations)
+        self._log.append(change, entries, self._snapshot)
+
+    def _open_state(self, path: Path) -> None:
+        loaded = statelog.read(path)
+        if loaded is not None:
+            try:
+                self._replay(loaded)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise statelog.StateError(
+                    f"cannot read the sandbox state {path} ({type(exc).__name__}: {exc}); "
+                    "move it away to start afresh"
+                ) from None
+        self._log = statelog.StateLog(path, self._lock)
+        self._log.compact(self._snapshot())
+
+    def _replay(self, loaded: statelog.Loaded) -> None:
+        for document in loaded.snapshot["artifacts"]:
+            self._store(Artifact(**document))
+        for document in loaded.snapshot["associations"]:
+            self._link(Association(**document))
+        for change in loaded.changes:
+            for arn, document in change["artifacts"].items():
+                self._unstore(arn)
+                if document is not None:
+                    self._store(Artifact(**document))
+            for source, destination, document in change["associations"]:
+                self._unlink((source, destination))
+                if document is not None:
+                    self._link(Association(**document))
