@@ -317,8 +317,11 @@ def check_endpoints(connection: Connection) -> None:
             raise ReconcilerError(f"{source}: {problem}")
 
 
-def connect(connection: Connection) -> Lineage:
-    """A client for the target, with the account read from STS. Raises ReconcilerError."""
+def connect(connection: Connection, default_region: str | None = None) -> Lineage:
+    """A client for the target, with the account read from STS. Raises ReconcilerError.
+
+    `default_region` (the lockfile's) applies when neither the flags, the environment nor the
+    profile set one."""
     # Imported here: boto3 takes a tenth of a second to load, which validate and an offline plan
     # (a pre-commit hook, say) should not pay.
     import boto3
@@ -331,7 +334,7 @@ def connect(connection: Connection) -> Lineage:
         session = boto3.Session(profile_name=connection.profile, region_name=region_name)
     except botocore.exceptions.ProfileNotFound as exc:
         raise ReconcilerError(f"{exc}; check --profile or AWS_PROFILE") from None
-    region = session.region_name
+    region = session.region_name or default_region
     if not region:
         raise ReconcilerError(
             "no AWS region is set; pass --region, set AWS_REGION, or give the profile a region"
@@ -344,8 +347,12 @@ def connect(connection: Connection) -> Lineage:
         user_agent_extra="reconciler",
     )
     try:
-        sagemaker = session.client("sagemaker", endpoint_url=connection.endpoint_url, config=config)
-        sts = session.client("sts", endpoint_url=connection.endpoint_url, config=config)
+        sagemaker = session.client(
+            "sagemaker", region_name=region, endpoint_url=connection.endpoint_url, config=config
+        )
+        sts = session.client(
+            "sts", region_name=region, endpoint_url=connection.endpoint_url, config=config
+        )
         account = sts.get_caller_identity()["Account"]
     except botocore.exceptions.NoCredentialsError:
         raise ReconcilerError(

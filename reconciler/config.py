@@ -57,6 +57,14 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def find_repository_root(start: Path) -> Path | None:
+    """The nearest of `start` and its parents that holds .git, if any."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
 def read_config(path: Path) -> ConfigFile:
     shown = display_path(path)
     data = path.read_bytes()
@@ -96,7 +104,9 @@ def resolve_settings(
     cwd = cwd or Path.cwd()
     config_path = find_config(cwd)
     if config_path is None:
-        config, base = ConfigFile(), Path(".")
+        root = find_repository_root(cwd)
+        config = ConfigFile()
+        base = Path(".") if root is None else _relative_or_absolute(root, cwd)
     else:
         config = read_config(config_path)
         base = _relative_or_absolute(config_path.parent, cwd)

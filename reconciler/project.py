@@ -73,7 +73,7 @@ def read_state(settings: Settings) -> State:
 
 def connect_for(recorded: Lockfile, connection: Connection) -> Lineage:
     """A client for the lockfile's target; refused if the credentials reach another one."""
-    service = connect(connection)
+    service = connect(connection, default_region=recorded.target.region)
     check_target(recorded, service)
     return service
 
@@ -208,6 +208,11 @@ def run_import(
 def run_forget(settings: Settings, connection: Connection, name: str) -> str:
     with ApplyLock(settings.lockfile):
         recorded = journal.fold(settings.lockfile)
+        if name not in recorded.artifacts:
+            raise ReconcilerError(
+                f"'{name}' is not in the lockfile {settings.lockfile}; nothing to forget "
+                "('reconciler audit' lists what it records)"
+            )
         service = connect_for(recorded, connection)
         after, note = forget(service, recorded, name)
         _write(settings, recorded, after, service)

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import manifest_doc, write_manifests
+from reconciler import lockfile
+from reconciler.sandbox import Sandbox
+from tests.helpers import REGION, manifest_doc, save_recorded, write_manifests
+from tests.sandboxed import apply, declare
 from tests.sandboxed import reconciler as run
 
 CREDENTIALS = {
@@ -80,3 +83,44 @@ def test_a_sensitive_pattern_still_masks_matching_keys(repo: Path) -> None:
     assert result.code == 0
     (change,) = json.loads(result.out)["changes"]
     assert change["after"]["Properties"] == {"db-pass": "(sensitive)"}
+
+
+def test_default_paths_resolve_against_the_repository_root_from_a_subdirectory(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_manifests(repo / "manifests", manifest_doc("a"))
+    (repo / "deep" / "er").mkdir(parents=True)
+    monkeypatch.chdir(repo / "deep" / "er")
+    validated = run("validate")
+    assert validated.code == 0
+    assert validated.out == "1 artifacts in 1 files under ../../manifests are valid.\n"
+    planned = run("plan", "--format", "json")
+    assert json.loads(planned.out)["summary"]["create"] == 1
+
+
+def test_forget_of_an_unknown_name_says_so_before_asking_for_a_region(
+    repo: Path, offline_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    save_recorded(repo / "artifacts.lock.json", {})
+    result = run("forget", "nobody")
+    assert result.code == 1
+    assert result.err == (
+        "error: 'nobody' is not in the lockfile artifacts.lock.json; nothing to forget "
+        "('reconciler audit' lists what it records)\n"
+    )
+
+
+def test_apply_takes_the_region_from_the_lockfile_when_none_is_set(
+    repo: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(repo, manifest_doc("a"))
+    assert apply().code == 0
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(variable, raising=False)
+    declare(repo, manifest_doc("a"), manifest_doc("b"))
+    result = apply()
+    assert result.code == 0, result.err
+    recorded = lockfile.load(repo / "artifacts.lock.json")
+    assert sorted(recorded.artifacts) == ["a", "b"]
+    assert recorded.artifacts["b"].arn.startswith(f"arn:aws:sagemaker:{REGION}:")
