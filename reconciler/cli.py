@@ -9,7 +9,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -19,7 +19,7 @@ from reconciler import __version__, lockfile, planfile
 from reconciler.apply import ApplyResult, Outcome
 from reconciler.aws import Connection, endpoint_problem
 from reconciler.config import Settings, resolve_settings
-from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.errors import Diagnostic, ManifestError, ReconcilerError
 from reconciler.github import (
     DEFAULT_API_URL,
     DEFAULT_MARKER,
@@ -45,7 +45,7 @@ from reconciler.project import (
 )
 from reconciler.redact import redact_fields, redact_plan, redact_report
 from reconciler.render import jsondoc, markdown, text
-from reconciler.render.annotations import error_annotation
+from reconciler.render.annotations import error_annotation, warning_annotation
 from reconciler.sandbox.service import DEFAULT_ACCOUNT, DEFAULT_ARTIFACT_QUOTA
 from reconciler.schema import SCHEMA_PATH, schema_text
 from reconciler.words import counted
@@ -72,6 +72,7 @@ def handle_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except ManifestError as exc:
+            echo_warnings(exc.warnings)
             for diagnostic in exc.diagnostics:
                 click.echo(str(diagnostic), err=True)
             _fail(f"{counted(len(exc.diagnostics), 'problem')} found in {exc.what}")
@@ -98,6 +99,12 @@ def _endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None)
     if problem is not None:
         raise click.BadParameter(problem)
     return value
+
+
+def echo_warnings(warnings: Sequence[Diagnostic]) -> None:
+    """Warnings go to stderr, and never change the exit code."""
+    for warning in warnings:
+        click.echo(f"{warning.location}: warning: {warning.message}", err=True)
 
 
 def aws_options(command: F) -> F:
@@ -163,6 +170,7 @@ def _settings(manifests: str | None, lockfile_path: str | None = None) -> Settin
 def _read_state(settings: Settings, live: Connection | None, deep: bool) -> State:
     """The manifests and the lockfile and, given a connection, the service's side too."""
     state = read_state(settings)
+    echo_warnings(state.desired.warnings)
     if live is None:
         return state
     return state.refresh(connect_for(state.recorded, live), deep=deep)
@@ -234,9 +242,15 @@ def validate(manifests: str | None, output_format: str) -> None:
         desired = load_manifests(settings.manifests)
     except ManifestError as exc:
         if output_format == "github":
+            for diagnostic in exc.warnings:
+                click.echo(warning_annotation(diagnostic))
             for diagnostic in exc.diagnostics:
                 click.echo(error_annotation(diagnostic))
         raise
+    if output_format == "github":
+        for diagnostic in desired.warnings:
+            click.echo(warning_annotation(diagnostic))
+    echo_warnings(desired.warnings)
     count = len(desired.artifacts)
     click.echo(
         f"{counted(count, 'artifact')} in {counted(desired.files, 'file')} under "

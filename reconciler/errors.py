@@ -35,9 +35,16 @@ class ReconcilerError(Exception):
 class ManifestError(ReconcilerError):
     """Manifests that did not validate. Carries every diagnostic of the run."""
 
-    def __init__(self, diagnostics: list[Diagnostic], what: str = "the manifests") -> None:
+    def __init__(
+        self,
+        diagnostics: list[Diagnostic],
+        what: str = "the manifests",
+        warnings: list[Diagnostic] | None = None,
+    ) -> None:
         self.diagnostics = sorted(diagnostics)
         self.what = what
+        #: Found along the way; they alone would not have failed the run.
+        self.warnings = sorted(warnings or [])
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 

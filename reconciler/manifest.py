@@ -55,6 +55,8 @@ class DesiredState:
     artifacts: dict[str, Declared]
     digest: str
     files: int = 0
+    #: Problems that do not make the manifests invalid (a repeated ArtifactName).
+    warnings: tuple[Diagnostic, ...] = ()
 
     def specs(self) -> dict[str, dict[str, Any]]:
         return {name: declared.spec for name, declared in self.artifacts.items()}
@@ -72,6 +74,8 @@ class _Problem:
     quote_hint: bool = False
     #: Another place the message names, as "{related}" (path, document, loc).
     related: tuple[str, int, Loc] | None = None
+    #: Reported, but does not make the manifests invalid.
+    warning: bool = False
 
 
 @dataclass
@@ -189,10 +193,16 @@ def _load_manifests(directory: Path) -> DesiredState:
     placer = _Placer(texts)
     by_name, duplicates = _index_unique(declared)
     problems.extend(duplicates)
-    diagnostics.extend(placer.place(problem) for problem in problems)
+    diagnostics.extend(placer.place(problem) for problem in problems if not problem.warning)
+    warnings = sorted(placer.place(problem) for problem in problems if problem.warning)
     if diagnostics:
-        raise ManifestError(diagnostics)
-    return DesiredState(artifacts=by_name, digest=digest.hexdigest(), files=len(files))
+        raise ManifestError(diagnostics, warnings=warnings)
+    return DesiredState(
+        artifacts=by_name,
+        digest=digest.hexdigest(),
+        files=len(files),
+        warnings=tuple(warnings),
+    )
 
 
 def _load_file(shown: str, data: bytes, texts: dict[str, str]) -> _FileResult:
@@ -300,28 +310,32 @@ def _duplicate_tag_keys(shown: str, index: int, document: dict[str, Any]) -> lis
 def _index_unique(
     declared: list[Declared],
 ) -> tuple[dict[str, Declared], list[_Problem]]:
-    """Index by metadata.name; report a second use of a name, ArtifactName or SourceUri."""
+    """Index by metadata.name; report a second use of a name or of a whole Source (errors), or
+    of an ArtifactName (a warning: the service does not enforce it)."""
     problems: list[_Problem] = []
     by_name: dict[str, Declared] = {}
     by_artifact_name: dict[str, Declared] = {}
-    by_source: dict[str, Declared] = {}
+    by_source: dict[tuple[Any, ...], Declared] = {}
     for item in declared:
         first = by_name.get(item.name)
         if first is not None:
             problems.append(_duplicate(item, first, ("metadata", "name"), "metadata.name"))
             continue
         by_name[item.name] = item
-        artifact_name = item.spec["ArtifactName"]
-        first = by_artifact_name.setdefault(artifact_name, item)
+        first = by_source.setdefault(_source_key(item.spec["Source"]), item)
+        if first is not item:
+            problems.append(_duplicate(item, first, ("spec", "Source", "SourceUri"), "Source"))
+        first = by_artifact_name.setdefault(item.spec["ArtifactName"], item)
         if first is not item:
             problems.append(_duplicate(item, first, _artifact_name_loc(item), "ArtifactName"))
-        uri = item.spec["Source"]["SourceUri"]
-        first = by_source.setdefault(uri, item)
-        if first is not item:
-            problems.append(
-                _duplicate(item, first, ("spec", "Source", "SourceUri"), "Source.SourceUri")
-            )
     return by_name, problems
+
+
+def _source_key(source: dict[str, Any]) -> tuple[Any, ...]:
+    """The service keeps one artifact per whole Source: its URI and its (canonical, sorted)
+    SourceTypes."""
+    types = tuple((t["SourceIdType"], t["Value"]) for t in source.get("SourceTypes", ()))
+    return (source["SourceUri"], types)
 
 
 def _artifact_name_loc(item: Declared) -> Loc:
@@ -331,19 +345,30 @@ def _artifact_name_loc(item: Declared) -> Loc:
 
 
 def _duplicate(item: Declared, first: Declared, loc: Loc, what: str) -> _Problem:
-    value = {
-        "metadata.name": item.name,
-        "ArtifactName": item.spec["ArtifactName"],
-        "Source.SourceUri": item.spec["Source"]["SourceUri"],
-    }[what]
-    first_loc = _artifact_name_loc(first) if what == "ArtifactName" else loc
-    return _Problem(
-        item.path,
-        item.document,
-        loc,
-        f"duplicate {what} '{value}'; first declared at {{related}}",
-        related=(first.path, first.document, first_loc),
+    related = (
+        first.path,
+        first.document,
+        _artifact_name_loc(first) if what == "ArtifactName" else loc,
     )
+    if what == "ArtifactName":
+        return _Problem(
+            item.path,
+            item.document,
+            loc,
+            f"ArtifactName '{item.spec['ArtifactName']}' is also the name of '{first.name}' at "
+            "{related}; the service allows it, but the two are hard to tell apart there",
+            related=related,
+            warning=True,
+        )
+    if what == "Source":
+        message = (
+            f"duplicate Source: SourceUri '{item.spec['Source']['SourceUri']}' with the same "
+            "SourceTypes is first declared at {related}; the service keeps one artifact per "
+            "source, so give each its own SourceUri or SourceTypes"
+        )
+    else:
+        message = f"duplicate {what} '{item.name}'; first declared at {{related}}"
+    return _Problem(item.path, item.document, loc, message, related=related)
 
 
 # --- turning pydantic errors into messages -------------------------------------------------------

@@ -78,8 +78,8 @@ def test_same_source_under_another_name_is_refused(tmp_path: Path) -> None:
     uri = {"SourceUri": "s3://acme/shared.csv"}
     write_manifests(tmp_path, manifest_doc("one", Source=uri), manifest_doc("two", Source=uri))
     (message,) = messages(tmp_path)
-    assert "duplicate Source.SourceUri 's3://acme/shared.csv'" in message
-    assert message.endswith("artifacts.yaml:9:16")  # the first one, in the first document
+    assert "duplicate Source: SourceUri 's3://acme/shared.csv' with the same SourceTypes" in message
+    assert "artifacts.yaml:9:16;" in message  # the first one, in the first document
 
 
 def test_errors_of_every_file_are_reported_together(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,73 @@ def test_a_file_given_as_the_manifests_directory_is_named_a_file(repo: Path) -> 
         "error: the manifests path 'manifests/artifacts.yaml' is a file, not a directory; point "
         "--manifests (or 'manifests' in reconciler.yaml) at the directory that holds it\n"
     )
+
+
+def test_one_source_uri_with_other_source_types_is_another_artifact(tmp_path: Path) -> None:
+    uri = "s3://acme/shared.csv"
+    write_manifests(
+        tmp_path,
+        manifest_doc(
+            "etag",
+            Source={"SourceUri": uri, "SourceTypes": [{"SourceIdType": "S3ETag", "Value": "abc"}]},
+        ),
+        manifest_doc(
+            "md5",
+            Source={"SourceUri": uri, "SourceTypes": [{"SourceIdType": "MD5Hash", "Value": "abc"}]},
+        ),
+        manifest_doc("bare", Source={"SourceUri": uri}),
+    )
+    assert sorted(load_manifests(tmp_path).artifacts) == ["bare", "etag", "md5"]
+
+
+def test_one_whole_source_twice_is_refused_whatever_the_order_of_its_types(
+    tmp_path: Path,
+) -> None:
+    types = [{"SourceIdType": "S3ETag", "Value": "e"}, {"SourceIdType": "S3Version", "Value": "v"}]
+    write_manifests(
+        tmp_path,
+        manifest_doc("one", Source={"SourceUri": "s3://a/b", "SourceTypes": types}),
+        manifest_doc("two", Source={"SourceUri": "s3://a/b", "SourceTypes": types[::-1]}),
+    )
+    (message,) = messages(tmp_path)
+    assert "duplicate Source: SourceUri 's3://a/b' with the same SourceTypes" in message
+
+
+def test_a_repeated_artifact_name_is_a_warning_that_does_not_fail_validate(repo: Path) -> None:
+    write_manifests(
+        repo / "manifests", manifest_doc("one"), manifest_doc("two", ArtifactName="one")
+    )
+    result = run("validate")
+    assert result.code == 0
+    assert result.err == (
+        "manifests/artifacts.yaml:19:17: warning: ArtifactName 'one' is also the name of 'one' at "
+        "manifests/artifacts.yaml:5:9; the service allows it, but the two are hard to tell "
+        "apart there\n"
+    )
+    assert result.out == "2 artifacts in 1 files under manifests are valid.\n"
+    assert load_manifests(repo / "manifests").warnings[0].location.line == 19
+
+
+def test_warnings_are_github_warning_annotations_beside_the_errors(repo: Path) -> None:
+    write_manifests(
+        repo / "manifests",
+        manifest_doc("one"),
+        manifest_doc("two", ArtifactName="one"),
+        manifest_doc("three", Properties={"n": 1}),
+    )
+    result = run("validate", "--format", "github")
+    assert result.code == 1
+    annotations = result.out.splitlines()
+    assert [line.split(" ", 1)[0] for line in annotations] == ["::warning", "::error"]
+    assert "line=19,col=17" in annotations[0] and "ArtifactName 'one' is also" in annotations[0]
+    assert "manifests/artifacts.yaml:19:17: warning: ArtifactName" in result.err
+
+
+def test_plan_shows_warnings_on_stderr_and_keeps_stdout_clean(repo: Path) -> None:
+    write_manifests(
+        repo / "manifests", manifest_doc("one"), manifest_doc("two", ArtifactName="one")
+    )
+    result = run("plan", "--format", "json")
+    assert result.code == 0
+    assert json.loads(result.out)["summary"]["create"] == 2
+    assert ": warning: ArtifactName 'one'" in result.err

@@ -16,8 +16,16 @@ def escape_property(value: str) -> str:
 
 
 def error_annotation(diagnostic: Diagnostic) -> str:
+    return _annotation("error", diagnostic)
+
+
+def warning_annotation(diagnostic: Diagnostic) -> str:
+    return _annotation("warning", diagnostic)
+
+
+def _annotation(level: str, diagnostic: Diagnostic) -> str:
     where = diagnostic.location
     return (
-        f"::error file={escape_property(where.path)},line={where.line},col={where.col},"
+        f"::{level} file={escape_property(where.path)},line={where.line},col={where.col},"
         f"title={escape_property('reconciler validate')}::{escape_data(diagnostic.message)}"
     )
