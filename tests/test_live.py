@@ -195,7 +195,7 @@ def test_forget_hands_the_artifact_over(repo: Path, sandbox: Sandbox) -> None:
     assert sm(sandbox).list_tags(ResourceArn=arns["a"])["Tags"] == []
     assert list(recorded(repo).artifacts) == ["b"]
     assert uri("a") in live(sandbox)
-    assert reconciler("forget", "a").err == "error: 'a' is not in the lockfile\n"
+    assert reconciler("forget", "a").err.startswith("error: 'a' is not in the lockfile ")
 
 
 def test_auditing_2000_unchanged_artifacts_takes_at_most_40_calls(
