@@ -93,7 +93,7 @@ def test_default_paths_resolve_against_the_repository_root_from_a_subdirectory(
     monkeypatch.chdir(repo / "deep" / "er")
     validated = run("validate")
     assert validated.code == 0
-    assert validated.out == "1 artifacts in 1 files under ../../manifests are valid.\n"
+    assert validated.out == "1 artifact in 1 file under ../../manifests is valid.\n"
     planned = run("plan", "--format", "json")
     assert json.loads(planned.out)["summary"]["create"] == 1
 

@@ -214,7 +214,7 @@ def test_a_repeated_artifact_name_is_a_warning_that_does_not_fail_validate(repo:
         "manifests/artifacts.yaml:5:9; the service allows it, but the two are hard to tell "
         "apart there\n"
     )
-    assert result.out == "2 artifacts in 1 files under manifests are valid.\n"
+    assert result.out == "2 artifacts in 1 file under manifests are valid.\n"
     assert load_manifests(repo / "manifests").warnings[0].location.line == 19
 
 
