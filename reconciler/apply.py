@@ -97,6 +97,12 @@ class Recorder:
             self._journal.remove(name)
             self.entries.pop(name, None)
 
+    def intend(self, name: str) -> None:
+        """Before a write whose outcome may never be known: until the next put or remove,
+        the entry counts as uncertain (see journal.replay)."""
+        with self._lock:
+            self._journal.intend(name)
+
 
 class Executor:
     def __init__(
@@ -289,6 +295,7 @@ class Executor:
         if tags is None:
             outcome = self._create(name, after)
             return Outcome(name, "recreated", outcome.arn, "it had been deleted outside reconciler")
+        self.recorder.intend(name)  # until the put below, the outcome is unknown
         request: dict[str, Any] = {}
         if before.get("ArtifactName") != after["ArtifactName"]:
             request["ArtifactName"] = after["ArtifactName"]

@@ -47,6 +47,11 @@ class Journal:
     def remove(self, name: str) -> None:
         self._append({"op": "remove", "name": name})
 
+    def intend(self, name: str) -> None:
+        """A write to `name`'s artifact is about to be sent. Until a put or remove for `name`
+        follows, its outcome is unknown: replay marks the entry uncertain."""
+        self._append({"op": "intent", "name": name})
+
     def _append(self, record: dict[str, Any]) -> None:
         self._handle.write(json.dumps(record, sort_keys=True).encode() + b"\n")
         self._handle.flush()
@@ -96,6 +101,7 @@ def replay(base: Lockfile, path: Path) -> Lockfile:
     artifacts = dict(base.artifacts)
     malformed = dict(base.malformed)
     target = base.target
+    unsettled: set[str] = set()
     for record in records:
         op = record.get("op")
         if op == "target":
@@ -106,9 +112,15 @@ def replay(base: Lockfile, path: Path) -> Lockfile:
             malformed.update(bad)
             if record["name"] in good:
                 malformed.pop(record["name"], None)
+            unsettled.discard(record["name"])
         elif op == "remove":
             artifacts.pop(record["name"], None)
             malformed.pop(record["name"], None)
+            unsettled.discard(record["name"])
+        elif op == "intent":
+            unsettled.add(record["name"])
+    for name in unsettled & set(artifacts):
+        artifacts[name] = replace(artifacts[name], uncertain=True)
     return replace(base, lineage=lineage, target=target, artifacts=artifacts, malformed=malformed)
 
 

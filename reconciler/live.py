@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from reconciler.aws import Lineage, live_spec
+from reconciler.aws import Lineage, live_spec, timestamp_text
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Entry, Lockfile, foreign_reason
 from reconciler.ownership import Claim, Owner, not_ours
@@ -34,6 +34,8 @@ class LiveArtifact:
     summary: dict[str, Any] | None = None
     spec: dict[str, Any] | None = None
     tags: dict[str, str] | None = None
+    #: Its LastModifiedTime (ISO 8601), when it was read fully.
+    modified: str | None = None
 
     @property
     def owner(self) -> str | None:
@@ -112,7 +114,18 @@ class LiveReader:
         tags = self.service.tags(arn)
         if tags is None:
             return None
-        return LiveArtifact(arn, None, live_spec(described, tags), tags)
+        modified = timestamp_text(described.get("LastModifiedTime"))
+        return LiveArtifact(arn, None, live_spec(described, tags), tags, modified)
+
+    def read_back(self) -> LiveState:
+        """Only the entries whose last write has an unknown outcome, fully."""
+        names = [name for name in self.lockfile.uncertain if name in self.entries]
+        before = self.service.stats.total
+        read = _parallel(lambda name: self._full(self.entries[name].arn), names)
+        state = LiveState("read back: DescribeArtifact and ListTags for uncertain entries")
+        state.recorded = dict(zip(names, read, strict=True))
+        state.calls = self.service.stats.total - before
+        return state
 
     # --- deep ----------------------------------------------------------------------------------
 
@@ -178,6 +191,7 @@ class LiveReader:
             summary = seen.get(name)
             if (
                 summary is not None
+                and not entry.uncertain  # its last write may not be what the lockfile says
                 and _unchanged_since_written(summary, entry)
                 and _summary_agrees(summary, entry.spec)
             ):
@@ -223,6 +237,9 @@ def refreshed(recorded: Lockfile, live: LiveState) -> Lockfile:
     for name, artifact in live.recorded.items():
         if artifact is None:
             del artifacts[name]
+        elif artifact.spec is not None and artifacts[name].uncertain:
+            # Read back: now known, and known as of this modification time.
+            artifacts[name] = Entry(artifact.arn, artifact.spec, artifact.modified)
         elif artifact.spec is not None and artifact.spec != artifacts[name].spec:
             artifacts[name] = replace(artifacts[name], spec=artifact.spec)
     return replace(recorded, artifacts=artifacts)

@@ -54,11 +54,16 @@ class Entry:
     spec: dict[str, Any]
     #: LastModifiedTime the service reported after our last write (ISO 8601), when known.
     last_modified_time: str | None = None
+    #: True when a write to it was sent and its outcome never known (a lost response, a crash):
+    #: the service may hold `spec` or what that write asked for. Read back before trusting it.
+    uncertain: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"arn": self.arn, "spec": self.spec}
         if self.last_modified_time is not None:
             out["last_modified_time"] = self.last_modified_time
+        if self.uncertain:
+            out["uncertain"] = True
         return out
 
 
@@ -75,6 +80,11 @@ class Lockfile:
     def exists(self) -> bool:
         return self.lineage is not None
 
+    @property
+    def uncertain(self) -> list[str]:
+        """Entries whose last write has an unknown outcome."""
+        return sorted(name for name, entry in self.artifacts.items() if entry.uncertain)
+
 
 class _SpecModel(ArtifactSpec):
     """An applied spec is canonical: ArtifactName is always filled in."""
@@ -88,6 +98,7 @@ class _EntryModel(BaseModel):
     arn: str
     spec: _SpecModel
     last_modified_time: str | None = None
+    uncertain: bool = False
 
 
 def parse_arn(arn: str) -> dict[str, str] | None:
@@ -252,7 +263,9 @@ def parse_entries(
 
 
 def _entry(value: dict[str, Any]) -> Entry:
-    return Entry(value["arn"], value["spec"], value.get("last_modified_time"))
+    return Entry(
+        value["arn"], value["spec"], value.get("last_modified_time"), value.get("uncertain", False)
+    )
 
 
 def _broken(shown: str, why: str) -> str:

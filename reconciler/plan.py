@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +30,10 @@ SYMBOLS = {
     Action.ORPHAN: "!",
 }
 SUMMARY_KEYS = ("create", "update", "replace", "delete", "orphan", "unchanged")
+UNCERTAIN_NOTE = (
+    "the outcome of the last write is unknown (a lost response or a crash): apply reads the "
+    "artifact back first and then does what it takes to match the manifest"
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
     #: For a replacement, the fields the service cannot change in place.
     replace_because: tuple[str, ...] = ()
+    #: Remarks a reader must see beside the fields (one sentence each).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,11 @@ def compute_plan(
             changes.append(Change(name, Action.CREATE, after=spec))
             continue
         change = compare(name, entry, spec)
+        if entry.uncertain:
+            change = replace(
+                change or Change(name, Action.UPDATE, entry.spec, spec, entry.arn),
+                notes=(UNCERTAIN_NOTE,),
+            )
         if change is None:
             unchanged.append(name)
         else:

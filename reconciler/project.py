@@ -62,6 +62,11 @@ class State:
         live = LiveReader(service, self.recorded, self.desired.specs()).read(deep=deep)
         return replace(self, live=live)
 
+    def read_back(self, service: Lineage) -> State:
+        """Only the entries whose last write has an unknown outcome, read from the service."""
+        live = LiveReader(service, self.recorded, self.desired.specs()).read_back()
+        return replace(self, live=live)
+
 
 def read_state(settings: Settings) -> State:
     """Validate the manifests and read the lockfile (with a crashed apply's journal replayed)."""
@@ -114,9 +119,13 @@ def run_apply(
         refresh = saved.refresh if saved else request.refresh
         if saved is not None:
             _refuse_stale(saved, request.planfile, recorded, state.desired.digest)
-        service = connect_for(recorded, connection) if refresh else None
+        uncertain = bool(recorded.uncertain)
+        service = connect_for(recorded, connection) if refresh or uncertain else None
         if service is not None:
-            state = state.refresh(service)
+            state = state.refresh(service) if refresh else state.read_back(service)
+        if uncertain:
+            state = replace(state, recorded=_settle(settings.lockfile, state))
+            recorded = state.recorded
         plan = state.plan(prune=prune)
         if (
             saved is not None
@@ -141,6 +150,24 @@ def run_apply(
             log.close()
             final = journal.fold(settings.lockfile)
     return ApplyRun(plan, result, final)
+
+
+def _settle(path: Path, state: State) -> Lockfile:
+    """Record what the service said about the entries whose last write had an unknown outcome,
+    so the mark goes even when nothing else needs doing."""
+    baseline = state.baseline
+    assert state.recorded.lineage is not None
+    log = journal.Journal(journal.journal_path(path), state.recorded.lineage)
+    try:
+        for name in state.recorded.uncertain:
+            entry = baseline.artifacts.get(name)
+            if entry is None:
+                log.remove(name)
+            else:
+                log.put(name, entry)
+    finally:
+        log.close()
+    return journal.fold(path)
 
 
 def _refuse_stale(

@@ -30,6 +30,7 @@ def _change(change: Change) -> dict[str, Any]:
         "arn": change.arn,
         "replace_because": list(change.replace_because),
         "fields": [field.to_json() for field in change.fields],
+        "notes": list(change.notes),
         "before": change.before,
         "after": change.after,
     }

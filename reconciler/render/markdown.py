@@ -77,6 +77,7 @@ def _change_block(change: Change) -> tuple[str, list[str]]:
         ]
     if change.action is Action.REPLACE:
         head += f"  (cannot change in place: {', '.join(change.replace_because)})"
+    details += [f"    note: {note}" for note in change.notes]
     return head, details
 
 

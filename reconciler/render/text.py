@@ -70,6 +70,7 @@ def _change_lines(change: Change, style: Callable[..., str]) -> list[str]:
         lines.append(f"      SourceUri: {value_text(change.after['Source']['SourceUri'])}")
     for field in change.fields:
         lines.append("      " + field_line(field))
+    lines.extend(f"      note: {note}" for note in change.notes)
     return lines
 
 
