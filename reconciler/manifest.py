@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,42 +120,63 @@ def _walk(directory: Path, root: Path) -> tuple[list[Path], list[Diagnostic]]:
     refused: list[Diagnostic] = []
     shown_directory = display_path(directory)
     allowed = (root, directory.resolve())
-    visited = {directory.resolve()}
+    visited = {directory.resolve()}  # each directory is read once, however it is reached
     pending = [directory]
     while pending:
         current = pending.pop()
-        for entry in sorted(current.iterdir()):
-            is_manifest = entry.suffix.lower() in MANIFEST_SUFFIXES
-            if entry.is_symlink():
-                target = entry.resolve()
+        with os.scandir(current) as entries:
+            for entry in entries:
+                path = current / entry.name
+                is_manifest = os.path.splitext(entry.name)[1].lower() in MANIFEST_SUFFIXES
+                if not entry.is_symlink():
+                    if entry.is_dir(follow_symlinks=False) and _first_visit(path, visited):
+                        pending.append(path)
+                    elif is_manifest and entry.is_file(follow_symlinks=False):
+                        found.append(path)
+                    continue
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError):  # a loop of links
+                    refused.append(_link_problem(directory, shown_directory, path, LINK_LOOP))
+                    continue
                 if not (is_manifest or target.is_dir()):
                     continue
                 if not any(target.is_relative_to(base) for base in allowed):
-                    refused.append(_link_problem(directory, shown_directory, entry, target, True))
-                    continue
-                if target in visited:
-                    continue  # a link back up the tree
-                if is_manifest and not target.exists():
-                    refused.append(_link_problem(directory, shown_directory, entry, target, False))
-                    continue
-            if entry.is_dir():
-                visited.add(entry.resolve())
-                pending.append(entry)
-            elif is_manifest and entry.is_file():
-                found.append(entry)
+                    why = f"a symbolic link to {_printable(str(target))}, {LINK_OUTSIDE}"
+                    refused.append(_link_problem(directory, shown_directory, path, why))
+                elif target.is_dir():
+                    if _first_visit(target, visited):
+                        pending.append(path)
+                elif target.is_file():
+                    found.append(path)
+                else:
+                    why = f"a symbolic link to {_printable(str(target))}, {LINK_NOWHERE}"
+                    refused.append(_link_problem(directory, shown_directory, path, why))
     return found, refused
 
 
-def _link_problem(
-    directory: Path, shown_directory: str, link: Path, target: Path, outside: bool
-) -> Diagnostic:
+def _first_visit(directory: Path, visited: set[Path]) -> bool:
+    resolved = directory.resolve()
+    if resolved in visited:
+        return False
+    visited.add(resolved)
+    return True
+
+
+LINK_OUTSIDE = "outside the repository; copy what it points to into the repository instead"
+LINK_NOWHERE = "which does not exist; remove the link or restore its target"
+LINK_LOOP = "a loop of symbolic links; remove the link"
+
+
+def _link_problem(directory: Path, shown_directory: str, link: Path, why: str) -> Diagnostic:
     relative = link.relative_to(directory).as_posix()
     shown = relative if shown_directory == "." else f"{shown_directory}/{relative}"
-    if outside:
-        why = "outside the repository; copy what it points to into the repository instead"
-    else:
-        why = "which does not exist; remove the link or restore its target"
-    return Diagnostic(Location(shown, 1, 1), f"a symbolic link to {target}, {why}")
+    return Diagnostic(Location(shown, 1, 1), why)
+
+
+def _printable(text: str) -> str:
+    """`text`, or its escaped form when it holds characters a terminal would act on."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def display_path(path: Path) -> str:
@@ -472,10 +494,16 @@ def _not_a_string(where: str, loc: Loc, value: list[Any] | dict[str, Any]) -> st
         return message + "write it as one string, or as several properties"
     items = [str(item) for item in value if not isinstance(item, (list, dict))]
     joined = ", ".join(items)
-    if len(items) != len(value) or not items or '"' in joined or len(joined) > 60:
+    example = f'{loc[-1] if loc else "key"}: "{joined}"'
+    if len(items) != len(value) or not items or not _fits_a_hint(joined, example):
         return message + "write the items as one string"
-    key = loc[-1] if loc else "key"
-    return message + f'write the items as one string: {key}: "{joined}"'
+    return message + f"write the items as one string: {example}"
+
+
+def _fits_a_hint(joined: str, example: str) -> bool:
+    """Whether the example can be shown as is: short, one line, nothing to escape."""
+    plain = '"' not in joined and "\\" not in joined
+    return plain and len(example) <= 80 and example.isprintable()
 
 
 def _too_many(loc: Loc, ctx: dict[str, Any], value: Any) -> str:

@@ -241,3 +241,22 @@ def test_plan_shows_warnings_on_stderr_and_keeps_stdout_clean(repo: Path) -> Non
     assert result.code == 0
     assert json.loads(result.out)["summary"]["create"] == 2
     assert ": warning: ArtifactName 'one'" in result.err
+
+
+def test_a_list_hint_never_echoes_control_characters(tmp_path: Path) -> None:
+    write_manifests(tmp_path, manifest_doc("a", Properties={"k": ["\x1b[31mred", "b"]}))
+    (message,) = messages(tmp_path)
+    assert message.endswith(
+        "spec.Properties.k must be a string, not a list; write the items as one string"
+    )
+    assert "\x1b" not in message
+
+
+def test_a_loop_of_symbolic_links_is_named(repo: Path) -> None:
+    manifests = repo / "manifests"
+    (manifests / "a.yaml").symlink_to(manifests / "b.yaml")
+    (manifests / "b.yaml").symlink_to(manifests / "a.yaml")
+    assert messages(manifests) == [
+        "manifests/a.yaml:1:1: a loop of symbolic links; remove the link",
+        "manifests/b.yaml:1:1: a loop of symbolic links; remove the link",
+    ]
