@@ -455,7 +455,8 @@ def describe_validation_error(
         )
     if kind == "literal_error":
         expected = ctx.get("expected", "")
-        message = f"{where} must be {expected}, not {value!r}"
+        given = _kind_of(value) if isinstance(value, (list, dict)) else repr(value)
+        message = f"{where} must be {expected}, not {given}"
         hint = _close_match(
             str(value),
             [e.strip("'\" ") for e in expected.replace(" or ", ",").split(",")],

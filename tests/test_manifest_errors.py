@@ -260,3 +260,10 @@ def test_a_loop_of_symbolic_links_is_named(repo: Path) -> None:
         "manifests/a.yaml:1:1: a loop of symbolic links; remove the link",
         "manifests/b.yaml:1:1: a loop of symbolic links; remove the link",
     ]
+
+
+def test_a_deeply_nested_value_where_a_word_is_expected_is_not_echoed(tmp_path: Path) -> None:
+    nested = "[" * 600 + "]" * 600
+    (tmp_path / "a.yaml").write_text(HEADER.replace("kind: Artifact", f"kind: {nested}"))
+    (message,) = messages(tmp_path)
+    assert message == f"{tmp_path.as_posix()}/a.yaml:2:7: kind must be 'Artifact', not a list"
