@@ -81,31 +81,24 @@ def _may_import(owner: Owner, name: str, lineage: str, from_lineage: str | None)
     return owner.claim(name, lineage) in (Claim.OURS, Claim.LEGACY, Claim.UNOWNED)
 
 
-def importable(
-    service: Lineage, lockfile: Lockfile, declared: dict[str, dict[str, Any]]
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """For every declared artifact not in the lockfile: the one artifact with its whole Source.
+def unrecorded(lockfile: Lockfile, declared: dict[str, dict[str, Any]]) -> list[str]:
+    """The declared names the lockfile does not record, in order."""
+    return sorted(name for name in declared if name not in lockfile.artifacts)
 
-    Returns (name, arn) pairs to import, and notes on those skipped.
-    """
-    found: list[tuple[str, str]] = []
-    notes: list[str] = []
-    for name, spec in sorted(declared.items()):
-        if name in lockfile.artifacts:
-            continue
-        uri = spec["Source"]["SourceUri"]
-        matches = service.artifacts_with_source(spec["Source"])
-        if not matches:
-            notes.append(
-                f"{name}: nothing on the service has its Source (SourceUri {uri} and its "
-                "SourceTypes); apply will create it"
-            )
-        elif len(matches) > 1:
-            arns = ", ".join(m["ArtifactArn"] for m in matches)
-            notes.append(f"{name}: several artifacts have its Source ({arns}); import one by name")
-        else:
-            found.append((name, matches[0]["ArtifactArn"]))
-    return found, notes
+
+def match_by_source(service: Lineage, name: str, spec: dict[str, Any]) -> tuple[str | None, str]:
+    """The ARN of the one artifact with the declared whole Source, or None and why not."""
+    uri = spec["Source"]["SourceUri"]
+    matches = service.artifacts_with_source(spec["Source"])
+    if not matches:
+        return None, (
+            f"{name}: nothing on the service has its Source (SourceUri {uri} and its "
+            "SourceTypes); apply will create it"
+        )
+    if len(matches) > 1:
+        arns = ", ".join(m["ArtifactArn"] for m in matches)
+        return None, f"{name}: several artifacts have its Source ({arns}); import one by name"
+    return matches[0]["ArtifactArn"], ""
 
 
 def forget(service: Lineage, lockfile: Lockfile, name: str) -> tuple[Lockfile, str]:

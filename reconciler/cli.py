@@ -365,6 +365,15 @@ def audit(
         sys.exit(EXIT_CHANGES)
 
 
+PARALLELISM = click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Operations in flight at once.",
+)
+
+
 @cli.command()
 @click.argument(
     "planfile_path",
@@ -374,13 +383,7 @@ def audit(
 )
 @path_options()
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
-@click.option(
-    "--parallelism",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Operations in flight at once.",
-)
+@PARALLELISM
 @click.option("--prune", is_flag=True, help="Delete owned artifacts no longer declared.")
 @click.option("--allow-empty", is_flag=True, help="Let --prune delete every recorded artifact.")
 @click.option(
@@ -494,6 +497,7 @@ class Progress:
             if outcome.result in (
                 "created",
                 "adopted",
+                "imported",
                 "recreated",
                 "updated",
                 "replaced",
@@ -508,6 +512,9 @@ class Progress:
                 )
             else:
                 click.echo(line, err=self.to_stderr)
+
+    def expect(self, total: int) -> None:
+        self.total = total
 
     def close(self) -> None:
         if self.live and self.done:
@@ -530,6 +537,7 @@ class Progress:
     help="Also take over artifacts owned by the lockfile with this lineage id (a lost lockfile, "
     "or another repository's that hands them over).",
 )
+@PARALLELISM
 @path_options()
 @aws_options
 @handle_errors
@@ -538,6 +546,7 @@ def import_command(
     arn: str | None,
     import_all: bool,
     from_lineage: str | None,
+    parallelism: int,
     manifests: str | None,
     lockfile_path: str | None,
     region: str | None,
@@ -559,15 +568,26 @@ def import_command(
     if import_all == (name is not None) or (name is None) != (arn is None):
         raise click.UsageError("give either NAME and ARN, or --all")
     settings = _settings(manifests, lockfile_path)
-    imported, notes = run_import(
-        settings, Connection(region, profile, endpoint_url), name, arn, from_lineage
-    )
+    connection = Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
+    progress = Progress(to_stderr=False)
+    try:
+        imported, notes = run_import(
+            settings,
+            connection,
+            name,
+            arn,
+            from_lineage,
+            parallelism=parallelism,
+            expect=progress.expect,
+            report=progress.report,
+        )
+    finally:
+        progress.close()
     for item in imported:
-        click.echo(f"= {item.name}: imported {item.arn}")
         if item.pending is None:
-            click.echo("    it matches the manifest")
+            click.echo(f"{item.name}: it matches the manifest")
         else:
-            click.echo(f"    the next apply will {item.pending.action.value} it:")
+            click.echo(f"{item.name}: the next apply will {item.pending.action.value} it:")
             for field in redact_fields(item.pending.fields, settings.sensitive):
                 click.echo(f"      {text.field_line(field)}")
     for note in notes:

@@ -7,11 +7,13 @@ print(state.plan().summary())
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from reconciler import journal, lockfile, planfile
-from reconciler.adoption import Imported, forget, import_artifact, importable
+from reconciler.adoption import Imported, forget, import_artifact, match_by_source, unrecorded
 from reconciler.apply import (
     ApplyOptions,
     ApplyResult,
@@ -25,7 +27,7 @@ from reconciler.aws import Connection, Lineage, connect
 from reconciler.config import Settings
 from reconciler.errors import ReconcilerError
 from reconciler.live import LiveReader, LiveState, refreshed
-from reconciler.lockfile import Lockfile, Target, new_lineage
+from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
 from reconciler.manifest import DesiredState, load_manifests
 from reconciler.memory import paused_gc
 from reconciler.plan import Plan, compute_plan
@@ -196,8 +198,14 @@ def run_import(
     name: str | None,
     arn: str | None,
     from_lineage: str | None = None,
+    *,
+    parallelism: int = 8,
+    expect: Callable[[int], None] = lambda total: None,
+    report: Callable[[Outcome], None] = lambda outcome: None,
 ) -> tuple[list[Imported], list[str]]:
-    """Import one artifact (name and ARN) or, with neither, every importable declared one.
+    """Import one artifact (name and ARN) or, with neither, every importable declared one,
+    `parallelism` at a time. `expect` hears how many may be imported, `report` each import as it
+    finishes (from worker threads).
 
     `from_lineage` allows taking over artifacts owned by the lockfile with that lineage (a lost
     lockfile, or one handing artifacts over)."""
@@ -207,29 +215,62 @@ def run_import(
             recorded = replace(recorded, lineage=new_lineage())
         declared = load_manifests(settings.manifests).specs()
         service = connect_for(recorded, connection)
-        notes: list[str] = []
         if name is not None and arn is not None:
-            pairs = [(name, arn)]
-        else:
-            pairs, notes = importable(service, recorded, declared)
-        current = recorded
-        done: list[Imported] = []
+            expect(1)
+            after, imported = import_artifact(service, recorded, declared, name, arn, from_lineage)
+            report(Outcome(name, "imported", arn))
+            _write(settings, recorded, after, service)
+            return [imported], []
+        return _import_all(
+            settings, service, recorded, declared, from_lineage, parallelism, expect, report
+        )
+
+
+def _import_all(
+    settings: Settings,
+    service: Lineage,
+    recorded: Lockfile,
+    declared: dict[str, dict[str, Any]],
+    from_lineage: str | None,
+    parallelism: int,
+    expect: Callable[[int], None],
+    report: Callable[[Outcome], None],
+) -> tuple[list[Imported], list[str]]:
+    """Every unrecorded declared artifact that the service has by its whole Source, imported in
+    parallel; each import is independent of the others, so their entries merge at the end."""
+
+    def by_source(name: str) -> tuple[Imported | None, Lockfile | None, str]:
+        arn, why_not = match_by_source(service, name, declared[name])
+        if arn is None:
+            return None, None, why_not
         try:
-            for each_name, each_arn in pairs:
-                try:
-                    current, imported = import_artifact(
-                        service, current, declared, each_name, each_arn, from_lineage
-                    )
-                except ReconcilerError as exc:
-                    if name is not None:
-                        raise
-                    notes.append(f"{each_name}: not imported: {exc}")
-                    continue
-                done.append(imported)
-        finally:
-            if done:
-                _write(settings, recorded, current, service)
-    return done, notes
+            after, imported = import_artifact(service, recorded, declared, name, arn, from_lineage)
+        except ReconcilerError as exc:
+            return None, None, f"{name}: not imported: {exc}"
+        report(Outcome(name, "imported", arn))
+        return imported, after, ""
+
+    names = unrecorded(recorded, declared)
+    expect(len(names))
+    done: dict[str, tuple[Imported, Entry]] = {}
+    notes: dict[str, str] = {}
+    pool = ThreadPoolExecutor(max_workers=parallelism)
+    try:
+        futures = {pool.submit(by_source, name): name for name in names}
+        for future in as_completed(futures):
+            name = futures[future]
+            imported, after, note = future.result()
+            if imported is None or after is None:
+                notes[name] = note
+            else:
+                done[name] = (imported, after.artifacts[name])
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: let those running finish
+        if done:
+            entries = {name: entry for name, (_, entry) in done.items()}
+            current = replace(recorded, artifacts={**recorded.artifacts, **entries})
+            _write(settings, recorded, current, service)
+    return [done[n][0] for n in sorted(done)], [notes[n] for n in sorted(notes)]
 
 
 def run_forget(settings: Settings, connection: Connection, name: str) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,3 +132,32 @@ def read_until(process: subprocess.Popen[str], marker: str, count: int = 1) -> i
         if marker in line:
             seen += 1
     return seen
+
+
+def on_a_terminal(repo: Path, sandbox: Sandbox, *args: str) -> tuple[int, str]:
+    """Run reconciler in a child whose stdout is a terminal (a pty); its exit code and what it
+    showed there."""
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", *args],
+        cwd=repo,
+        env={**os.environ, **env_for(sandbox), "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_signals,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    return process.wait(timeout=60), output.decode()

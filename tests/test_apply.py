@@ -27,6 +27,7 @@ from tests.sandboxed import (
     default_signals,
     env_for,
     live,
+    on_a_terminal,
     read_until,
     reconciler,
     recorded,
@@ -522,31 +523,9 @@ def test_progress_is_one_line_per_operation_when_not_a_terminal(
 
 
 def test_on_a_terminal_progress_is_one_counting_line(repo: Path, sandbox: Sandbox) -> None:
-    import pty
-
     declare(repo, manifest_doc("a"), manifest_doc("b"), manifest_doc("c"))
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
-        cwd=repo,
-        env={**os.environ, **env_for(sandbox), "NO_COLOR": "1"},
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=subprocess.PIPE,
-    )
-    os.close(follower)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    os.close(leader)
-    assert process.wait(timeout=60) == 0
-    text = output.decode()
+    code, text = on_a_terminal(repo, sandbox, "apply", "--auto-approve")
+    assert code == 0
     assert "\r\x1b[2K[3/3] " in text
     assert text.count(": created arn:") == 3
     assert "Apply complete: 3 created" in text

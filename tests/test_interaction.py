@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from reconciler.redact import DEFAULT_PATTERN
 from reconciler.sandbox import Sandbox
 from reconciler.words import counted
 from tests.helpers import manifest_doc
-from tests.sandboxed import apply, declare, reconciler, recorded, sm
+from tests.sandboxed import apply, declare, on_a_terminal, reconciler, recorded, sm, uri
 
 ROOT = Path(__file__).parent.parent
 
@@ -73,3 +78,67 @@ def test_the_readme_says_what_sensitive_properties_is_by_default() -> None:
     block = readme.split("# reconciler.yaml\n", 1)[1].split("```", 1)[0]
     assert "The default, when the key is absent, is the pattern below" in block
     assert f"sensitive_properties: {DEFAULT_PATTERN}\n" in block
+
+
+class InFlight:
+    """Counts the sandbox's requests in progress at once; each is held a little, unlocked, so
+    that requests sent together overlap."""
+
+    def __init__(self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = self.peak = 0
+        self._lock = threading.Lock()
+        original = sandbox.service.call
+
+        def call(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            with self._lock:
+                self.now += 1
+                self.peak = max(self.peak, self.now)
+            try:
+                time.sleep(0.02)
+                return original(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.now -= 1
+
+        monkeypatch.setattr(sandbox.service, "call", call)
+
+
+def _unrecorded_artifacts(repo: Path, sandbox: Sandbox, count: int) -> list[str]:
+    client = sm(sandbox)
+    names = [f"a{i:02d}" for i in range(count)]
+    for name in names:
+        client.create_artifact(
+            Source={"SourceUri": uri(name)}, ArtifactType="DataSet", ArtifactName=name
+        )
+    declare(repo, *(manifest_doc(name) for name in names))
+    return names
+
+
+@pytest.mark.parametrize("parallelism", [1, 4])
+def test_import_all_adopts_in_parallel_with_apply_progress(
+    repo: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, parallelism: int
+) -> None:
+    names = _unrecorded_artifacts(repo, sandbox, 12)
+    in_flight = InFlight(sandbox, monkeypatch)
+    result = reconciler("import", "--all", "--parallelism", str(parallelism))
+    assert result.code == 0, result.err
+    lock = recorded(repo)
+    assert sorted(lock.artifacts) == names, result.out
+    progress = [line for line in result.out.splitlines() if ": imported arn:" in line]
+    assert sorted(progress) == sorted(
+        f"  = {name}: imported {lock.artifacts[name].arn}" for name in names
+    )
+    assert result.out.endswith("12 imported into artifacts.lock.json.\n")
+    if parallelism == 1:
+        assert in_flight.peak == 1
+    else:
+        assert 1 < in_flight.peak <= parallelism
+    assert reconciler("plan", "--detailed-exitcode").code == 0
+
+
+def test_import_all_counts_on_a_terminal(repo: Path, sandbox: Sandbox) -> None:
+    _unrecorded_artifacts(repo, sandbox, 3)
+    code, text = on_a_terminal(repo, sandbox, "import", "--all")
+    assert code == 0
+    assert "\r\x1b[2K[3/3]   = " in text
+    assert "3 imported into artifacts.lock.json." in text

@@ -125,6 +125,7 @@ _OUTCOME_SYMBOLS = {
     "created": "+",
     "recreated": "+",
     "adopted": "=",
+    "imported": "=",
     "updated": "~",
     "replaced": "-/+",
     "deleted": "-",
