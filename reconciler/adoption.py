@@ -63,7 +63,7 @@ def import_artifact(
         if entry.arn == arn:
             raise ReconcilerError(f"{arn} is already recorded as '{other}'")
     if owner.claim(name, lockfile.lineage) is not Claim.OURS:
-        service.call("add_tags", ResourceArn=arn, Tags=ownership_tags(name, lockfile.lineage))
+        service.add_tags(arn, ownership_tags(name, lockfile.lineage))
     entry = Entry(
         arn, live_spec(described, tags), timestamp_text(described.get("LastModifiedTime"))
     )
@@ -111,7 +111,7 @@ def forget(service: Lineage, lockfile: Lockfile, name: str) -> tuple[Lockfile, s
         note = f"{entry.arn} no longer exists; the entry is dropped"
     elif Owner.of(tags).claim(name, lockfile.lineage) in (Claim.OURS, Claim.LEGACY):
         present = [key for key in RESERVED_TAG_KEYS if key in tags]
-        service.call("delete_tags", ResourceArn=entry.arn, TagKeys=present)
+        service.delete_tags(entry.arn, present)
         note = f"{entry.arn} is left in place, without the {' and '.join(present)} tags"
     else:
         note = f"{entry.arn} is left in place with its tags: they say it is not ours"

@@ -310,7 +310,7 @@ class Executor:
         self._sync_tags(arn, tags, after)
         # Recording when we last wrote it lets a live audit skip it while nobody else does.
         if request:
-            described = self.service.describe(arn)
+            described = self.service.describe_showing(arn, request)
             modified = timestamp_text(described.get("LastModifiedTime")) if described else None
         else:
             previous = self.recorder.entries.get(name)
@@ -326,9 +326,9 @@ class Executor:
         to_add = [{"Key": k, "Value": v} for k, v in wanted.items() if live.get(k) != v]
         to_remove = sorted(k for k in live if k not in wanted and not is_reserved(k))
         if to_add:
-            self.service.call("add_tags", ResourceArn=arn, Tags=to_add)
+            self.service.add_tags(arn, to_add)
         if to_remove:
-            self.service.call("delete_tags", ResourceArn=arn, TagKeys=to_remove)
+            self.service.delete_tags(arn, to_remove)
 
     def _owned_tags(self, name: str, arn: str) -> dict[str, str] | None:
         """The artifact's tags if it is ours; None if it is gone; NotOwned otherwise.
@@ -381,7 +381,7 @@ class Executor:
                 if exc.code != "ResourceNotFound":
                     raise
         try:
-            self.service.call("delete_artifact", ArtifactArn=arn)
+            self.service.delete_artifact(arn)
         except ServiceCallError as exc:
             if exc.code != "ResourceNotFound":
                 raise

@@ -14,7 +14,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import botocore.exceptions
 
@@ -178,6 +178,12 @@ def _classify(exc: Exception) -> str:
     return "other"
 
 
+#: How long a write waits for reads to show it: the service is eventually consistent (its SDK's
+#: own tests poll ListTags for up to 30 s after AddTags).
+SETTLE_TIMEOUT = 30.0
+T = TypeVar("T")
+
+
 class Lineage:
     """The SageMaker lineage API, as reconciler uses it."""
 
@@ -187,6 +193,7 @@ class Lineage:
         self.policy = policy or RetryPolicy()
         self.stats = CallStats()
         self.pacer = Pacer()
+        self.settle_timeout = SETTLE_TIMEOUT
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call with retries: throttling always; errors only where repeating is harmless.
@@ -221,6 +228,54 @@ class Lineage:
                 raise _refused(operation, exc) from exc
             self.pacer.succeeded()
             return response
+
+    # --- writes that wait until reads show them ---------------------------------------------------
+    #
+    # Reads may show the state from before a write for a while. A write that returned only once
+    # reads show it lets apply record what the service will show (LastModifiedTime above all),
+    # and lets the next apply, audit or plan --refresh, run right after, read its result rather
+    # than what it replaced. If reads never show it (someone else wrote too), the caller carries
+    # on after settle_timeout: the write itself succeeded.
+
+    def _settle(self, read: Callable[[], T], shows: Callable[[T], bool]) -> T:
+        deadline = time.monotonic() + self.settle_timeout
+        delay = 0.05
+        while True:
+            value = read()
+            if shows(value) or time.monotonic() >= deadline:
+                return value
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 1.0)
+
+    def describe_showing(self, arn: str, update: dict[str, Any]) -> dict[str, Any] | None:
+        """DescribeArtifact, once it shows an UpdateArtifact request made before."""
+
+        def shows(described: dict[str, Any] | None) -> bool:
+            return described is None or all(
+                (described.get(key) or {}) == (value or {})
+                if key == "Properties"
+                else described.get(key) == value
+                for key, value in update.items()
+                if key in ("ArtifactName", "Properties")
+            )
+
+        return self._settle(lambda: self.describe(arn), shows)
+
+    def add_tags(self, arn: str, tags: list[dict[str, str]]) -> None:
+        self.call("add_tags", ResourceArn=arn, Tags=tags)
+        self._settle(
+            lambda: self.tags(arn),
+            lambda live: live is None or all(live.get(t["Key"]) == t["Value"] for t in tags),
+        )
+
+    def delete_tags(self, arn: str, keys: list[str]) -> None:
+        self.call("delete_tags", ResourceArn=arn, TagKeys=keys)
+        self._settle(lambda: self.tags(arn), lambda live: live is None or not set(keys) & set(live))
+
+    def delete_artifact(self, arn: str) -> None:
+        """DeleteArtifact (ResourceNotFound raises ServiceCallError), until reads show it gone."""
+        self.call("delete_artifact", ArtifactArn=arn)
+        self._settle(lambda: self.describe(arn), lambda described: described is None)
 
     # --- reads ---------------------------------------------------------------------------------
 

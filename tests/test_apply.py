@@ -140,9 +140,18 @@ def test_full_lifecycle_create_noop_update_replace_prune(repo: Path, sandbox: Sa
     assert reconciler("plan", "--detailed-exitcode", "--prune").code == 0
 
 
+@pytest.mark.parametrize("delete_associated", ["refuse", "cascade"])
 def test_prune_removes_associations_first_and_replace_restores_them(
-    repo: Path, sandbox: Sandbox
+    repo: Path, monkeypatch: pytest.MonkeyPatch, delete_associated: str
 ) -> None:
+    """Whether the service refuses to delete an artifact that has associations or deletes them
+    with it is not documented; apply removes them first and puts them back after a replace."""
+    with Sandbox(SandboxConfig(delete_associated=delete_associated)) as sandbox:
+        use(sandbox, monkeypatch)
+        check_associations_survive_replace_and_prune(repo, sandbox)
+
+
+def check_associations_survive_replace_and_prune(repo: Path, sandbox: Sandbox) -> None:
     declare(repo, manifest_doc("data"), manifest_doc("model"), manifest_doc("report"))
     assert apply().code == 0
     arns = {n: e.arn for n, e in recorded(repo).artifacts.items()}

@@ -151,6 +151,7 @@ class LineageService:
         self._edges: dict[str, set[AssociationKey]] = {}
         #: arn -> [(when, what readers saw before that write)], oldest first (write_lag only).
         self._past: dict[str, list[tuple[float, Artifact | None]]] = {}
+        self._past_after_sweep = 0
         self._counters: dict[str, int] = {}
         self._nonces = itertools.count()
         #: What the current write changed: logged to the state file when it succeeds.
@@ -244,6 +245,10 @@ class LineageService:
             current = self._artifacts.get(arn)
             before = current.copy() if current is not None else None
             self._past.setdefault(arn, []).append((self.clock(), before))
+            if len(self._past) > 2 * self._past_after_sweep + 1_000:
+                for remembered in list(self._past):
+                    self._seen(remembered)  # forgets what every read shows anyway
+                self._past_after_sweep = len(self._past)
 
     # --- reads, as eventual consistency shows them ---------------------------------------------
 
