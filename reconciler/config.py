@@ -8,7 +8,7 @@ from pathlib import Path
 import regex
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from reconciler.errors import Diagnostic, Location, ManifestError
+from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
 from reconciler.manifest import describe_validation_errors, display_path, place_in_text
 from reconciler.redact import DEFAULT_PATTERN, KeyPattern, compile_pattern
 from reconciler.yamlio import YamlSyntaxError, load_documents
@@ -110,12 +110,26 @@ def resolve_settings(
     else:
         config = read_config(config_path)
         base = _relative_or_absolute(config_path.parent, cwd)
+        _refuse_paths_outside(config_path, config)
     return Settings(
         manifests=Path(manifests) if manifests is not None else base / config.manifests,
         lockfile=Path(lockfile) if lockfile is not None else base / config.lockfile,
         config_path=config_path,
         sensitive=compile_pattern(config.sensitive_properties),
     )
+
+
+def _refuse_paths_outside(config_path: Path, config: ConfigFile) -> None:
+    """A pull request can change reconciler.yaml: its paths may not lead out of the repository
+    (to the files of the machine that runs the plan). Flags are the operator's, and free."""
+    root = (find_repository_root(config_path.parent) or config_path.parent).resolve()
+    for key, value in (("manifests", config.manifests), ("lockfile", config.lockfile)):
+        if not (config_path.parent / value).resolve().is_relative_to(root):
+            raise ReconcilerError(
+                f"{display_path(config_path)}: '{key}' leads outside the repository "
+                f"({(config_path.parent / value).resolve()}); keep the manifests and the "
+                f"lockfile inside it, or pass --{key} to use another place"
+            )
 
 
 def _relative_or_absolute(directory: Path, cwd: Path) -> Path:

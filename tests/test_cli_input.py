@@ -124,3 +124,24 @@ def test_apply_takes_the_region_from_the_lockfile_when_none_is_set(
     recorded = lockfile.load(repo / "artifacts.lock.json")
     assert sorted(recorded.artifacts) == ["a", "b"]
     assert recorded.artifacts["b"].arn.startswith(f"arn:aws:sagemaker:{REGION}:")
+
+
+@pytest.mark.parametrize("key", ["manifests", "lockfile"])
+def test_settings_may_not_lead_out_of_the_repository(repo: Path, key: str) -> None:
+    outside = repo.parent / f"{repo.name}-elsewhere"
+    write_manifests(outside, manifest_doc("theirs"))
+    (repo / "reconciler.yaml").write_text(f"{key}: ../{outside.name}\n")
+    result = run("plan")
+    assert result.code == 1
+    assert result.err == (
+        f"error: reconciler.yaml: '{key}' leads outside the repository ({outside}); keep the "
+        f"manifests and the lockfile inside it, or pass --{key} to use another place\n"
+    )
+
+
+def test_a_flag_may_point_anywhere(repo: Path) -> None:
+    outside = repo.parent / f"{repo.name}-elsewhere"
+    write_manifests(outside, manifest_doc("theirs"))
+    (repo / "reconciler.yaml").write_text("manifests: manifests\n")
+    result = run("validate", "--manifests", str(outside))
+    assert result.code == 0, result.err
