@@ -112,7 +112,8 @@ def forget(service: Lineage, lockfile: Lockfile, name: str) -> tuple[Lockfile, s
     elif Owner.of(tags).claim(name, lockfile.lineage) in (Claim.OURS, Claim.LEGACY):
         present = [key for key in RESERVED_TAG_KEYS if key in tags]
         service.delete_tags(entry.arn, present)
-        note = f"{entry.arn} is left in place, without the {' and '.join(present)} tags"
+        tags_word = "tag" if len(present) == 1 else "tags"
+        note = f"{entry.arn} is left in place, without the {' and '.join(present)} {tags_word}"
     else:
         note = f"{entry.arn} is left in place with its tags: they say it is not ours"
     artifacts = {n: e for n, e in lockfile.artifacts.items() if n != name}

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.redact import DEFAULT_PATTERN
 from reconciler.sandbox import Sandbox
 from reconciler.words import counted
@@ -142,3 +143,15 @@ def test_import_all_counts_on_a_terminal(repo: Path, sandbox: Sandbox) -> None:
     assert code == 0
     assert "\r\x1b[2K[3/3]   = " in text
     assert "3 imported into artifacts.lock.json." in text
+
+
+def test_forget_of_an_artifact_with_one_ownership_tag_says_tag(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    declare(repo, manifest_doc("a"))
+    assert apply().code == 0
+    arn = recorded(repo).artifacts["a"].arn
+    sm(sandbox).delete_tags(ResourceArn=arn, TagKeys=[LINEAGE_TAG_KEY])  # as an old reconciler
+    result = reconciler("forget", "a")
+    assert result.code == 0, result.err
+    assert f"{arn} is left in place, without the {OWNERSHIP_TAG_KEY} tag.\n" in result.out
