@@ -23,6 +23,7 @@ from reconciler.memory import paused_gc
 from reconciler.models import Manifest, canonical
 from reconciler.yamlio import (
     MAX_EXPANDED_NODES,
+    UNREADABLE,
     LineIndex,
     YamlSyntaxError,
     compose_documents,
@@ -245,8 +246,12 @@ def _load_file(shown: str, data: bytes, texts: dict[str, str]) -> _FileResult:
     try:
         documents = load_documents(text)
     except YamlSyntaxError as exc:
-        # The documents before the error are still checked: every problem is found in one run.
-        result.diagnostics.append(Diagnostic(Location(shown, exc.line, exc.col), exc.message))
+        # The documents before the error (and after it, when it is in one document's content)
+        # are still checked: every problem is found in one run.
+        for error in (exc, *exc.more):
+            result.diagnostics.append(
+                Diagnostic(Location(shown, error.line, error.col), error.message)
+            )
         documents = exc.documents
     else:
         if not documents:
@@ -258,7 +263,8 @@ def _load_file(shown: str, data: bytes, texts: dict[str, str]) -> _FileResult:
             )
     may_alias = "*" in text
     for index, document in enumerate(documents):
-        _check_document(shown, index, document, may_alias, result)
+        if document is not UNREADABLE:
+            _check_document(shown, index, document, may_alias, result)
     return result
 
 

@@ -6,9 +6,12 @@ import bisect
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import ComposerError
+from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
+    DocumentEndEvent,
     DocumentStartEvent,
     Event,
     MappingEndEvent,
@@ -35,8 +38,11 @@ class YamlSyntaxError(Exception):
         self.message = message
         self.line = line
         self.col = col
-        #: The documents complete before the error, so that they can still be checked.
+        #: The documents complete before the error, so that they can still be checked (and,
+        #: after an error in one document's content, those after it, UNREADABLE for that one).
         self.documents: list[Any] = documents or []
+        #: The errors of later documents, when those could be read on their own.
+        self.more: list[YamlSyntaxError] = []
 
 
 class LineIndex:
@@ -82,6 +88,10 @@ def load_documents(text: str) -> list[Any]:
     try:
         for document in loader.load_all(text):
             documents.append(document)
+    except (ConstructorError, DuplicateKeyError, ComposerError) as exc:
+        # One document's content is wrong, not the stream: the documents after it are read too.
+        error = _positioned(exc, text)
+        error.more = _read_on(text, documents)
     except MarkedYAMLError as exc:
         error = _positioned(exc, text)
     except ReaderError as exc:
@@ -94,6 +104,46 @@ def load_documents(text: str) -> list[Any]:
         return documents
     error.documents = documents
     raise error
+
+
+#: Stands for a document that could not be read (its error is reported), keeping the indices of
+#: the documents after it.
+UNREADABLE = object()
+
+
+def _read_on(text: str, documents: list[Any]) -> list[YamlSyntaxError]:
+    """After the document that failed, read each later one on its own: append them (UNREADABLE
+    for the failed ones) to `documents`, and return their errors."""
+    spans = _document_spans(text)
+    errors: list[YamlSyntaxError] = []
+    if spans is None:
+        return errors
+    documents.append(UNREADABLE)
+    for start, end in spans[len(documents) :]:
+        # Line feeds in place of what precedes keep every position true in the whole file.
+        alone = "\n" * text.count("\n", 0, start) + text[start:end]
+        try:
+            (document,) = load_documents(alone)
+        except YamlSyntaxError as exc:
+            errors.append(exc)
+            document = UNREADABLE
+        documents.append(document)
+    return errors
+
+
+def _document_spans(text: str) -> list[tuple[int, int]] | None:
+    """Where each document of the stream starts and ends, or None if the stream is not valid."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    try:
+        for event in YAML(typ="safe", pure=True).parse(text):
+            if isinstance(event, DocumentStartEvent):
+                start = event.start_mark.index
+            elif isinstance(event, DocumentEndEvent):
+                spans.append((start, event.end_mark.index))
+    except YAMLError:
+        return None
+    return spans
 
 
 def _unreadable_character(exc: ReaderError, text: str) -> YamlSyntaxError:

@@ -267,3 +267,35 @@ def test_a_deeply_nested_value_where_a_word_is_expected_is_not_echoed(tmp_path: 
     (tmp_path / "a.yaml").write_text(HEADER.replace("kind: Artifact", f"kind: {nested}"))
     (message,) = messages(tmp_path)
     assert message == f"{tmp_path.as_posix()}/a.yaml:2:7: kind must be 'Artifact', not a list"
+
+
+def test_documents_after_one_with_a_duplicate_key_or_a_tag_are_still_checked(
+    tmp_path: Path,
+) -> None:
+    def good(name: str) -> str:
+        return HEADER.replace("name: x", f"name: {name}").replace("s3://a/b", f"s3://a/{name}")
+
+    text = (
+        good("one").replace("kind: Artifact\n", "kind: Artifact\nkind: Artifact\n")
+        + "---\n"
+        + good("two").replace("DataSet", "!!python/object:os.system DataSet")
+        + "---\n"
+        + good("three")
+        + "  Properties: {n: 1}\n"
+        + "---\n"
+        + good("four")
+        + "  Tgas: []\n"
+    )
+    (tmp_path / "a.yaml").write_text(text)
+    found = messages(tmp_path)
+    shown = f"{tmp_path.as_posix()}/a.yaml"
+    assert [m.split(": ", 1)[0] for m in found] == [
+        f"{shown}:3:1",
+        f"{shown}:13:17",
+        f"{shown}:22:19",
+        f"{shown}:30:3",
+    ]
+    assert "duplicate key 'kind'" in found[0]
+    assert "the YAML tag '!!python/object:os.system' is not allowed" in found[1]
+    assert "spec.Properties.n must be a string" in found[2]
+    assert "unknown field 'Tgas'" in found[3]
