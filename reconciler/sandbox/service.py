@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -520,11 +520,14 @@ class LineageService:
 
     # --- persistence ---------------------------------------------------------------------------
 
+    # Records hold each dataclass's fields as they are (vars(), not asdict(), which copies
+    # deeply and was most of a write's cost); they are serialised at once, under the lock.
+
     def _snapshot(self) -> dict[str, Any]:
         return {
             "account": self.account,
-            "artifacts": [asdict(a) for a in self._artifacts.values()],
-            "associations": [asdict(a) for a in self._associations.values()],
+            "artifacts": [vars(a) for a in self._artifacts.values()],
+            "associations": [vars(a) for a in self._associations.values()],
         }
 
     def _persist(self) -> None:
@@ -533,11 +536,11 @@ class LineageService:
             return
         change = {
             "artifacts": {
-                arn: asdict(a) if (a := self._artifacts.get(arn)) else None
+                arn: vars(a) if (a := self._artifacts.get(arn)) else None
                 for arn in sorted(self._touched_artifacts)
             },
             "associations": [
-                [*key, asdict(link) if (link := self._associations.get(key)) else None]
+                [*key, vars(link) if (link := self._associations.get(key)) else None]
                 for key in sorted(self._touched_associations)
             ],
         }
