@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from urllib.request import urlopen
 
 import boto3
 import botocore.session
@@ -853,6 +854,33 @@ def test_the_sandbox_command_serves_and_stops_cleanly(tmp_path: Path, signum: in
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_the_command_passes_every_knob_on(tmp_path: Path) -> None:
+    process = start_command(
+        "--delete-associated", "cascade", "--empty-page-rate", "0.5", "--seed", "3",
+        "--write-lag-ms", "1", "--idle-timeout", "30", "--state", str(tmp_path / "state"),
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        sm = client_at(url)
+        first, second = create(sm, "s3://acme/a"), create(sm, "s3://acme/b")
+        sm.add_association(SourceArn=first, DestinationArn=second)
+        sm.delete_artifact(ArtifactArn=first)  # cascade: the association goes with it
+        time.sleep(0.05)  # the write lag
+        listed = [
+            s["ArtifactArn"]
+            for page in sm.get_paginator("list_artifacts").paginate()
+            for s in page["ArtifactSummaries"]
+        ]
+        assert listed == [second]
+        with urlopen(f"{url}/_sandbox/stats", timeout=10) as response:
+            assert json.load(response)["empty_pages"] > 0
+        assert (tmp_path / "state").read_bytes().count(b"\n") >= 4
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def test_a_taken_port_is_a_clear_error(sandbox: Sandbox) -> None:
