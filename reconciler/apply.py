@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.associations import edge, reattach_requests
 from reconciler.aws import (
     CallStats,
     Lineage,
@@ -27,7 +28,7 @@ from reconciler.aws import (
 )
 from reconciler.errors import ReconcilerError
 from reconciler.journal import Journal
-from reconciler.lockfile import Entry, Lockfile
+from reconciler.lockfile import Detached, Entry, Lockfile
 from reconciler.models import LINEAGE_TAG_KEY
 from reconciler.ownership import Claim, Owner, is_reserved, not_ours
 from reconciler.plan import Action, Change, Plan, compare
@@ -84,23 +85,36 @@ class Recorder:
 
     def __init__(self, journal: Journal, base: Lockfile) -> None:
         self._journal = journal
-        self._lock = threading.Lock()
+        #: Held for every change of `entries` and `detached` (reentrant: readers may hold it).
+        self.lock = threading.RLock()
         self.entries: dict[str, Entry] = dict(base.artifacts)
+        self.detached: dict[str, Detached] = dict(base.detached)
+
+    def detach(self, name: str, arn: str, associations: list[dict[str, str]]) -> None:
+        with self.lock:
+            self._journal.detach(name, arn, associations)
+            start = self.detached.get(name, Detached((), ()))
+            self.detached[name] = start.joined(arn, associations)
+
+    def reattached(self, name: str) -> None:
+        with self.lock:
+            self._journal.reattached(name)
+            self.detached.pop(name, None)
 
     def put(self, name: str, entry: Entry) -> None:
-        with self._lock:
+        with self.lock:
             self._journal.put(name, entry)
             self.entries[name] = entry
 
     def remove(self, name: str) -> None:
-        with self._lock:
+        with self.lock:
             self._journal.remove(name)
             self.entries.pop(name, None)
 
     def intend(self, name: str) -> None:
         """Before a write whose outcome may never be known: until the next put or remove,
         the entry counts as uncertain (see journal.replay)."""
-        with self._lock:
+        with self.lock:
             self._journal.intend(name)
 
 
@@ -122,8 +136,8 @@ class Executor:
         self.stopping = threading.Event()
         self.result = ApplyResult(stats=service.stats)
         self._lock = threading.Lock()
-        #: Replaced artifacts' old ARN and associations, put back once the new one exists.
-        self._edges: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        #: Artifacts this run deleted to replace them, whose successor is not created yet.
+        self._half_replaced: dict[str, str] = {}
 
     # --- running -------------------------------------------------------------------------------
 
@@ -135,7 +149,29 @@ class Executor:
         # what the creates are about to use.
         self._run_phase(first, self._first_step)
         self._run_phase(then, self._second_step)
+        if not self.stopping.is_set():
+            # What earlier runs detached and could not put back yet.
+            for name in sorted(set(self.recorder.detached) & set(self.recorder.entries)):
+                self._guarded(self._reattach_step, Change(name, Action.UPDATE))
+        for name, arn in sorted(self._half_replaced.items()):
+            self._deleted_half(name, arn)
         return self.result
+
+    def _reattach_step(self, change: Change) -> None:
+        self._reattach(change.name)
+
+    def _deleted_half(self, name: str, arn: str) -> None:
+        """Report the delete half of a replace that did not finish."""
+        outcome = Outcome(
+            name,
+            "deleted",
+            arn,
+            "to replace it; its new artifact was not created: the next apply creates it and "
+            "puts its associations back",
+        )
+        with self._lock:
+            self.result.outcomes.append(outcome)
+        self._report(outcome)
 
     def _run_phase(self, changes: list[Change], step: Callable[[Change], Outcome | None]) -> None:
         if not changes:
@@ -177,9 +213,30 @@ class Executor:
         assert change.arn is not None
         if change.action is Action.DELETE:
             return self._delete(change.name, change.arn)
-        self._edges[change.name] = (change.arn, self._take_down(change.name, change.arn) or [])
+        assert change.before is not None and change.after is not None
+        self._refuse_a_taken_source(change.name, change.before, change.after)
+        if self._take_down(change.name, change.arn, detach=True) is not None:
+            with self._lock:
+                self._half_replaced[change.name] = change.arn
         self.recorder.remove(change.name)
         return None
+
+    def _refuse_a_taken_source(
+        self, name: str, before: dict[str, Any], after: dict[str, Any]
+    ) -> None:
+        """Before deleting anything: the new Source must be free, or held by our own artifact
+        (which the create then adopts)."""
+        if before["Source"] == after["Source"]:
+            return
+        for summary in self.service.artifacts_with_source(after["Source"]):
+            tags = self.service.tags(summary["ArtifactArn"])
+            owner = Owner.of(tags or {})
+            if tags is not None and owner.claim(name, self.lineage) is not Claim.OURS:
+                raise NotOwned(
+                    f"cannot replace it, so nothing was deleted: its new Source (SourceUri "
+                    f"{after['Source']['SourceUri']}) is taken: "
+                    + not_ours(summary["ArtifactArn"], name, owner, self.lineage)
+                )
 
     def _second_step(self, change: Change) -> Outcome:
         assert change.after is not None
@@ -187,7 +244,9 @@ class Executor:
             return self._create(change.name, change.after)
         if change.action is Action.REPLACE:
             outcome = self._create(change.name, change.after)
-            self._restore_edges(change.name, outcome.arn)
+            with self._lock:
+                self._half_replaced.pop(change.name, None)
+            self._reattach(change.name)
             return Outcome(change.name, "replaced", outcome.arn, ", ".join(change.replace_because))
         assert change.arn is not None and change.before is not None
         return self._update(change.name, change.arn, change.before, change.after)
@@ -356,26 +415,31 @@ class Executor:
         self.recorder.remove(name)
         return Outcome(name, "deleted", arn)
 
-    def _take_down(self, name: str, arn: str) -> list[dict[str, Any]] | None:
+    def _take_down(
+        self, name: str, arn: str, *, detach: bool = False
+    ) -> list[dict[str, Any]] | None:
         """Delete an owned artifact and its associations; the associations it had, or None if
-        it was already gone."""
+        it was already gone. With `detach`, the associations are journaled first, to be put
+        back on its successor."""
         if self._owned_tags(name, arn) is None:
             return None
         edges = self.service.associations(arn)
-        for edge in edges:
+        if detach and edges:
+            self.recorder.detach(name, arn, [edge(e) for e in edges])
+        for edge_summary in edges:
             self._report(
                 Outcome(
                     name,
                     "association removed",
                     arn,
-                    f"{edge['SourceArn']} -> {edge['DestinationArn']}",
+                    f"{edge_summary['SourceArn']} -> {edge_summary['DestinationArn']}",
                 )
             )
             try:
                 self.service.call(
                     "delete_association",
-                    SourceArn=edge["SourceArn"],
-                    DestinationArn=edge["DestinationArn"],
+                    SourceArn=edge_summary["SourceArn"],
+                    DestinationArn=edge_summary["DestinationArn"],
                 )
             except ServiceCallError as exc:
                 if exc.code != "ResourceNotFound":
@@ -387,17 +451,16 @@ class Executor:
                 raise
         return edges
 
-    def _restore_edges(self, name: str, new_arn: str | None) -> None:
-        old_arn, edges = self._edges.pop(name, ("", []))
-        for edge in edges:
-            request = {
-                "SourceArn": new_arn if edge["SourceArn"] == old_arn else edge["SourceArn"],
-                "DestinationArn": new_arn
-                if edge["DestinationArn"] == old_arn
-                else edge["DestinationArn"],
-            }
-            if edge.get("AssociationType"):
-                request["AssociationType"] = edge["AssociationType"]
+    def _reattach(self, name: str) -> None:
+        """Put back the associations detached from `name`'s predecessors, once every end
+        exists; then forget them."""
+        with self.recorder.lock:
+            if name not in self.recorder.detached:
+                return
+            requests = reattach_requests(name, self.recorder.detached, self.recorder.entries)
+        if requests is None:
+            return  # another end's successor is not created yet: a later step or run does it
+        for request in requests:
             try:
                 self.service.call("add_association", **request)
             except ServiceCallError as exc:
@@ -409,10 +472,11 @@ class Executor:
                 Outcome(
                     name,
                     "association restored",
-                    new_arn,
+                    self.recorder.entries[name].arn,
                     f"{request['SourceArn']} -> {request['DestinationArn']}",
                 )
             )
+        self.recorder.reattached(name)
 
 
 def refuse_emptying(plan: Plan, recorded: Lockfile, allow_empty: bool) -> None:

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from reconciler import lockfile
 from reconciler.errors import LockfileError
-from reconciler.lockfile import Entry, Lockfile, Target, parse_entries
+from reconciler.lockfile import Detached, Entry, Lockfile, Target, parse_entries
 from reconciler.runlock import state_directory
 
 FORMAT_VERSION = 1
@@ -46,6 +46,14 @@ class Journal:
 
     def remove(self, name: str) -> None:
         self._append({"op": "remove", "name": name})
+
+    def detach(self, name: str, arn: str, associations: list[dict[str, str]]) -> None:
+        """Associations of `name`'s artifact at `arn`, about to be removed for a replace."""
+        self._append({"op": "detach", "name": name, "arn": arn, "associations": associations})
+
+    def reattached(self, name: str) -> None:
+        """Every association detached from `name` is back (or its other end is gone)."""
+        self._append({"op": "reattached", "name": name})
 
     def intend(self, name: str) -> None:
         """A write to `name`'s artifact is about to be sent. Until a put or remove for `name`
@@ -102,6 +110,7 @@ def replay(base: Lockfile, path: Path) -> Lockfile:
     malformed = dict(base.malformed)
     target = base.target
     unsettled: set[str] = set()
+    detached = dict(base.detached)
     for record in records:
         op = record.get("op")
         if op == "target":
@@ -119,9 +128,22 @@ def replay(base: Lockfile, path: Path) -> Lockfile:
             unsettled.discard(record["name"])
         elif op == "intent":
             unsettled.add(record["name"])
+        elif op == "detach":
+            name = record["name"]
+            start = detached.get(name, Detached((), ()))
+            detached[name] = start.joined(record["arn"], record["associations"])
+        elif op == "reattached":
+            detached.pop(record["name"], None)
     for name in unsettled & set(artifacts):
         artifacts[name] = replace(artifacts[name], uncertain=True)
-    return replace(base, lineage=lineage, target=target, artifacts=artifacts, malformed=malformed)
+    return replace(
+        base,
+        lineage=lineage,
+        target=target,
+        artifacts=artifacts,
+        malformed=malformed,
+        detached=detached,
+    )
 
 
 def load_with_journal(lockfile_path: Path) -> Lockfile:

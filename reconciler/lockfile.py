@@ -68,6 +68,25 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Detached:
+    """Associations taken off an artifact being replaced, to put back on its successor.
+
+    `arns` are the ARNs the artifact had before (any edge end among them means "this artifact");
+    `associations` are the edges as they were (SourceArn, DestinationArn, AssociationType)."""
+
+    arns: tuple[str, ...]
+    associations: tuple[dict[str, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"arns": list(self.arns), "associations": list(self.associations)}
+
+    def joined(self, arn: str, associations: list[dict[str, str]]) -> Detached:
+        arns = self.arns if arn in self.arns else (*self.arns, arn)
+        edges = self.associations + tuple(a for a in associations if a not in self.associations)
+        return Detached(arns, edges)
+
+
+@dataclass(frozen=True)
 class Lockfile:
     lineage: str | None = None
     serial: int = 0
@@ -75,6 +94,8 @@ class Lockfile:
     artifacts: dict[str, Entry] = field(default_factory=dict)
     #: Entries that could not be read, by name, with why; kept verbatim so nothing is lost.
     malformed: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    #: By name: associations of a replaced artifact not yet put back on the new one.
+    detached: dict[str, Detached] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:
@@ -90,6 +111,21 @@ class _SpecModel(ArtifactSpec):
     """An applied spec is canonical: ArtifactName is always filled in."""
 
     ArtifactName: Name
+
+
+class _EdgeModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    SourceArn: str
+    DestinationArn: str
+    AssociationType: str | None = None
+
+
+class _DetachedModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    arns: list[str]
+    associations: list[_EdgeModel]
 
 
 class _EntryModel(BaseModel):
@@ -176,7 +212,8 @@ def parse(data: bytes, shown: str) -> Lockfile:
         raise LockfileError(
             _broken(shown, f"its format_version is {version!r}, expected {FORMAT_VERSION}")
         )
-    unknown = sorted(set(raw) - {"format_version", "lineage", "serial", "target", "artifacts"})
+    known = {"format_version", "lineage", "serial", "target", "artifacts", "detached"}
+    unknown = sorted(set(raw) - known)
     if unknown:
         raise LockfileError(_broken(shown, f"it has unknown keys: {', '.join(unknown)}"))
     lineage = raw.get("lineage")
@@ -190,7 +227,27 @@ def parse(data: bytes, shown: str) -> Lockfile:
     if not isinstance(artifacts_raw, dict):
         raise LockfileError(_broken(shown, "'artifacts' is missing or not an object"))
     artifacts, malformed = parse_entries(artifacts_raw)
-    return Lockfile(lineage, serial, target, artifacts, malformed)
+    detached = _parse_detached(raw.get("detached", {}), shown)
+    return Lockfile(lineage, serial, target, artifacts, malformed, detached)
+
+
+def _parse_detached(raw: Any, shown: str) -> dict[str, Detached]:
+    if not isinstance(raw, dict):
+        raise LockfileError(_broken(shown, "'detached' is not an object"))
+    out: dict[str, Detached] = {}
+    for name, value in raw.items():
+        try:
+            _DetachedModel.model_validate(value)
+        except ValidationError:
+            raise LockfileError(
+                _broken(shown, f"detached.{name} is not a list of ARNs and associations")
+            ) from None
+        out[name] = detached_from_json(value)
+    return out
+
+
+def detached_from_json(value: dict[str, Any]) -> Detached:
+    return Detached(tuple(value["arns"]), tuple(value["associations"]))
 
 
 def _decode(data: bytes, shown: str) -> Any:
@@ -287,6 +344,8 @@ def dump(lockfile: Lockfile) -> bytes:
         "target": {"account": lockfile.target.account, "region": lockfile.target.region},
         "artifacts": artifacts,
     }
+    if lockfile.detached:
+        document["detached"] = {name: d.to_json() for name, d in lockfile.detached.items()}
     return (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
 

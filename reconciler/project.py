@@ -138,7 +138,8 @@ def run_apply(
                 f"made; run 'reconciler plan --refresh --out {request.planfile}' again"
             )
         refuse_emptying(plan, recorded, request.allow_empty)
-        if not plan.has_changes:
+        # Associations a replace detached go back even when nothing else needs doing.
+        if not plan.has_changes and not set(recorded.detached) & set(recorded.artifacts):
             return ApplyRun(plan, None, recorded)
         service = service or connect_for(recorded, connection)
         confirm(plan, service.target)

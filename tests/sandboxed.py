@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from reconciler import lockfile
 from reconciler.cli import cli
 from reconciler.sandbox import Sandbox
-from tests.helpers import write_manifests
+from tests.helpers import manifest_doc, write_manifests
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -161,3 +161,16 @@ def on_a_terminal(repo: Path, sandbox: Sandbox, *args: str) -> tuple[int, str]:
         output += chunk
     os.close(leader)
     return process.wait(timeout=60), output.decode()
+
+
+def linked(repo: Path, sandbox: Sandbox) -> dict[str, str]:
+    """data -> model -> report, applied, with two associations; their ARNs."""
+    declare(repo, manifest_doc("data"), manifest_doc("model"), manifest_doc("report"))
+    assert apply().code == 0
+    arns = {n: e.arn for n, e in recorded(repo).artifacts.items()}
+    client = sm(sandbox)
+    client.add_association(
+        SourceArn=arns["data"], DestinationArn=arns["model"], AssociationType="ContributedTo"
+    )
+    client.add_association(SourceArn=arns["model"], DestinationArn=arns["report"])
+    return arns

@@ -26,6 +26,7 @@ from tests.sandboxed import (
     declare,
     default_signals,
     env_for,
+    linked,
     live,
     on_a_terminal,
     read_until,
@@ -152,14 +153,8 @@ def test_prune_removes_associations_first_and_replace_restores_them(
 
 
 def check_associations_survive_replace_and_prune(repo: Path, sandbox: Sandbox) -> None:
-    declare(repo, manifest_doc("data"), manifest_doc("model"), manifest_doc("report"))
-    assert apply().code == 0
-    arns = {n: e.arn for n, e in recorded(repo).artifacts.items()}
+    arns = linked(repo, sandbox)
     client = sm(sandbox)
-    client.add_association(
-        SourceArn=arns["data"], DestinationArn=arns["model"], AssociationType="ContributedTo"
-    )
-    client.add_association(SourceArn=arns["model"], DestinationArn=arns["report"])
 
     declare(
         repo,
