@@ -737,7 +737,7 @@ def github_apply_summary(document_file: Path) -> None:
     """
     try:
         document = json.loads(document_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         document = None
     _emit(markdown.render_apply(document if isinstance(document, dict) else None))
 

@@ -81,7 +81,7 @@ def read_records(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
     for number, line in enumerate(complete, start=1):
         try:
             records.append(json.loads(line))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise LockfileError(
                 f"the apply journal {path} is damaged at line {number}; move it away and run "
                 "'reconciler audit' to see what the lockfile is missing"

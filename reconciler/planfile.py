@@ -67,7 +67,7 @@ def load(path: Path) -> SavedPlan:
         raise ReconcilerError(
             f"the saved plan {path} does not exist; run 'reconciler plan --out {path}'"
         ) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ReconcilerError(
             f"cannot read the saved plan {path} ({exc}); make it again with 'reconciler plan --out'"
         ) from None

@@ -128,3 +128,38 @@ def test_commands_that_write_never_touch_a_lockfile_they_cannot_read(
         assert result.err.startswith("error: merge conflict in the lockfile")
         assert path.read_bytes() == content
     assert sandbox.counters().get("CreateArtifact", 0) == 0
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_a_saved_plan_nested_deeply_is_refused(repo: Path) -> None:
+    (repo / "plan.json").write_text(DEEP)
+    result = apply("plan.json")
+    assert result.code == 1
+    assert result.err.startswith("error: cannot read the saved plan plan.json (")
+    assert "internal error" not in result.err
+
+
+def test_a_journal_line_nested_deeply_is_named_damaged(repo: Path) -> None:
+    write_manifests(repo / "manifests", manifest_doc("a"))
+    path = repo / "artifacts.lock.json"
+    saved = lockfile.save(path, recorded({}))
+    header = json.dumps({"journal": 1, "lineage": saved.lineage})
+    journal = repo / ".reconciler" / "artifacts.lock.json.journal"
+    journal.parent.mkdir()
+    journal.write_text(header + "\n" + DEEP + "\n")
+    result = reconciler("plan")
+    assert result.code == 1
+    assert result.err.startswith(
+        f"error: the apply journal {journal.relative_to(repo)} is damaged at line 2"
+    )
+
+
+def test_an_apply_summary_of_a_deeply_nested_file_is_the_unknown_outcome_summary(
+    repo: Path,
+) -> None:
+    (repo / "apply.json").write_text(DEEP)
+    result = reconciler("github", "apply-summary", "--file", "apply.json")
+    assert result.code == 0
+    assert "**Apply did not finish** and left no result" in result.out
