@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -9,7 +10,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -48,6 +49,7 @@ from reconciler.render import jsondoc, markdown, text
 from reconciler.render.annotations import error_annotation, warning_annotation
 from reconciler.sandbox.service import DEFAULT_ACCOUNT, DEFAULT_ARTIFACT_QUOTA
 from reconciler.schema import SCHEMA_PATH, schema_text
+from reconciler.textsafe import safe_line, safe_lines
 from reconciler.words import counted
 
 if TYPE_CHECKING:
@@ -60,8 +62,14 @@ EXIT_CHANGES = 2
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    _say(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def _say(message: str, *, err: bool = False) -> None:
+    """Print one line, whatever it quotes: every control character shown as an escape, and
+    never the start of a CI workflow command."""
+    click.echo(safe_line(message), err=err)
 
 
 def handle_errors(command: F) -> F:
@@ -74,12 +82,12 @@ def handle_errors(command: F) -> F:
         except ManifestError as exc:
             echo_warnings(exc.warnings)
             for diagnostic in exc.diagnostics:
-                click.echo(str(diagnostic), err=True)
+                _say(str(diagnostic), err=True)
             _fail(f"{counted(len(exc.diagnostics), 'problem')} found in {exc.what}")
         except ReconcilerError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
-            click.echo("interrupted; every operation that finished is recorded", err=True)
+            _say("interrupted; every operation that finished is recorded", err=True)
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
@@ -104,7 +112,7 @@ def _endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None)
 def echo_warnings(warnings: Sequence[Diagnostic]) -> None:
     """Warnings go to stderr, and never change the exit code."""
     for warning in warnings:
-        click.echo(f"{warning.location}: warning: {warning.message}", err=True)
+        _say(f"{warning.location}: warning: {warning.message}", err=True)
 
 
 def aws_options(command: F) -> F:
@@ -200,10 +208,38 @@ def _use_color() -> bool:
 
 
 def _emit(output: str) -> None:
-    click.echo(output, nl=False, color=_use_color())
+    """Print a rendering, whose user-controlled pieces the renderer has passed through
+    `visible` (its own line breaks and colours stay)."""
+    click.echo(safe_lines(output), nl=False, color=_use_color())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """click's usage errors quote the arguments given (an unknown option, a bad value): shown
+    through `visible`, like every other message."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _quoting_safely():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _quoting_safely():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _quoting_safely() -> Iterator[None]:
+    try:
+        yield
+    except click.ClickException as exc:
+        # click declares the message final, but formats the error from it when shown.
+        setattr(exc, "message", safe_line(exc.message))  # noqa: B010
+        raise
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "--version", prog_name="reconciler")
 def cli() -> None:
     """GitOps for Amazon SageMaker ML lineage artifacts.
@@ -252,7 +288,7 @@ def validate(manifests: str | None, output_format: str) -> None:
             click.echo(warning_annotation(diagnostic))
     echo_warnings(desired.warnings)
     count = len(desired.artifacts)
-    click.echo(
+    _say(
         f"{counted(count, 'artifact')} in {counted(desired.files, 'file')} under "
         f"{settings.manifests} {'is' if count == 1 else 'are'} valid."
     )
@@ -314,7 +350,7 @@ def plan(
     _render(result, output_format, max_length, *renderers)
     if out is not None:
         planfile.save(out, result, state.recorded, state.desired.digest, refresh=refresh)
-        click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
+        _say(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
 
@@ -441,9 +477,10 @@ def apply(
         progress.total = len(plan.actionable)
         if output_format == "text":
             shown = redact_plan(plan, settings.sensitive)
-            click.echo(text.render_plan(shown, color=_use_color()), nl=False)
+            _emit(text.render_plan(shown, color=_use_color()))
         asked = planfile_path is None and not auto_approve
-        if asked and not click.confirm(f"Apply these changes to {target}?", default=False):
+        question = safe_line(f"Apply these changes to {target}?")
+        if asked and not click.confirm(question, default=False):
             raise _Declined
 
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job stops cleanly
@@ -473,12 +510,12 @@ def _apply_report(run: ApplyRun, settings: Settings, output_format: str) -> None
         _emit(jsondoc.dumps(jsondoc.apply_document(run.result or ApplyResult(), run.lockfile)))
         return
     if run.result is None:
-        click.echo(text.render_plan(redact_plan(run.plan, settings.sensitive)), nl=False)
-        click.echo("Nothing to apply.")
+        _emit(text.render_plan(redact_plan(run.plan, settings.sensitive)))
+        _say("Nothing to apply.")
         return
-    click.echo(text.apply_summary(run.result, settings.lockfile))
+    _emit(text.apply_summary(run.result, settings.lockfile) + "\n")
     for error in run.result.errors:
-        click.echo(f"error: {error}", err=True)
+        _say(f"error: {error}", err=True)
 
 
 class Progress:
@@ -508,10 +545,12 @@ class Progress:
             line = text.outcome_line(outcome)
             if self.live:
                 click.echo(
-                    f"\r\x1b[2K[{self.done}/{self.total}] {line}", nl=False, err=self.to_stderr
+                    f"\r\x1b[2K[{self.done}/{self.total}] {safe_line(line)}",
+                    nl=False,
+                    err=self.to_stderr,
                 )
             else:
-                click.echo(line, err=self.to_stderr)
+                _say(line, err=self.to_stderr)
 
     def expect(self, total: int) -> None:
         self.total = total
@@ -585,14 +624,14 @@ def import_command(
         progress.close()
     for item in imported:
         if item.pending is None:
-            click.echo(f"{item.name}: it matches the manifest")
+            _say(f"{item.name}: it matches the manifest")
         else:
-            click.echo(f"{item.name}: the next apply will {item.pending.action.value} it:")
+            _say(f"{item.name}: the next apply will {item.pending.action.value} it:")
             for field in redact_fields(item.pending.fields, settings.sensitive):
-                click.echo(f"      {text.field_line(field)}")
+                _say(f"      {text.field_line(field)}")
     for note in notes:
-        click.echo(f"  {note}")
-    click.echo(f"{len(imported)} imported into {settings.lockfile}.")
+        _say(f"  {note}")
+    _say(f"{len(imported)} imported into {settings.lockfile}.")
 
 
 @cli.command("forget")
@@ -616,10 +655,10 @@ def forget_command(
     """
     settings = _settings(None, lockfile_path)
     note = run_forget(settings, Connection(region, profile, endpoint_url), name)
-    click.echo(f"Forgot '{name}': {note}.")
+    _say(f"Forgot '{name}': {note}.")
     declared = _declared_names(settings)
     if name in declared:
-        click.echo(
+        _say(
             f"'{name}' is still declared: remove its manifest, or the next apply will find the "
             "artifact unowned and stop.",
             err=True,
@@ -679,7 +718,7 @@ def github_comment(body_file: Any, marker: str, number: int | None, author: str 
     token = os.environ.get("GITHUB_TOKEN", "")
     api = GitHubApi(token, os.environ.get("GITHUB_API_URL", DEFAULT_API_URL))
     action, url = upsert_comment(api, pull, body_file.read(), marker, author)
-    click.echo(f"{action} the plan comment on {pull.repository}#{pull.number}: {url}")
+    _say(f"{action} the plan comment on {pull.repository}#{pull.number}: {url}")
 
 
 def _checked_marker(value: str) -> str:
@@ -714,9 +753,9 @@ def github_commit_lockfile(
     settings = _settings(None, lockfile_path)
     outcome = commit_lockfile(settings.lockfile, message, remote=remote, branch=branch)
     if outcome == "unchanged":
-        click.echo(f"{settings.lockfile} is unchanged; nothing to commit.")
+        _say(f"{settings.lockfile} is unchanged; nothing to commit.")
     else:
-        click.echo(f"Pushed {settings.lockfile} to {branch} in {outcome}.")
+        _say(f"Pushed {settings.lockfile} to {branch} in {outcome}.")
 
 
 @github.command("apply-summary")
@@ -768,10 +807,10 @@ def schema(schema_path: Path, check: bool) -> None:
             current = None
         if current != generated:
             _fail(f"{schema_path} is out of date; run 'reconciler schema' and commit the result")
-        click.echo(f"{schema_path} is up to date.")
+        _say(f"{schema_path} is up to date.")
         return
     lockfile.write_atomic(schema_path, generated.encode())
-    click.echo(f"Wrote {schema_path}.")
+    _say(f"Wrote {schema_path}.")
 
 
 @cli.command()

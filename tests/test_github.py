@@ -242,7 +242,7 @@ def test_the_apply_summary_says_how_to_retry(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["github", "apply-summary", "--file", str(path)])
     assert result.exit_code == 0
     assert "**Apply stopped:** 3 created, 0 adopted" in result.stdout
-    assert "- b: the account's artifact quota is reached" in result.stdout
+    assert "```\nb: the account's artifact quota is reached\n```" in result.stdout
     assert "5 operations were not started" in result.stdout
     assert "run the workflow again" in result.stdout
     assert "created a  arn:aws:sagemaker:eu-west-1:123456789012:artifact/x" in result.stdout

@@ -123,8 +123,9 @@ def test_audit_renders_in_every_format() -> None:
 def test_annotation_escaping_follows_the_actions_toolkit() -> None:
     assert escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
     assert escape_property("dir,with:odd%name") == "dir%2Cwith%3Aodd%25name"
+    # A line break in a message can only come from user text: it is shown (\n), not obeyed.
     line = error_annotation(Diagnostic(Location("m/a,b:c.yaml", 3, 7), "bad: 100%\nreally"))
     assert (
         line
-        == "::error file=m/a%2Cb%3Ac.yaml,line=3,col=7,title=reconciler validate::bad: 100%25%0Areally"
+        == "::error file=m/a%2Cb%3Ac.yaml,line=3,col=7,title=reconciler validate::bad: 100%25\\nreally"
     )

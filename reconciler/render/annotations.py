@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler.errors import Diagnostic
+from reconciler.textsafe import visible
 
 
 def escape_data(value: str) -> str:
@@ -24,8 +25,12 @@ def warning_annotation(diagnostic: Diagnostic) -> str:
 
 
 def _annotation(level: str, diagnostic: Diagnostic) -> str:
+    """One `::error` or `::warning` command. The path and the message are shown as `visible`
+    spells them (no control character reaches the log), then escaped as the runner unescapes
+    them."""
     where = diagnostic.location
+    message = escape_data(visible(diagnostic.message))
     return (
-        f"::{level} file={escape_property(where.path)},line={where.line},col={where.col},"
-        f"title={escape_property('reconciler validate')}::{escape_data(diagnostic.message)}"
+        f"::{level} file={escape_property(visible(where.path))},line={where.line},col={where.col},"
+        f"title={escape_property('reconciler validate')}::{message}"
     )

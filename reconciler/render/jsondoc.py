@@ -9,6 +9,7 @@ from reconciler.apply import ApplyResult
 from reconciler.audit import AuditReport
 from reconciler.lockfile import Lockfile
 from reconciler.plan import Change, Plan
+from reconciler.textsafe import json_safe
 
 #: Bump the major part when a field changes meaning or goes away.
 FORMAT_VERSION = "1.0"
@@ -59,8 +60,10 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
 
 
 def dumps(document: dict[str, Any]) -> str:
-    """One line, keys sorted: compact and fast (pipe it to `jq` to read it)."""
-    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    """One line, keys sorted: compact and fast (pipe it to `jq` to read it). Characters that JSON
+    leaves raw but a terminal or a log would obey are written as \\u escapes."""
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return json_safe(text) + "\n"
 
 
 def render_plan(plan: Plan) -> str:

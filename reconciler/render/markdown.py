@@ -15,6 +15,7 @@ from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
 from reconciler.render import value_text
 from reconciler.render.text import audit_count, field_line, live_line, plan_summary_line
+from reconciler.textsafe import visible
 from reconciler.words import counted
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -68,7 +69,7 @@ def _summary_title(symbol: str, title: str, count: int) -> str:
 
 
 def _change_block(change: Change) -> tuple[str, list[str]]:
-    head = f"{SYMBOLS[change.action]} {change.name}"
+    head = f"{SYMBOLS[change.action]} {visible(change.name)}"
     details = [f"    {field_line(f)}" for f in change.fields]
     if change.action is Action.CREATE and change.after is not None:
         details = [
@@ -82,7 +83,9 @@ def _change_block(change: Change) -> tuple[str, list[str]]:
 
 
 def _finding_block(finding: Finding) -> tuple[str, list[str]]:
-    head = f"! {finding.name}" + (f"  ({finding.detail})" if finding.detail else "")
+    head = f"! {visible(finding.name)}"
+    if finding.detail:
+        head += f"  ({visible(finding.detail)})"
     return head, [f"    {field_line(f)}" for f in finding.fields]
 
 
@@ -138,6 +141,11 @@ def _bounded(head: str, sections: list[Section], budget: int) -> str:
     return out
 
 
+def _count(summary: dict[str, Any], key: str) -> int:
+    value = summary.get(key, 0)
+    return value if isinstance(value, int) else 0
+
+
 def _fence(lines: list[str]) -> str:
     """A code fence longer than any run of backticks in the content, so none can close it early."""
     longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
@@ -162,24 +170,28 @@ def render_apply(document: dict[str, Any] | None, *, budget: int = DEFAULT_BUDGE
         )
     summary = document.get("summary", {})
     counts = ", ".join(
-        f"{summary.get(key, 0)} {key}"
+        f"{_count(summary, key)} {key}"
         for key in ("created", "adopted", "updated", "replaced", "deleted")
     )
     ok = bool(document.get("ok"))
     head = (
         f"#### reconciler apply\n\n**{'Applied' if ok else 'Apply stopped'}:** {counts}; "
-        f"{summary.get('throttled', 0)} throttled calls retried.\n\n"
+        f"{_count(summary, 'throttled')} throttled calls retried.\n\n"
     )
     if not ok:
-        errors = "".join(f"- {error}\n" for error in document.get("errors", []))
+        errors = [visible(str(error)) for error in document.get("errors", [])]
+        fence = _fence(errors)
+        listed = f"{fence}\n" + "".join(f"{error}\n" for error in errors) + f"{fence}\n"
         head += (
-            f"{summary.get('not_started', 0)} operations were not started.\n\n{errors}\n{retry}\n"
+            f"{_count(summary, 'not_started')} operations were not started.\n\n"
+            + (listed if errors else "")
+            + f"\n{retry}\n"
         )
     outcomes = document.get("outcomes", [])
     if not outcomes:
         return head + ("Nothing to apply.\n" if ok else "")
     blocks: list[tuple[str, list[str]]] = [
-        (f"{o['result']} {o['name']}" + (f"  {o['arn']}" if o.get("arn") else ""), [])
+        (visible(f"{o['result']} {o['name']}" + (f"  {o['arn']}" if o.get("arn") else "")), [])
         for o in outcomes
     ]
     return _fit(head, [(f"<b>operations</b>: {len(outcomes)}", blocks)], budget)

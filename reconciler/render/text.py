@@ -11,6 +11,7 @@ from reconciler.apply import ApplyResult, Outcome
 from reconciler.audit import FINDING_TEXT, AuditReport, FindingKind
 from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
 from reconciler.render import value_text
+from reconciler.textsafe import visible
 from reconciler.words import counted
 
 _COLOURS = {
@@ -62,7 +63,7 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
 
 def _change_lines(change: Change, style: Callable[..., str]) -> list[str]:
     colour = _COLOURS[change.action]
-    head = f"{SYMBOLS[change.action]:>3} {change.name}"
+    head = f"{SYMBOLS[change.action]:>3} {visible(change.name)}"
     reason = _reason(change)
     lines = [style(head, fg=colour, bold=True) + (f"  ({reason})" if reason else "")]
     if change.action is Action.CREATE and change.after is not None:
@@ -83,11 +84,12 @@ def _reason(change: Change) -> str:
 
 
 def field_line(field: FieldChange) -> str:
+    path = visible(field.path)
     if field.before is None:
-        return f"+ {field.path}: {value_text(field.after)}"
+        return f"+ {path}: {value_text(field.after)}"
     if field.after is None:
-        return f"- {field.path}: {value_text(field.before)}"
-    return f"~ {field.path}: {value_text(field.before)} → {value_text(field.after)}"
+        return f"- {path}: {value_text(field.before)}"
+    return f"~ {path}: {value_text(field.before)} → {value_text(field.after)}"
 
 
 def audit_count(report: AuditReport) -> str:
@@ -111,9 +113,9 @@ def render_audit(report: AuditReport, *, color: bool = False) -> str:
     for finding in report.findings:
         text = FINDING_TEXT[finding.kind]
         if finding.detail:
-            text += f" ({finding.detail})"
+            text += f" ({visible(finding.detail)})"
         colour = "red" if finding.kind in (FindingKind.MALFORMED, FindingKind.FOREIGN) else "yellow"
-        lines.append(style(f"! {finding.name}", fg=colour, bold=True) + f": {text}")
+        lines.append(style(f"! {visible(finding.name)}", fg=colour, bold=True) + f": {text}")
         lines.extend("      " + field_line(field) for field in finding.fields)
     counts = ", ".join(f"{n} {kind}" for kind, n in report.summary().items() if n)
     lines.append("")
@@ -140,7 +142,7 @@ def outcome_line(outcome: Outcome) -> str:
         line += f" {outcome.arn}"
     if outcome.detail:
         line += f" ({outcome.detail})"
-    return line
+    return visible(line)
 
 
 def apply_summary(result: ApplyResult, lockfile_path: Path) -> str:
@@ -152,9 +154,10 @@ def apply_summary(result: ApplyResult, lockfile_path: Path) -> str:
     head = "Apply complete" if result.ok else "Apply stopped"
     throttled = counts["throttled"]
     line = f"{head}: {done}; {counted(calls, 'API call')}, {throttled} throttled and retried."
+    shown = visible(str(lockfile_path))
     if result.ok:
-        return line + f" ARNs are in {lockfile_path}."
+        return line + f" ARNs are in {shown}."
     return (
         line + f"\n{counts['failed']} failed, {counts['not_started']} not started. Everything that "
-        f"succeeded is recorded in {lockfile_path}; fix the cause and run apply again to continue."
+        f"succeeded is recorded in {shown}; fix the cause and run apply again to continue."
     )
