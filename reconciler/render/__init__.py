@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.plan import Action, Change, FieldChange, comparable
 from reconciler.textsafe import visible
 
 FORMATS = ("text", "markdown", "json")
@@ -14,3 +15,30 @@ def value_text(value: Any) -> str:
     """A value as one short line: JSON spelling, so strings are quoted and maps are compact, and
     every control character shown as an escape."""
     return visible(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": ")))
+
+
+def shown_fields(change: Change) -> tuple[FieldChange, ...]:
+    """What a reviewer must see of a change: every field a create sets (as Terraform shows), the
+    ARN and Source a delete removes, and the differences of an update or a replacement."""
+    if change.action is Action.CREATE and change.after is not None:
+        return tuple(FieldChange(path, None, value) for path, value in _leaves(change.after))
+    if change.action in (Action.DELETE, Action.ORPHAN) and change.before is not None:
+        source = change.before.get("Source", {})
+        gone = [("ARN", change.arn)] if change.arn else []
+        gone += [(f"Source.{key}", value) for key, value in _leaves(source)]
+        return tuple(FieldChange(path, value, None) for path, value in gone)
+    return change.fields
+
+
+def _leaves(spec: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, value) for each field, maps opened (Tags by key), lists kept whole."""
+    out: list[tuple[str, Any]] = []
+    for key, value in (comparable(spec) if not prefix else spec).items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.extend(_leaves(value, path + "."))
+        elif isinstance(value, list):
+            out.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        else:
+            out.append((path, value))
+    return out

@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
-from reconciler.render import value_text
+from reconciler.render import shown_fields
 from reconciler.render.text import audit_count, field_line, live_line, plan_summary_line
 from reconciler.textsafe import visible
 from reconciler.words import counted
@@ -70,12 +70,7 @@ def _summary_title(symbol: str, title: str, count: int) -> str:
 
 def _change_block(change: Change) -> tuple[str, list[str]]:
     head = f"{SYMBOLS[change.action]} {visible(change.name)}"
-    details = [f"    {field_line(f)}" for f in change.fields]
-    if change.action is Action.CREATE and change.after is not None:
-        details = [
-            f"    ArtifactType: {value_text(change.after['ArtifactType'])}",
-            f"    SourceUri: {value_text(change.after['Source']['SourceUri'])}",
-        ]
+    details = [f"    {field_line(f)}" for f in shown_fields(change)]
     if change.action is Action.REPLACE:
         head += f"  (cannot change in place: {', '.join(change.replace_because)})"
     details += [f"    note: {note}" for note in change.notes]
@@ -93,17 +88,53 @@ Section = tuple[str, list[tuple[str, list[str]]]]
 
 
 def _fit(head: str, sections: list[Section], budget: int) -> str:
-    """The richest rendering that fits: full details, then names only, then as many names as fit."""
-    for detailed in (True, False):
-        text = head + "".join(_section(title, blocks, detailed) for title, blocks in sections)
-        if len(text) <= budget:
-            return text
+    """The richest rendering that fits: every detail; else the details of as many changes as fit
+    (in order: replacements and deletions first), the others collapsed to their names; else as
+    many names as fit. A block is never cut."""
+    text = head + "".join(
+        _section(title, blocks, [True] * len(blocks)) for title, blocks in sections
+    )
+    if len(text) <= budget:
+        return text
+    shown = _details_that_fit(head, sections, budget)
+    if shown is not None:
+        return shown
     return _bounded(head, sections, budget)
 
 
-def _section(title: str, blocks: list[tuple[str, list[str]]], detailed: bool) -> str:
-    lines = [head for head, _ in blocks] if not detailed else _flatten(blocks)
-    fence = _fence(lines)
+#: Marks a change whose details were left out.
+_COLLAPSED = "  …"
+
+
+def _details_that_fit(head: str, sections: list[Section], budget: int) -> str | None:
+    note = (
+        f"_Not everything fits in one comment: changes marked `{_COLLAPSED.strip()}` are shown "
+        "without their details; the job summary and `reconciler plan` have everything._\n\n"
+    )
+    keep = [[False] * len(blocks) for _, blocks in sections]
+    room = budget - len(
+        head + note + "".join(_section(t, b, k) for (t, b), k in zip(sections, keep, strict=True))
+    )
+    if room < 0:
+        return None
+    for (_, blocks), flags in zip(sections, keep, strict=True):
+        for index, (_, details) in enumerate(blocks):
+            cost = sum(len(line) + 1 for line in details) - (len(_COLLAPSED) if details else 0)
+            if cost <= room:
+                flags[index] = True
+                room -= cost
+    body = "".join(_section(t, b, k) for (t, b), k in zip(sections, keep, strict=True))
+    return head + note + body
+
+
+def _section(title: str, blocks: list[tuple[str, list[str]]], detailed: list[bool]) -> str:
+    lines: list[str] = []
+    for (head, details), shown in zip(blocks, detailed, strict=True):
+        if shown:
+            lines += [head, *details]
+        else:
+            lines.append(head + (_COLLAPSED if details else ""))
+    fence = _fence(_flatten(blocks))  # the same fence, whatever is shown
     return _wrap(title, fence, "\n".join(lines))
 
 

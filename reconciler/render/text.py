@@ -10,7 +10,7 @@ import click
 from reconciler.apply import ApplyResult, Outcome
 from reconciler.audit import FINDING_TEXT, AuditReport, FindingKind
 from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
-from reconciler.render import value_text
+from reconciler.render import shown_fields, value_text
 from reconciler.textsafe import visible
 from reconciler.words import counted
 
@@ -66,10 +66,7 @@ def _change_lines(change: Change, style: Callable[..., str]) -> list[str]:
     head = f"{SYMBOLS[change.action]:>3} {visible(change.name)}"
     reason = _reason(change)
     lines = [style(head, fg=colour, bold=True) + (f"  ({reason})" if reason else "")]
-    if change.action is Action.CREATE and change.after is not None:
-        lines.append(f"      ArtifactType: {value_text(change.after['ArtifactType'])}")
-        lines.append(f"      SourceUri: {value_text(change.after['Source']['SourceUri'])}")
-    for field in change.fields:
+    for field in shown_fields(change):
         lines.append("      " + field_line(field))
     lines.extend(f"      note: {note}" for note in change.notes)
     return lines
