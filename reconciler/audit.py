@@ -124,6 +124,9 @@ def audit_live(
     """The offline findings, and what the service says about every recorded artifact."""
     offline = audit_offline(desired, lockfile)
     findings = list(offline.findings)
+    # What this audit saw, a refresh in the same mode sees (tag edits may need --deep).
+    refresh = "--refresh --deep" if live.deep else "--refresh"
+    drift_hint = f"'plan {refresh}' shows how 'apply {refresh}' would undo it"
     for name, artifact in live.recorded.items():
         entry = lockfile.artifacts[name]
         if artifact is None:
@@ -146,7 +149,7 @@ def audit_live(
                 Finding(
                     name,
                     FindingKind.DRIFT,
-                    "plan --refresh shows how apply would undo it",
+                    drift_hint,
                     entry.arn,
                     field_changes(entry.spec, artifact.spec),
                 )

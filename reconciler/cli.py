@@ -317,7 +317,12 @@ def validate(manifests: str | None, output_format: str) -> None:
     help="Read the live state of recorded artifacts first (needs credentials): drift shows as "
     "updates, artifacts deleted outside reconciler as creates.",
 )
-@click.option("--deep", is_flag=True, help="With --refresh: read every artifact fully.")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="With --refresh: read every artifact fully, tags included (tag edits may not show "
+    "otherwise).",
+)
 @aws_options
 @handle_errors
 def plan(
@@ -342,14 +347,17 @@ def plan(
       reconciler plan --format markdown --detailed-exitcode --out plan.json
       reconciler plan --refresh --region eu-west-1
     """
+    _deep_needs_refresh(deep, refresh)
     settings = _settings(manifests, lockfile_path)
     live = Connection(region, profile, endpoint_url) if refresh else None
     state = _read_state(settings, live, deep)
-    result = redact_plan(state.plan(prune=prune), settings.sensitive)
+    computed = state.plan(prune=prune)
+    result = redact_plan(computed, settings.sensitive)
     renderers = (jsondoc.render_plan, markdown.render_plan, text.render_plan)
     _render(result, output_format, max_length, *renderers)
     if out is not None:
-        planfile.save(out, result, state.recorded, state.desired.digest, refresh=refresh)
+        mode = planfile.Mode(prune, refresh, deep)
+        planfile.save(out, computed, state.recorded, state.desired.digest, mode)
         _say(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
@@ -428,6 +436,12 @@ PARALLELISM = click.option(
     help="Read the live state first, so that drift and deletions outside reconciler are healed.",
 )
 @click.option(
+    "--deep",
+    is_flag=True,
+    help="With --refresh: read every artifact fully, tags included, so that tag drift is healed "
+    "too.",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
@@ -446,6 +460,7 @@ def apply(
     prune: bool,
     allow_empty: bool,
     refresh: bool,
+    deep: bool,
     output_format: str,
     region: str | None,
     profile: str | None,
@@ -454,8 +469,9 @@ def apply(
     """Create, update, replace (and with --prune delete) artifacts; write every ARN back.
 
     Without PLANFILE the plan is made now and, on a terminal, shown for confirmation; elsewhere
-    --auto-approve is required. With PLANFILE (from 'plan --out') the saved plan is applied if
-    neither the lockfile nor the manifests moved since. Credentials come from the standard AWS
+    --auto-approve is required. With PLANFILE (from 'plan --out') the plan is made again in the
+    saved plan's mode and applied if it is the same plan and neither the lockfile nor the
+    manifests moved since. Credentials come from the standard AWS
     chain; AWS_ENDPOINT_URL (or --endpoint-url) points at another endpoint, such as the sandbox.
 
     \b
@@ -468,8 +484,9 @@ def apply(
             "refusing to apply without confirmation: there is no terminal to ask on; "
             "review 'reconciler plan' and pass --auto-approve, or apply a saved plan file"
         )
+    _deep_needs_refresh(deep, refresh)
     settings = _settings(manifests, lockfile_path)
-    request = ApplyRequest(planfile_path, prune, allow_empty, refresh, parallelism)
+    request = ApplyRequest(planfile_path, prune, allow_empty, refresh, parallelism, deep)
     connection = Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
     progress = Progress(to_stderr=output_format == "json")
 
@@ -499,6 +516,11 @@ def apply(
 
 class _Declined(Exception):
     """The user answered no at the apply prompt: not an error."""
+
+
+def _deep_needs_refresh(deep: bool, refresh: bool) -> None:
+    if deep and not refresh:
+        raise click.UsageError("--deep reads the service, so it needs --refresh")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -58,6 +58,8 @@ class LiveState:
     #: lineage tags) that the lockfile does not know.
     unrecorded: dict[str, LiveArtifact] = field(default_factory=dict)
     calls: int = 0
+    #: Read deep: every artifact fully, tags included.
+    deep: bool = False
 
 
 def _unchanged_since_written(summary: dict[str, Any], entry: Entry) -> bool:
@@ -132,7 +134,7 @@ class LiveReader:
     def _deep(self) -> LiveState:
         names = list(self.entries)
         read = _parallel(lambda name: self._full(self.entries[name].arn), names)
-        state = LiveState("deep: DescribeArtifact and ListTags for every artifact")
+        state = LiveState("deep: DescribeArtifact and ListTags for every artifact", deep=True)
         state.recorded = dict(zip(names, read, strict=True))
         ours = {entry.arn for entry in self.entries.values()}
         others = [s for s in self.service.list_all() if s["ArtifactArn"] not in ours]

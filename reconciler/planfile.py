@@ -1,23 +1,42 @@
 """Saved plans (`plan --out FILE`): what apply will do, and the state it was computed from.
 
-A saved plan records the lockfile's lineage and serial and a digest of the manifests. Apply refuses
-it when either has moved since, so that what was reviewed is exactly what runs.
+A saved plan records the lockfile's lineage and serial, a digest of the manifests, the options
+that shaped it (--prune, --refresh, --deep) and a digest of the plan itself: the unredacted,
+canonical changes, so that what is shown (which depends on `sensitive_properties`) plays no part.
+Apply refuses it when the lockfile or the manifests moved since, and otherwise makes the plan
+again in the same mode and refuses it unless it is the same plan, so that what was reviewed is
+exactly what runs. The file holds the names and actions of the changes, never their values.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Lockfile, write_atomic
 from reconciler.plan import Plan
-from reconciler.render.jsondoc import plan_document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 KIND = "reconciler-saved-plan"
+
+
+@dataclass(frozen=True)
+class Mode:
+    """The options that shaped a plan."""
+
+    prune: bool = False
+    #: Made from the service's state (apply reads it again, in the same way).
+    refresh: bool = False
+    #: With refresh: every artifact read fully, tags included.
+    deep: bool = False
+
+    def plan_command(self, path: Path | str) -> str:
+        """The command that makes such a plan again."""
+        flags = ["--prune"] * self.prune + ["--refresh"] * self.refresh + ["--deep"] * self.deep
+        return " ".join(["reconciler plan", *flags, "--out", str(path)])
 
 
 @dataclass(frozen=True)
@@ -25,10 +44,8 @@ class SavedPlan:
     lineage: str | None
     serial: int
     manifests_digest: str
-    prune: bool
-    document: dict[str, Any]
-    #: Made with --refresh: apply reads the service again and refuses the plan if it changed.
-    refresh: bool = False
+    mode: Mode
+    plan_digest: str
 
     def stale_reason(self, lockfile: Lockfile, manifests_digest: str) -> str | None:
         """Why this plan no longer applies, or None while it does."""
@@ -43,20 +60,50 @@ class SavedPlan:
             return "the manifests changed since the plan was made"
         return None
 
+    def differs_reason(self, plan: Plan) -> str | None:
+        """Why `plan`, made again now from the same lockfile and manifests, is not this one."""
+        if plan_digest(plan, self.mode) == self.plan_digest:
+            return None
+        if self.mode.refresh:
+            return "the service changed since it was made"
+        return (
+            "the plan made now differs from the saved one although neither the lockfile nor the "
+            "manifests moved (was it saved by another version of reconciler?)"
+        )
 
-def save(
-    path: Path, plan: Plan, lockfile: Lockfile, manifests_digest: str, *, refresh: bool = False
-) -> None:
+
+def plan_digest(plan: Plan, mode: Mode) -> str:
+    """A digest of the plan as apply would carry it out (unredacted, canonical), and its mode."""
+    canonical = {
+        "mode": {"prune": mode.prune, "refresh": mode.refresh, "deep": mode.deep},
+        "unchanged": plan.unchanged,
+        "changes": [
+            {
+                "name": change.name,
+                "action": change.action.value,
+                "arn": change.arn,
+                "before": change.before,
+                "after": change.after,
+            }
+            for change in plan.changes
+        ],
+    }
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def save(path: Path, plan: Plan, lockfile: Lockfile, manifests_digest: str, mode: Mode) -> None:
     document = {
         "kind": KIND,
         "format_version": FORMAT_VERSION,
         "lockfile": {"lineage": lockfile.lineage, "serial": lockfile.serial},
         "manifests_digest": manifests_digest,
-        "prune": plan.prune,
-        "refresh": refresh,
-        "plan": plan_document(plan),
+        "mode": {"prune": mode.prune, "refresh": mode.refresh, "deep": mode.deep},
+        "plan_digest": plan_digest(plan, mode),
+        "summary": plan.summary(),
+        "changes": [{"name": c.name, "action": c.action.value} for c in plan.changes],
     }
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
     write_atomic(path, text.encode())
 
 
@@ -79,14 +126,13 @@ def load(path: Path) -> SavedPlan:
             f"{raw.get('format_version')!r}); make the plan again"
         )
     try:
-        lock = raw["lockfile"]
+        lock, mode = raw["lockfile"], raw["mode"]
         return SavedPlan(
             lineage=lock["lineage"],
             serial=int(lock["serial"]),
             manifests_digest=str(raw["manifests_digest"]),
-            prune=bool(raw["prune"]),
-            document=raw["plan"],
-            refresh=bool(raw.get("refresh", False)),
+            mode=Mode(bool(mode["prune"]), bool(mode["refresh"]), bool(mode["deep"])),
+            plan_digest=str(raw["plan_digest"]),
         )
     except (KeyError, TypeError, ValueError):
         raise ReconcilerError(f"the saved plan {path} is damaged; make it again") from None

@@ -31,8 +31,7 @@ from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
 from reconciler.manifest import DesiredState, load_manifests
 from reconciler.memory import paused_gc
 from reconciler.plan import Plan, compute_plan
-from reconciler.redact import redact_plan
-from reconciler.render.jsondoc import plan_document
+from reconciler.planfile import Mode
 from reconciler.runlock import ApplyLock
 
 
@@ -95,6 +94,11 @@ class ApplyRequest:
     allow_empty: bool = False
     refresh: bool = False
     parallelism: int = 8
+    #: With refresh: read every artifact fully, tags included (heals tag drift).
+    deep: bool = False
+
+    def mode(self) -> Mode:
+        return Mode(self.prune, self.refresh, self.deep)
 
 
 @dataclass(frozen=True)
@@ -117,26 +121,23 @@ def run_apply(
         recorded = journal.fold(settings.lockfile)  # finish what a crashed apply recorded
         state = State(load_manifests(settings.manifests), recorded)
         saved = planfile.load(request.planfile) if request.planfile is not None else None
-        prune = saved.prune if saved else request.prune
-        refresh = saved.refresh if saved else request.refresh
+        mode = saved.mode if saved else request.mode()
         if saved is not None:
-            _refuse_stale(saved, request.planfile, recorded, state.desired.digest)
+            moved = saved.stale_reason(recorded, state.desired.digest)
+            _refuse_stale(saved, request.planfile, moved)
         uncertain = bool(recorded.uncertain)
-        service = connect_for(recorded, connection) if refresh or uncertain else None
+        service = connect_for(recorded, connection) if mode.refresh or uncertain else None
         if service is not None:
-            state = state.refresh(service) if refresh else state.read_back(service)
+            if mode.refresh:
+                state = state.refresh(service, deep=mode.deep)
+            else:
+                state = state.read_back(service)
         if uncertain:
             state = replace(state, recorded=_settle(settings.lockfile, state))
             recorded = state.recorded
-        plan = state.plan(prune=prune)
-        if (
-            saved is not None
-            and plan_document(redact_plan(plan, settings.sensitive)) != saved.document
-        ):
-            raise ReconcilerError(
-                f"the saved plan {request.planfile} is stale: the service changed since it was "
-                f"made; run 'reconciler plan --refresh --out {request.planfile}' again"
-            )
+        plan = state.plan(prune=mode.prune)
+        if saved is not None:
+            _refuse_stale(saved, request.planfile, saved.differs_reason(plan))
         refuse_emptying(plan, recorded, request.allow_empty)
         # Associations a replace detached go back even when nothing else needs doing.
         if not plan.has_changes and not set(recorded.detached) & set(recorded.artifacts):
@@ -173,15 +174,11 @@ def _settle(path: Path, state: State) -> Lockfile:
     return journal.fold(path)
 
 
-def _refuse_stale(
-    saved: planfile.SavedPlan, path: Path | None, recorded: Lockfile, digest: str
-) -> None:
-    stale = saved.stale_reason(recorded, digest)
-    if stale is not None:
-        again = "plan --refresh" if saved.refresh else "plan"
-        raise ReconcilerError(
-            f"the saved plan {path} is stale: {stale}; run 'reconciler {again} --out {path}' again"
-        )
+def _refuse_stale(saved: planfile.SavedPlan, path: Path | None, reason: str | None) -> None:
+    """Refuse the saved plan for `reason`, naming the command that makes it again."""
+    if reason is not None:
+        again = saved.mode.plan_command(path or "FILE")
+        raise ReconcilerError(f"the saved plan {path} is stale: {reason}; run '{again}' again")
 
 
 # --- import and forget ---------------------------------------------------------------------------

@@ -102,8 +102,9 @@ def test_plan_out_saves_what_apply_needs(example_repo: Path) -> None:
     saved = json.loads(Path("plan.json").read_text())
     assert saved["lockfile"] == {"lineage": lock.lineage, "serial": 4}
     assert saved["manifests_digest"] == load_manifests(Path("manifests")).digest
-    assert saved["prune"] is True
-    assert saved["plan"]["summary"]["create"] == 9
+    assert saved["mode"] == {"prune": True, "refresh": False, "deep": False}
+    assert saved["summary"]["create"] == 9
+    assert len(saved["plan_digest"]) == 64
 
 
 def test_audit_exit_codes(example_repo: Path) -> None:
