@@ -73,7 +73,7 @@ def _change_block(change: Change) -> tuple[str, list[str]]:
     details = [f"    {field_line(f)}" for f in shown_fields(change)]
     if change.action is Action.REPLACE:
         head += f"  (cannot change in place: {', '.join(change.replace_because)})"
-    details += [f"    note: {note}" for note in change.notes]
+    details += [f"    note: {visible(note)}" for note in change.notes]
     return head, details
 
 

@@ -68,7 +68,7 @@ def _change_lines(change: Change, style: Callable[..., str]) -> list[str]:
     lines = [style(head, fg=colour, bold=True) + (f"  ({reason})" if reason else "")]
     for field in shown_fields(change):
         lines.append("      " + field_line(field))
-    lines.extend(f"      note: {note}" for note in change.notes)
+    lines.extend(f"      note: {visible(note)}" for note in change.notes)
     return lines
 
 
