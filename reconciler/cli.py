@@ -323,6 +323,13 @@ def validate(manifests: str | None, output_format: str) -> None:
     help="With --refresh: read every artifact fully, tags included (tag edits may not show "
     "otherwise).",
 )
+@click.option(
+    "--base-lockfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The lockfile as the target branch has it (in a pull request: git show "
+    "origin/main:artifacts.lock.json > base.json); entries whose ARN the change edited show as "
+    "changes, and a changed lineage is refused.",
+)
 @aws_options
 @handle_errors
 def plan(
@@ -335,6 +342,7 @@ def plan(
     out: Path | None,
     refresh: bool,
     deep: bool,
+    base_lockfile: Path | None,
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
@@ -350,8 +358,14 @@ def plan(
     _deep_needs_refresh(deep, refresh)
     settings = _settings(manifests, lockfile_path)
     live = Connection(region, profile, endpoint_url) if refresh else None
+    if base_lockfile is not None and out is not None:
+        raise click.UsageError(
+            "--base-lockfile is for reviewing a change; a plan saved with --out is compared "
+            "with what apply plans, which never has a base: drop one of them"
+        )
     state = _read_state(settings, live, deep)
-    computed = state.plan(prune=prune)
+    base = lockfile.load(base_lockfile) if base_lockfile is not None else None
+    computed = state.plan(prune=prune, base=base)
     result = redact_plan(computed, settings.sensitive)
     renderers = (jsondoc.render_plan, markdown.render_plan, text.render_plan)
     _render(result, output_format, max_length, *renderers)

@@ -30,6 +30,10 @@ SYMBOLS = {
     Action.ORPHAN: "!",
 }
 SUMMARY_KEYS = ("create", "update", "replace", "delete", "orphan", "unchanged")
+ARN_NOTE = (
+    "the lockfile records another ARN for it than the base lockfile (edited by hand?): apply "
+    "acts on the recorded ARN, and only if that artifact is this lockfile's own"
+)
 UNCERTAIN_NOTE = (
     "the outcome of the last write is unknown (a lost response or a crash): apply reads the "
     "artifact back first and then does what it takes to match the manifest"
@@ -85,10 +89,19 @@ class Plan:
 
 
 def compute_plan(
-    desired: dict[str, dict[str, Any]], lockfile: Lockfile, *, prune: bool = False
+    desired: dict[str, dict[str, Any]],
+    lockfile: Lockfile,
+    *,
+    prune: bool = False,
+    base: Lockfile | None = None,
 ) -> Plan:
-    """Compare declared specs (by name) with what the lockfile records."""
+    """Compare declared specs (by name) with what the lockfile records.
+
+    With `base` (the lockfile as the target branch has it), an entry whose ARN differs from the
+    base's (a hand-edited lockfile) is a change that shows both ARNs, never silently accepted."""
     _refuse_unreadable_entries(lockfile)
+    if base is not None:
+        _refuse_a_new_lineage(lockfile, base)
     recorded = lockfile.artifacts
     changes: list[Change] = []
     unchanged: list[str] = []
@@ -103,6 +116,8 @@ def compute_plan(
                 change or Change(name, Action.UPDATE, entry.spec, spec, entry.arn),
                 notes=(UNCERTAIN_NOTE,),
             )
+        if base is not None:
+            change = _with_moved_arn(change, base, name, entry, spec)
         if change is None:
             unchanged.append(name)
         else:
@@ -110,7 +125,10 @@ def compute_plan(
     for name, entry in recorded.items():
         if name not in desired:
             action = Action.DELETE if prune else Action.ORPHAN
-            changes.append(Change(name, action, before=entry.spec, arn=entry.arn))
+            orphan = Change(name, action, before=entry.spec, arn=entry.arn)
+            if base is not None:
+                orphan = _with_moved_arn(orphan, base, name, entry) or orphan
+            changes.append(orphan)
     order = {action: i for i, action in enumerate(ACTION_ORDER)}
     changes.sort(key=lambda c: (order[c.action], c.name))
     return Plan(tuple(changes), len(unchanged), prune)
@@ -124,6 +142,32 @@ def compare(name: str, entry: Entry, spec: dict[str, Any]) -> Change | None:
     replace_because = tuple(f for f in REPLACE_FIELDS if entry.spec.get(f) != spec.get(f))
     action = Action.REPLACE if replace_because else Action.UPDATE
     return Change(name, action, entry.spec, spec, entry.arn, fields, replace_because)
+
+
+def _with_moved_arn(
+    change: Change | None,
+    base: Lockfile,
+    name: str,
+    entry: Entry,
+    spec: dict[str, Any] | None = None,
+) -> Change | None:
+    """The change with an `arn` field when the lockfile records another ARN than `base`."""
+    previous = base.artifacts.get(name)
+    before = previous.arn if previous is not None else None
+    if before == entry.arn:
+        return change
+    moved = FieldChange("arn", before, entry.arn)
+    change = change or Change(name, Action.UPDATE, entry.spec, spec, entry.arn)
+    return replace(change, fields=(moved, *change.fields), notes=(*change.notes, ARN_NOTE))
+
+
+def _refuse_a_new_lineage(lockfile: Lockfile, base: Lockfile) -> None:
+    if base.lineage is not None and lockfile.lineage != base.lineage:
+        raise ReconcilerError(
+            f"the lockfile's lineage is {lockfile.lineage}, but the base lockfile's is "
+            f"{base.lineage}: a lockfile's lineage never changes (it names who owns the "
+            "artifacts); restore it from the base branch"
+        )
 
 
 def _refuse_unreadable_entries(lockfile: Lockfile) -> None:

@@ -49,9 +49,10 @@ class State:
         """What a plan starts from: the lockfile, or the service's state once refreshed."""
         return self.recorded if self.live is None else refreshed(self.recorded, self.live)
 
-    def plan(self, *, prune: bool = False) -> Plan:
+    def plan(self, *, prune: bool = False, base: Lockfile | None = None) -> Plan:
+        """The plan; with `base` (the target branch's lockfile), ARNs edited since show."""
         with paused_gc():
-            return compute_plan(self.desired.specs(), self.baseline, prune=prune)
+            return compute_plan(self.desired.specs(), self.baseline, prune=prune, base=base)
 
     def audit(self) -> AuditReport:
         with paused_gc():

@@ -7,9 +7,11 @@ spelled out (not imported) because they are a contract with users.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,9 @@ from reconciler import lockfile, project
 from reconciler.apply import ApplyOptions
 from reconciler.aws import Connection, Lineage, connect
 from reconciler.lockfile import Entry, Target
+from reconciler.models import canonical
 from reconciler.sandbox import Sandbox
-from tests.helpers import manifest_doc
+from tests.helpers import arn_for, manifest_doc, save_recorded
 from tests.sandboxed import (
     ACCOUNT,
     REGION,
@@ -277,3 +280,31 @@ def test_tags_of_an_arn_the_service_calls_invalid_are_those_of_a_missing_artifac
     # ValidationException for one it cannot parse.
     too_long = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:artifact/{'0' * 300}"
     assert service.tags(too_long) is None
+
+
+def test_a_plan_against_the_base_lockfile_shows_an_edited_arn(repo: Path) -> None:
+    declare(repo, manifest_doc("a"), manifest_doc("b"))
+    specs = {name: canonical(name, manifest_doc(name)["spec"]) for name in ("a", "b")}
+    base = save_recorded(repo / "base.json", specs)
+    victim = arn_for("someone-else")
+    edited = replace(
+        base, artifacts={**base.artifacts, "a": replace(base.artifacts["a"], arn=victim)}
+    )
+    lockfile.save(repo / "artifacts.lock.json", edited)
+    assert reconciler("plan", "--detailed-exitcode").code == 0  # the lockfile alone cannot tell
+
+    shown = reconciler("plan", "--base-lockfile", "base.json", "--detailed-exitcode")
+    assert shown.code == 2, shown.err
+    assert base.artifacts["a"].arn in shown.out and victim in shown.out
+    assert "another ARN for it than the base lockfile" in shown.out
+    document = json.loads(
+        reconciler("plan", "--base-lockfile", "base.json", "--format", "json").out
+    )
+    assert [(c["name"], c["fields"][0]) for c in document["changes"]] == [
+        ("a", {"path": "arn", "before": base.artifacts["a"].arn, "after": victim})
+    ]
+
+    lockfile.save(repo / "artifacts.lock.json", replace(base, lineage="someone-elses-lineage"))
+    refused = reconciler("plan", "--base-lockfile", "base.json")
+    assert refused.code == 1
+    assert "a lockfile's lineage never changes" in refused.err
