@@ -21,6 +21,7 @@ from reconciler import models
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
 from reconciler.memory import paused_gc
 from reconciler.models import Manifest, canonical
+from reconciler.textsafe import visible
 from reconciler.yamlio import (
     MAX_EXPANDED_NODES,
     UNREADABLE,
@@ -143,7 +144,7 @@ def _walk(directory: Path, root: Path) -> tuple[list[Path], list[Diagnostic]]:
                 if not (is_manifest or target.is_dir()):
                     continue
                 if not any(target.is_relative_to(base) for base in allowed):
-                    why = f"a symbolic link to {_printable(str(target))}, {LINK_OUTSIDE}"
+                    why = f"a symbolic link to {visible(str(target))}, {LINK_OUTSIDE}"
                     refused.append(_link_problem(directory, shown_directory, path, why))
                 elif target.is_dir():
                     if _first_visit(target, visited):
@@ -151,7 +152,7 @@ def _walk(directory: Path, root: Path) -> tuple[list[Path], list[Diagnostic]]:
                 elif target.is_file():
                     found.append(path)
                 else:
-                    why = f"a symbolic link to {_printable(str(target))}, {LINK_NOWHERE}"
+                    why = f"a symbolic link to {visible(str(target))}, {LINK_NOWHERE}"
                     refused.append(_link_problem(directory, shown_directory, path, why))
     return found, refused
 
@@ -173,11 +174,6 @@ def _link_problem(directory: Path, shown_directory: str, link: Path, why: str) -
     relative = link.relative_to(directory).as_posix()
     shown = relative if shown_directory == "." else f"{shown_directory}/{relative}"
     return Diagnostic(Location(shown, 1, 1), why)
-
-
-def _printable(text: str) -> str:
-    """`text`, or its escaped form when it holds characters a terminal would act on."""
-    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def display_path(path: Path) -> str:

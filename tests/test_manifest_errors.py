@@ -299,3 +299,12 @@ def test_documents_after_one_with_a_duplicate_key_or_a_tag_are_still_checked(
     assert "the YAML tag '!!python/object:os.system' is not allowed" in found[1]
     assert "spec.Properties.n must be a string" in found[2]
     assert "unknown field 'Tgas'" in found[3]
+
+
+def test_a_link_target_with_control_characters_is_shown_escaped(repo: Path) -> None:
+    outside = repo.parent / f"{repo.name}-\x1b[31mred"
+    write_manifests(outside, manifest_doc("elsewhere"))
+    (repo / "manifests" / "linked.yaml").symlink_to(outside / "artifacts.yaml")
+    (message,) = messages(repo / "manifests")
+    assert "\x1b" not in message
+    assert f"{repo.name}-\\x1b[31mred/artifacts.yaml, outside the repository" in message
