@@ -252,6 +252,16 @@ def test_chunked_with_a_content_length_or_another_coding_is_refused(sandbox: San
     assert exchange(sandbox, gzip).status in (400, 501)
 
 
+def test_a_get_with_a_body_does_not_leave_it_for_the_next_request(sandbox: Sandbox) -> None:
+    with connect(sandbox) as sock:
+        buffer = bytearray()
+        sock.sendall(b"GET /_sandbox/stats HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        assert read_response(sock, buffer).status == 200
+        sock.sendall(request("ListArtifacts", {}))
+        listed = read_response(sock, buffer)
+        assert (listed.status, listed.json()) == (200, {"ArtifactSummaries": []})
+
+
 def test_a_body_beyond_the_limit_is_refused_unread(sandbox: Sandbox) -> None:
     response = exchange(sandbox, head("ListArtifacts", Content_Length=str(10**9)))
     assert response.status == 413

@@ -187,6 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # quiet: a sandbox under load would drown its terminal
 
     def do_GET(self) -> None:
+        if self._body_or_answered() is None:
+            return
         if self.path.rstrip("/") == "/_sandbox/stats":
             self._send(200, "application/json", json.dumps(stats(self.server)).encode())
         else:
@@ -197,13 +199,19 @@ class _Handler(BaseHTTPRequestHandler):
         # StreamRequestHandler's `timeout` is a class attribute; this server's knob is per server.
         self.connection.settimeout(self.server.config.idle_timeout)
 
-    def do_POST(self) -> None:
+    def _body_or_answered(self) -> bytes | None:
+        """The request body, read whole (even where none is expected, so that it is never
+        taken for the next request); None once a body that cannot be delimited is answered."""
         try:
-            body = self._read_body()
+            return self._read_body()
         except BadFraming as exc:
             self.close_connection = True
-            error = ServiceError("BadRequest", exc.message, exc.status)
-            self._json_error(error, close=True)
+            self._json_error(ServiceError("BadRequest", exc.message, exc.status), close=True)
+            return None
+
+    def do_POST(self) -> None:
+        body = self._body_or_answered()
+        if body is None:
             return
         target = self.headers.get("X-Amz-Target")
         scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization") or "")
