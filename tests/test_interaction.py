@@ -155,3 +155,19 @@ def test_forget_of_an_artifact_with_one_ownership_tag_says_tag(
     result = reconciler("forget", "a")
     assert result.code == 0, result.err
     assert f"{arn} is left in place, without the {OWNERSHIP_TAG_KEY} tag.\n" in result.out
+
+
+def test_the_apply_job_summary_counts_one_as_one(tmp_path: Path) -> None:
+    summary = {"created": 1, "throttled": 1, "not_started": 1}
+    document = {"ok": False, "summary": summary, "outcomes": [], "errors": ["b: quota"]}
+    path = tmp_path / "apply.json"
+    path.write_text(json.dumps(document))
+    result = reconciler("github", "apply-summary", "--file", str(path))
+    assert result.code == 0
+    assert "; 1 throttled call retried." in result.out
+    assert "1 operation was not started." in result.out
+    summary.update(throttled=2, not_started=3)
+    path.write_text(json.dumps(document))
+    result = reconciler("github", "apply-summary", "--file", str(path))
+    assert "; 2 throttled calls retried." in result.out
+    assert "3 operations were not started." in result.out

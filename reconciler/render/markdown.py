@@ -177,6 +177,10 @@ def _count(summary: dict[str, Any], key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
+def _not_started(count: int) -> str:
+    return f"{counted(count, 'operation')} {'was' if count == 1 else 'were'} not started."
+
+
 def _fence(lines: list[str]) -> str:
     """A code fence longer than any run of backticks in the content, so none can close it early."""
     longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
@@ -207,14 +211,14 @@ def render_apply(document: dict[str, Any] | None, *, budget: int = DEFAULT_BUDGE
     ok = bool(document.get("ok"))
     head = (
         f"#### reconciler apply\n\n**{'Applied' if ok else 'Apply stopped'}:** {counts}; "
-        f"{_count(summary, 'throttled')} throttled calls retried.\n\n"
+        f"{counted(_count(summary, 'throttled'), 'throttled call')} retried.\n\n"
     )
     if not ok:
         errors = [visible(str(error)) for error in document.get("errors", [])]
         fence = _fence(errors)
         listed = f"{fence}\n" + "".join(f"{error}\n" for error in errors) + f"{fence}\n"
         head += (
-            f"{_count(summary, 'not_started')} operations were not started.\n\n"
+            f"{_not_started(_count(summary, 'not_started'))}\n\n"
             + (listed if errors else "")
             + f"\n{retry}\n"
         )
