@@ -237,6 +237,30 @@ def test_apply_text_and_json(repo: Path, sandbox: Sandbox) -> None:
         assert "hostile-new" in result.stdout + result.stderr
 
 
+def test_hostile_paths_in_every_command(repo: Path, sandbox: Sandbox) -> None:
+    """The manifests directory and the lockfile path are the user's too: every message that
+    names them (summaries, errors, the apply summary) shows them escaped."""
+    manifests = "m\x1b[2J\u2028::error::dir"
+    lock = "lock\r::add-mask::x\x9b.json"
+    write_manifests(repo / manifests, manifest_doc("a"))
+    paths = ("--manifests", manifests, "--lockfile", lock)
+    runs = [
+        invoke("validate", "--manifests", manifests),
+        invoke("plan", *paths, "--out", "plan\x1b]8;;x\x1b\\.json"),
+        invoke("apply", *paths, "--auto-approve"),
+        invoke("apply", *paths, "--auto-approve"),  # nothing to do
+        invoke("audit", *paths, "--live"),
+        invoke("forget", "a", "--lockfile", lock),
+        invoke("plan", "--manifests", manifests + "-missing"),
+        invoke("github", "commit-lockfile", "--lockfile", lock),
+    ]
+    assert [run.exit_code for run in runs[:6]] == [0, 0, 0, 0, 0, 0], [r.output for r in runs]
+    assert visible(lock) in runs[2].stdout  # "ARNs are in ..."
+    for run in runs:
+        assert_safe_text(run.stdout)
+        assert_safe_text(run.stderr)
+
+
 def test_a_live_audit_quotes_service_tags_safely(repo: Path, sandbox: Sandbox) -> None:
     write_manifests(repo / "manifests", manifest_doc("a"))
     assert invoke("apply", "--auto-approve").exit_code == 0
