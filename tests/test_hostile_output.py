@@ -25,7 +25,7 @@ from tests.hostile import (
     assert_safe_text,
     strings_in,
 )
-from tests.sandboxed import sm
+from tests.sandboxed import sm, uri
 
 # --- the escaping functions themselves ----------------------------------------------------------
 
@@ -279,6 +279,32 @@ def test_a_live_audit_quotes_service_tags_safely(repo: Path, sandbox: Sandbox) -
             output_format
         ](result.stdout)
         assert_safe_text(result.stderr)
+
+
+def test_import_shows_what_the_service_holds_safely(repo: Path, sandbox: Sandbox) -> None:
+    """An artifact made outside reconciler, with hostile values, imported: the differences
+    from the manifest quote the service's values."""
+    write_manifests(repo / "manifests", manifest_doc("a"), manifest_doc("b"))
+    client = sm(sandbox)
+    for name in ("a", "b"):
+        client.create_artifact(
+            Source={"SourceUri": uri(name)},
+            ArtifactType="DataSet",
+            Properties={text: text for text in SINGLE_LINE},
+            Tags=[{"Key": f"t{i}", "Value": value} for i, value in enumerate(TAG_VALUES)],
+        )
+    one = invoke(
+        "import",
+        "a",
+        client.list_artifacts(SourceUri=uri("a"))["ArtifactSummaries"][0]["ArtifactArn"],
+    )
+    every = invoke("import", "--all")
+    for result in (one, every):
+        assert result.exit_code == 0, result.output
+        assert_safe_text(result.stdout)
+        assert_safe_text(result.stderr)
+        assert "the next apply will update it" in result.stdout
+        assert visible(json.dumps(HOSTILE[4], ensure_ascii=False)) in result.stdout
 
 
 @pytest.mark.parametrize("text", HOSTILE)
