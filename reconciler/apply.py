@@ -141,8 +141,11 @@ class Executor:
 
     # --- running -------------------------------------------------------------------------------
 
-    def run(self, plan: Plan) -> ApplyResult:
+    def run(self, plan: Plan, legacy: list[str] | None = None) -> ApplyResult:
         changes = plan.actionable
+        touched = {change.name for change in changes}
+        upgrades = [Change(name, Action.UPDATE) for name in legacy or [] if name not in touched]
+        self._run_phase(upgrades, self._add_lineage_tag)
         first = [c for c in changes if c.action in (Action.DELETE, Action.REPLACE)]
         then = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE)]
         # Deletes (of pruned and replaced artifacts) go first: their sources and names may be
@@ -156,6 +159,14 @@ class Executor:
         for name, arn in sorted(self._half_replaced.items()):
             self._deleted_half(name, arn)
         return self.result
+
+    def _add_lineage_tag(self, change: Change) -> None:
+        """Upgrade an artifact made before lineage tags (its name tag only) in place."""
+        arn = self.recorder.entries[change.name].arn
+        if self._owned_tags(change.name, arn) is None:  # refuses what is no longer ours
+            return
+        self.service.add_tags(arn, [{"Key": LINEAGE_TAG_KEY, "Value": self.lineage}])
+        self._report(Outcome(change.name, "lineage tag added", arn, self.lineage))
 
     def _reattach_step(self, change: Change) -> None:
         self._reattach(change.name)
@@ -506,10 +517,13 @@ def execute(
     journal: Journal,
     options: ApplyOptions,
     report: Callable[[Outcome], None],
+    legacy: list[str] | None = None,
 ) -> ApplyResult:
-    """Carry the plan out; every success is in the journal when this returns (or raises)."""
+    """Carry the plan out; every success is in the journal when this returns (or raises).
+
+    `legacy` names recorded artifacts that carry only the name tag: they get the lineage tag."""
     if not recorded.target.is_set:
         journal.target(service.target)
     lineage = recorded.lineage or journal.lineage
     executor = Executor(service, Recorder(journal, recorded), options, report, lineage)
-    return executor.run(plan)
+    return executor.run(plan, legacy or [])

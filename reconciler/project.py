@@ -30,6 +30,7 @@ from reconciler.live import LiveReader, LiveState, refreshed
 from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
 from reconciler.manifest import DesiredState, load_manifests
 from reconciler.memory import paused_gc
+from reconciler.ownership import Claim
 from reconciler.plan import Plan, compute_plan
 from reconciler.planfile import Mode
 from reconciler.runlock import ApplyLock
@@ -63,6 +64,18 @@ class State:
     def refresh(self, service: Lineage, *, deep: bool = False) -> State:
         live = LiveReader(service, self.recorded, self.desired.specs()).read(deep=deep)
         return replace(self, live=live)
+
+    def legacy(self) -> list[str]:
+        """Recorded artifacts whose tags were read and carry only the name tag (made before
+        lineage tags): apply adds the lineage tag."""
+        if self.live is None:
+            return []
+        lineage = self.recorded.lineage
+        return sorted(
+            name
+            for name, artifact in self.live.recorded.items()
+            if artifact is not None and artifact.claim(name, lineage) is Claim.LEGACY
+        )
 
     def read_back(self, service: Lineage) -> State:
         """Only the entries whose last write has an unknown outcome, read from the service."""
@@ -140,8 +153,11 @@ def run_apply(
         if saved is not None:
             _refuse_stale(saved, request.planfile, saved.differs_reason(plan))
         refuse_emptying(plan, recorded, request.allow_empty)
-        # Associations a replace detached go back even when nothing else needs doing.
-        if not plan.has_changes and not set(recorded.detached) & set(recorded.artifacts):
+        legacy = state.legacy()
+        # Associations a replace detached go back, and artifacts read with a name tag only get
+        # the lineage tag, even when nothing else needs doing.
+        reattach = set(recorded.detached) & set(recorded.artifacts)
+        if not plan.has_changes and not reattach and not legacy:
             return ApplyRun(plan, None, recorded)
         service = service or connect_for(recorded, connection)
         confirm(plan, service.target)
@@ -150,7 +166,7 @@ def run_apply(
         )
         try:
             options = ApplyOptions(parallelism=request.parallelism)
-            result = execute(plan, state.baseline, service, log, options, report)
+            result = execute(plan, state.baseline, service, log, options, report, legacy)
         finally:
             log.close()
             final = journal.fold(settings.lockfile)

@@ -308,3 +308,36 @@ def test_a_plan_against_the_base_lockfile_shows_an_edited_arn(repo: Path) -> Non
     refused = reconciler("plan", "--base-lockfile", "base.json")
     assert refused.code == 1
     assert "a lockfile's lineage never changes" in refused.err
+
+
+def test_apply_refresh_deep_gives_every_recorded_artifact_its_lineage_tag(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    client = sm(sandbox)
+    arns = {
+        name: client.create_artifact(
+            ArtifactName=name,
+            Source={"SourceUri": uri(name)},
+            ArtifactType="DataSet",
+            Tags=[{"Key": NAME_TAG, "Value": name}],
+        )["ArtifactArn"]
+        for name in ("a", "b")
+    }
+    specs = {name: canonical(name, manifest_doc(name)["spec"]) for name in arns}
+    written = lockfile.save(
+        repo / "artifacts.lock.json",
+        lockfile.Lockfile(
+            target=Target(ACCOUNT, REGION),
+            artifacts={name: Entry(arn, specs[name]) for name, arn in arns.items()},
+        ),
+    )
+    declare(repo, manifest_doc("a"), manifest_doc("b"))
+    sandbox.reset_counters()
+    assert "Nothing to apply." in apply().out
+    assert sandbox.counters() == {}  # a plain apply with nothing to do makes no call
+    upgraded = apply("--refresh", "--deep")
+    assert upgraded.code == 0, upgraded.err
+    assert upgraded.out.count("lineage tag added") == 2
+    for arn in arns.values():
+        assert tags_of(sandbox, arn)[LINEAGE_TAG] == written.lineage
+    assert "Nothing to apply." in apply("--refresh", "--deep").out
