@@ -440,14 +440,19 @@ def test_two_concurrent_apply_processes(repo: Path, sandbox: Sandbox) -> None:
     with Sandbox(SandboxConfig(latency_ms=100)) as slow:
         first = _apply_process(repo, slow, "--parallelism", "1")
         assert read_until(first, ": created arn:") == 1, first.stderr
-        second = subprocess.run(
-            [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
-            cwd=repo,
-            env={**os.environ, **env_for(slow)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        # Held still while holding the lock, so a loaded machine cannot let it finish first.
+        first.send_signal(signal.SIGSTOP)
+        try:
+            second = subprocess.run(
+                [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
+                cwd=repo,
+                env={**os.environ, **env_for(slow)},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        finally:
+            first.send_signal(signal.SIGCONT)
         assert second.returncode == 1
         assert (
             f"another apply is running on artifacts.lock.json (pid {first.pid} on " in second.stderr
