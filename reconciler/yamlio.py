@@ -11,7 +11,6 @@ from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
-    DocumentEndEvent,
     DocumentStartEvent,
     Event,
     MappingEndEvent,
@@ -81,29 +80,37 @@ C_PARSER_MAX_DEPTH = 1_000
 
 
 def load_documents(text: str) -> list[Any]:
-    """Parse every document of a YAML stream, raising YamlSyntaxError with a position (and the
-    documents before the error)."""
-    loader = _FAST if _nesting_bound(text) < C_PARSER_MAX_DEPTH else _safe_pure_loader()
+    """Parse every document of a YAML stream, raising YamlSyntaxError with a position.
+
+    The error carries the documents read: those before it and, when the error is in one
+    document's content (a duplicate key, a refused tag) rather than in the stream, those after
+    it, with UNREADABLE in place of each that failed; and the errors of those later ones.
+    """
     documents: list[Any] = []
-    try:
-        for document in loader.load_all(text):
-            documents.append(document)
-    except (ConstructorError, DuplicateKeyError, ComposerError) as exc:
-        # One document's content is wrong, not the stream: the documents after it are read too.
-        error = _positioned(exc, text)
-        error.more = _read_on(text, documents)
-    except MarkedYAMLError as exc:
-        error = _positioned(exc, text)
-    except ReaderError as exc:
-        error = _unreadable_character(exc, text)
-    except YAMLError as exc:
-        error = YamlSyntaxError(" ".join(str(exc).split()), 1, 1)
-    except RecursionError:
-        error = YamlSyntaxError("the document is nested too deeply to read", 1, 1)
-    else:
+    errors: list[YamlSyntaxError] = []
+    lines: LineIndex | None = None
+    base = 0  # where the part being read starts
+    while True:
+        part = text[base:] if base else text
+        loaded, error, recoverable = _load_stream(part)
+        documents.extend(loaded)
+        if error is None:
+            break
+        if base:
+            lines = lines or LineIndex(text)
+            error.line += lines.position(base)[0] - 1  # a later part starts a line ('---')
+        errors.append(error)
+        next_start = _document_start(part, len(loaded) + 1) if recoverable else None
+        if next_start is None:
+            break
+        documents.append(UNREADABLE)
+        base += next_start
+    if not errors:
         return documents
-    error.documents = documents
-    raise error
+    first = errors[0]
+    first.documents = documents
+    first.more = errors[1:]
+    raise first
 
 
 #: Stands for a document that could not be read (its error is reported), keeping the indices of
@@ -111,39 +118,40 @@ def load_documents(text: str) -> list[Any]:
 UNREADABLE = object()
 
 
-def _read_on(text: str, documents: list[Any]) -> list[YamlSyntaxError]:
-    """After the document that failed, read each later one on its own: append them (UNREADABLE
-    for the failed ones) to `documents`, and return their errors."""
-    spans = _document_spans(text)
-    errors: list[YamlSyntaxError] = []
-    if spans is None:
-        return errors
-    documents.append(UNREADABLE)
-    for start, end in spans[len(documents) :]:
-        # Line feeds in place of what precedes keep every position true in the whole file.
-        alone = "\n" * text.count("\n", 0, start) + text[start:end]
-        try:
-            (document,) = load_documents(alone)
-        except YamlSyntaxError as exc:
-            errors.append(exc)
-            document = UNREADABLE
-        documents.append(document)
-    return errors
+def _load_stream(text: str) -> tuple[list[Any], YamlSyntaxError | None, bool]:
+    """The documents read, the error that stopped the reading, and whether the documents after
+    the one that failed can still be read (the error is in its content, not in the stream)."""
+    loader = _FAST if _nesting_bound(text) < C_PARSER_MAX_DEPTH else _safe_pure_loader()
+    documents: list[Any] = []
+    try:
+        for document in loader.load_all(text):
+            documents.append(document)
+    except (ConstructorError, DuplicateKeyError, ComposerError) as exc:
+        return documents, _positioned(exc, text), True
+    except MarkedYAMLError as exc:
+        return documents, _positioned(exc, text), False
+    except ReaderError as exc:
+        return documents, _unreadable_character(exc, text), False
+    except YAMLError as exc:
+        return documents, YamlSyntaxError(" ".join(str(exc).split()), 1, 1), False
+    except RecursionError:
+        return documents, YamlSyntaxError("the document is nested too deeply to read", 1, 1), False
+    return documents, None, False
 
 
-def _document_spans(text: str) -> list[tuple[int, int]] | None:
-    """Where each document of the stream starts and ends, or None if the stream is not valid."""
-    spans: list[tuple[int, int]] = []
-    start = 0
+def _document_start(text: str, number: int) -> int | None:
+    """Where the document of index `number` starts, or None (no such document, or the stream
+    breaks before it)."""
+    seen = 0
     try:
         for event in YAML(typ="safe", pure=True).parse(text):
             if isinstance(event, DocumentStartEvent):
-                start = event.start_mark.index
-            elif isinstance(event, DocumentEndEvent):
-                spans.append((start, event.end_mark.index))
+                if seen == number:
+                    return int(event.start_mark.index)
+                seen += 1
     except YAMLError:
         return None
-    return spans
+    return None
 
 
 def _unreadable_character(exc: ReaderError, text: str) -> YamlSyntaxError:
