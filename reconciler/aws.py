@@ -158,6 +158,10 @@ class Connection:
     profile: str | None = None
     endpoint_url: str | None = None
     max_connections: int = 10
+    #: A role to assume (STS AssumeRole) from the credentials found; a target's `role`.
+    role: str | None = None
+    #: The STS session name when assuming `role`.
+    session_name: str = "reconciler"
 
 
 def _classify(exc: Exception) -> str:
@@ -402,6 +406,8 @@ def connect(connection: Connection, default_region: str | None = None) -> Lineag
         user_agent_extra="reconciler",
     )
     try:
+        if connection.role is not None:
+            session = _assume_role(session, connection, config, region)
         sagemaker = session.client(
             "sagemaker", region_name=region, endpoint_url=connection.endpoint_url, config=config
         )
@@ -419,6 +425,37 @@ def connect(connection: Connection, default_region: str | None = None) -> Lineag
             f"cannot identify the AWS account (STS GetCallerIdentity: {exc})"
         ) from None
     return Lineage(sagemaker, Target(account, region))
+
+
+def _assume_role(session: Any, connection: Connection, config: Any, region: str) -> Any:
+    """A session holding the role's credentials; the session itself when it already is that role
+    (a CI job that assumed it through OIDC, say)."""
+    import boto3
+
+    role = connection.role
+    assert role is not None
+    sts = session.client(
+        "sts", region_name=region, endpoint_url=connection.endpoint_url, config=config
+    )
+    account, name = role.split(":")[4], role.rsplit("/", 1)[-1]
+    caller = sts.get_caller_identity()["Arn"].split(":", 5)
+    if caller[4:5] == [account] and caller[5].startswith(f"assumed-role/{name}/"):
+        return session
+    try:
+        credentials = sts.assume_role(RoleArn=role, RoleSessionName=connection.session_name)[
+            "Credentials"
+        ]
+    except botocore.exceptions.ClientError as exc:
+        raise ReconcilerError(
+            f"cannot assume the role {role} ({exc}); check that its trust policy lets these "
+            "credentials assume it"
+        ) from None
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
 
 
 # --- between the API's shapes and ours -----------------------------------------------------------

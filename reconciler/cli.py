@@ -19,7 +19,7 @@ import click
 from reconciler import __version__, lockfile, planfile
 from reconciler.apply import ApplyResult, Outcome
 from reconciler.aws import Connection, endpoint_problem
-from reconciler.config import Settings, resolve_settings
+from reconciler.config import Settings, resolve_targets
 from reconciler.errors import Diagnostic, ManifestError, ReconcilerError
 from reconciler.github import (
     DEFAULT_API_URL,
@@ -31,14 +31,16 @@ from reconciler.github import (
     upsert_comment,
 )
 from reconciler.lockfile import Target
-from reconciler.manifest import load_manifests
+from reconciler.manifest import ManifestCache
 from reconciler.memory import paused_gc
+from reconciler.multitarget import for_each
 from reconciler.plan import Plan
 from reconciler.project import (
     ApplyRequest,
     ApplyRun,
     State,
     connect_for,
+    load_desired,
     read_state,
     run_apply,
     run_forget,
@@ -46,9 +48,11 @@ from reconciler.project import (
 )
 from reconciler.redact import redact_fields, redact_plan, redact_report
 from reconciler.render import jsondoc, markdown, text
+from reconciler.render import targets as multi
 from reconciler.render.annotations import error_annotation, warning_annotation
 from reconciler.sandbox.service import DEFAULT_ACCOUNT, DEFAULT_ARTIFACT_QUOTA
 from reconciler.schema import SCHEMA_PATH, schema_text
+from reconciler.targets import TargetContext, github_matrix, matrix_entry
 from reconciler.textsafe import safe_line, safe_lines
 from reconciler.words import counted
 
@@ -171,17 +175,64 @@ def path_options(lockfile_too: bool = True, manifests_too: bool = True) -> Calla
     return decorate
 
 
-def _settings(manifests: str | None, lockfile_path: str | None = None) -> Settings:
-    return resolve_settings(manifests, lockfile_path)
+target_option = click.option(
+    "--target",
+    "target_names",
+    multiple=True,
+    metavar="NAME",
+    help="A target of reconciler.yaml (repeatable). [default: every target]",
+)
+one_target_option = click.option(
+    "--target",
+    "target_names",
+    multiple=True,
+    metavar="NAME",
+    help="The target of reconciler.yaml to work on (needed when it declares several).",
+)
 
 
-def _read_state(settings: Settings, live: Connection | None, deep: bool) -> State:
+def _selected(
+    target_names: tuple[str, ...],
+    manifests: str | None = None,
+    lockfile_path: str | None = None,
+    region: str | None = None,
+) -> list[Settings]:
+    """The settings of every target chosen; without targets in reconciler.yaml, the one."""
+    selected = resolve_targets(target_names, manifests, lockfile_path)
+    if region is not None and _has_targets(selected):
+        raise click.UsageError("--region cannot be used with targets: each target has its own")
+    return selected
+
+
+def _has_targets(selected: list[Settings]) -> bool:
+    return selected[0].target is not None
+
+
+def _settings(
+    manifests: str | None,
+    lockfile_path: str | None = None,
+    target_names: tuple[str, ...] = (),
+    command: str = "this command",
+) -> Settings:
+    """The settings of the one target a command works on."""
+    selected = _selected(target_names, manifests, lockfile_path)
+    if len(selected) > 1:
+        names = ", ".join(s.target.name for s in selected if s.target is not None)
+        raise click.UsageError(
+            f"{command} works on one target at a time; choose it with --target NAME ({names})"
+        )
+    return selected[0]
+
+
+def _read_state(
+    settings: Settings, live: Connection | None, deep: bool, cache: ManifestCache | None = None
+) -> State:
     """The manifests and the lockfile and, given a connection, the service's side too."""
-    state = read_state(settings)
+    state = read_state(settings, cache)
     echo_warnings(state.desired.warnings)
     if live is None:
         return state
-    return state.refresh(connect_for(state.recorded, live), deep=deep)
+    return state.refresh(connect_for(state.recorded, live, settings), deep=deep)
 
 
 def _render(
@@ -255,6 +306,7 @@ def cli() -> None:
 
 @cli.command()
 @path_options(lockfile_too=False)
+@target_option
 @click.option(
     "--format",
     "output_format",
@@ -264,7 +316,7 @@ def cli() -> None:
     help="github: also print ::error annotations, which GitHub Actions shows on the lines.",
 )
 @handle_errors
-def validate(manifests: str | None, output_format: str) -> None:
+def validate(manifests: str | None, target_names: tuple[str, ...], output_format: str) -> None:
     """Check the manifests; exit 0 when valid, 1 when not.
 
     Every problem is reported at once, as path:line:col: message.
@@ -273,9 +325,10 @@ def validate(manifests: str | None, output_format: str) -> None:
     Example:
       reconciler validate --manifests manifests --format github
     """
-    settings = _settings(manifests)
+    selected = _selected(target_names, manifests)
+    cache = ManifestCache()
     try:
-        desired = load_manifests(settings.manifests)
+        loaded = for_each(selected, lambda settings: load_desired(settings, cache))
     except ManifestError as exc:
         if output_format == "github":
             for diagnostic in exc.warnings:
@@ -283,19 +336,24 @@ def validate(manifests: str | None, output_format: str) -> None:
             for diagnostic in exc.diagnostics:
                 click.echo(error_annotation(diagnostic))
         raise
-    if output_format == "github":
-        for diagnostic in desired.warnings:
-            click.echo(warning_annotation(diagnostic))
-    echo_warnings(desired.warnings)
-    count = len(desired.artifacts)
-    _say(
-        f"{counted(count, 'artifact')} in {counted(desired.files, 'file')} under "
-        f"{settings.manifests} {'is' if count == 1 else 'are'} valid."
-    )
+    for settings, desired in loaded:
+        if output_format == "github":
+            for diagnostic in desired.warnings:
+                click.echo(warning_annotation(diagnostic))
+        echo_warnings(desired.warnings)
+        target = settings.target
+        where = settings.manifests if target is None else ", ".join(map(str, target.manifests))
+        prefix = "" if target is None else f"{target.name}: "
+        count = len(desired.artifacts)
+        _say(
+            f"{prefix}{counted(count, 'artifact')} in {counted(desired.files, 'file')} under "
+            f"{where} {'is' if count == 1 else 'are'} valid."
+        )
 
 
 @cli.command()
 @path_options()
+@target_option
 @report_format_option
 @click.option("--prune", is_flag=True, help="Plan to delete artifacts no longer declared.")
 @markdown_length_option
@@ -335,6 +393,7 @@ def validate(manifests: str | None, output_format: str) -> None:
 def plan(
     manifests: str | None,
     lockfile_path: str | None,
+    target_names: tuple[str, ...],
     output_format: str,
     prune: bool,
     max_length: int,
@@ -356,29 +415,48 @@ def plan(
       reconciler plan --refresh --region eu-west-1
     """
     _deep_needs_refresh(deep, refresh)
-    settings = _settings(manifests, lockfile_path)
-    live = Connection(region, profile, endpoint_url) if refresh else None
+    selected = _selected(target_names, manifests, lockfile_path, region)
+    if out is not None and len(selected) > 1:
+        raise click.UsageError("--out saves the plan of one target; choose it with --target NAME")
     if base_lockfile is not None and out is not None:
         raise click.UsageError(
             "--base-lockfile is for reviewing a change; a plan saved with --out is compared "
             "with what apply plans, which never has a base: drop one of them"
         )
-    state = _read_state(settings, live, deep)
+    if base_lockfile is not None and len(selected) > 1:
+        raise click.UsageError(
+            "--base-lockfile is one target's lockfile; choose the target with --target NAME"
+        )
+    live = Connection(region, profile, endpoint_url) if refresh else None
+    cache = ManifestCache()
+    states = for_each(selected, lambda settings: _read_state(settings, live, deep, cache))
     base = lockfile.load(base_lockfile) if base_lockfile is not None else None
-    computed = state.plan(prune=prune, base=base)
-    result = redact_plan(computed, settings.sensitive)
-    renderers = (jsondoc.render_plan, markdown.render_plan, text.render_plan)
-    _render(result, output_format, max_length, *renderers)
+    computed = [(s, state.plan(prune=prune, base=base)) for s, state in states]
+    plans = [(s, redact_plan(c, s.sensitive)) for s, c in computed]
+    if _has_targets(selected):
+        shown = [(s.target, p) for s, p in plans if s.target is not None]
+        several = (multi.render_plans_json, multi.render_plans_markdown, multi.render_plans_text)
+        _render(shown, output_format, max_length, *several)
+    else:
+        renderers = (jsondoc.render_plan, markdown.render_plan, text.render_plan)
+        _render(plans[0][1], output_format, max_length, *renderers)
     if out is not None:
+        state = states[0][1]
         mode = planfile.Mode(prune, refresh, deep)
-        planfile.save(out, computed, state.recorded, state.desired.digest, mode)
-        _say(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
-    if detailed_exitcode and result.has_changes:
+        planfile.save(out, computed[0][1], state.recorded, state.desired.digest, mode)
+        again = "" if not _has_targets(selected) else f" --target {_target_name(selected[0])}"
+        _say(f"Saved the plan to {out}; apply it with: reconciler apply {out}{again}", err=True)
+    if detailed_exitcode and any(result.has_changes for _, result in plans):
         sys.exit(EXIT_CHANGES)
+
+
+def _target_name(settings: Settings) -> str:
+    return settings.target.name if settings.target is not None else ""
 
 
 @cli.command()
 @path_options()
+@target_option
 @report_format_option
 @click.option("--live", is_flag=True, help="Also compare with the service (needs credentials).")
 @markdown_length_option
@@ -392,6 +470,7 @@ def plan(
 def audit(
     manifests: str | None,
     lockfile_path: str | None,
+    target_names: tuple[str, ...],
     output_format: str,
     live: bool,
     max_length: int,
@@ -413,13 +492,23 @@ def audit(
       reconciler audit --format json
       reconciler audit --live --region eu-west-1
     """
-    settings = _settings(manifests, lockfile_path)
+    selected = _selected(target_names, manifests, lockfile_path, region)
     connection = Connection(region, profile, endpoint_url) if live else None
-    state = _read_state(settings, connection, deep)
-    report = redact_report(state.audit(), settings.sensitive)
-    renderers = (jsondoc.render_audit, markdown.render_audit, text.render_audit)
-    _render(report, output_format, max_length, *renderers)
-    if not report.clean:
+    cache = ManifestCache()
+    states = for_each(selected, lambda settings: _read_state(settings, connection, deep, cache))
+    reports = [(s, redact_report(state.audit(), s.sensitive)) for s, state in states]
+    if _has_targets(selected):
+        shown = [(s.target, r) for s, r in reports if s.target is not None]
+        several = (
+            multi.render_audits_json,
+            multi.render_audits_markdown,
+            multi.render_audits_text,
+        )
+        _render(shown, output_format, max_length, *several)
+    else:
+        renderers = (jsondoc.render_audit, markdown.render_audit, text.render_audit)
+        _render(reports[0][1], output_format, max_length, *renderers)
+    if not all(report.clean for _, report in reports):
         sys.exit(EXIT_CHANGES)
 
 
@@ -440,6 +529,7 @@ PARALLELISM = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
 )
 @path_options()
+@target_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @PARALLELISM
 @click.option("--prune", is_flag=True, help="Delete owned artifacts no longer declared.")
@@ -469,6 +559,7 @@ def apply(
     planfile_path: Path | None,
     manifests: str | None,
     lockfile_path: str | None,
+    target_names: tuple[str, ...],
     auto_approve: bool,
     parallelism: int,
     prune: bool,
@@ -499,9 +590,37 @@ def apply(
             "review 'reconciler plan' and pass --auto-approve, or apply a saved plan file"
         )
     _deep_needs_refresh(deep, refresh)
-    settings = _settings(manifests, lockfile_path)
+    selected = _selected(target_names, manifests, lockfile_path, region)
+    if planfile_path is not None and len(selected) > 1:
+        raise click.UsageError("a saved plan is one target's; choose it with --target NAME")
     request = ApplyRequest(planfile_path, prune, allow_empty, refresh, parallelism, deep)
     connection = Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
+    asked = planfile_path is None and not auto_approve
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job stops cleanly
+    try:
+        if not _has_targets(selected):
+            try:
+                run = _apply_one(selected[0], connection, request, asked, output_format)
+            except _Declined:
+                click.echo("Apply cancelled; nothing was changed.")
+                return
+            _apply_report(run, selected[0], output_format)
+            failed = run.result is not None and not run.result.ok
+        else:
+            failed = not _apply_targets(selected, connection, request, asked, output_format)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
+def _apply_one(
+    settings: Settings,
+    connection: Connection,
+    request: ApplyRequest,
+    asked: bool,
+    output_format: str,
+) -> ApplyRun:
     progress = Progress(to_stderr=output_format == "json")
 
     def confirm(plan: Plan, target: Target) -> None:
@@ -509,23 +628,67 @@ def apply(
         if output_format == "text":
             shown = redact_plan(plan, settings.sensitive)
             _emit(text.render_plan(shown, color=_use_color()))
-        asked = planfile_path is None and not auto_approve
         question = safe_line(f"Apply these changes to {target}?")
         if asked and not click.confirm(question, default=False):
             raise _Declined
 
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job stops cleanly
     try:
-        run = run_apply(settings, connection, request, confirm=confirm, report=progress.report)
-    except _Declined:
-        click.echo("Apply cancelled; nothing was changed.")
-        return
+        return run_apply(settings, connection, request, confirm=confirm, report=progress.report)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         progress.close()
-    _apply_report(run, settings, output_format)
-    if run.result is not None and not run.result.ok:
-        sys.exit(EXIT_ERROR)
+
+
+def _apply_targets(
+    selected: list[Settings],
+    connection: Connection,
+    request: ApplyRequest,
+    asked: bool,
+    output_format: str,
+) -> bool:
+    """Apply every target in order, stopping at the first that fails; True when all succeeded.
+    Each target's lockfile records what was done in it, whatever happens to the next."""
+    as_json = output_format == "json"
+    runs: list[multi.TargetApply] = []
+    for settings in selected:
+        target = settings.target
+        assert target is not None
+        _say(f"== {target} ==", err=as_json)
+        run = _apply_target(settings, target, connection, request, asked, output_format)
+        runs.append(run)
+        if not run.ok:
+            break
+    rest = [s.target for s in selected[len(runs) :] if s.target is not None]
+    if rest:
+        names = ", ".join(t.name for t in rest)
+        _say(f"Stopped before {counted(len(rest), 'more target')}: {names}.", err=True)
+    if as_json:
+        _emit(jsondoc.dumps(multi.applies_document(runs, rest)))
+    return not rest and all(r.ok for r in runs)
+
+
+def _apply_target(
+    settings: Settings,
+    target: TargetContext,
+    connection: Connection,
+    request: ApplyRequest,
+    asked: bool,
+    output_format: str,
+) -> multi.TargetApply:
+    try:
+        run = _apply_one(settings, connection, request, asked, output_format)
+    except _Declined:
+        _say(f"Skipped target '{target.name}': nothing was changed in it.")
+        return multi.TargetApply(target, None, None, skipped=True)
+    except ReconcilerError as exc:
+        if isinstance(exc, ManifestError):
+            for diagnostic in exc.diagnostics:
+                _say(str(diagnostic), err=True)
+            exc = ReconcilerError(f"{counted(len(exc.diagnostics), 'problem')} found in {exc.what}")
+        _say(f"error: target '{target.name}': {exc}", err=True)
+        return multi.TargetApply(target, None, None, str(exc))
+    if output_format != "json":
+        _apply_report(run, settings, output_format)
+    return multi.TargetApply(target, run.result or ApplyResult(), run.lockfile)
 
 
 class _Declined(Exception):
@@ -614,6 +777,7 @@ class Progress:
 )
 @PARALLELISM
 @path_options()
+@one_target_option
 @aws_options
 @handle_errors
 def import_command(
@@ -624,6 +788,7 @@ def import_command(
     parallelism: int,
     manifests: str | None,
     lockfile_path: str | None,
+    target_names: tuple[str, ...],
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
@@ -642,7 +807,8 @@ def import_command(
     """
     if import_all == (name is not None) or (name is None) != (arn is None):
         raise click.UsageError("give either NAME and ARN, or --all")
-    settings = _settings(manifests, lockfile_path)
+    settings = _settings(manifests, lockfile_path, target_names, "import")
+    _no_region_with(settings, region)
     connection = Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
     progress = Progress(to_stderr=False)
     try:
@@ -673,11 +839,13 @@ def import_command(
 @cli.command("forget")
 @click.argument("name")
 @path_options(manifests_too=False)
+@one_target_option
 @aws_options
 @handle_errors
 def forget_command(
     name: str,
     lockfile_path: str | None,
+    target_names: tuple[str, ...],
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
@@ -689,7 +857,8 @@ def forget_command(
     Example:
       reconciler forget churn-raw-events
     """
-    settings = _settings(None, lockfile_path)
+    settings = _settings(None, lockfile_path, target_names, "forget")
+    _no_region_with(settings, region)
     note = run_forget(settings, Connection(region, profile, endpoint_url), name)
     _say(f"Forgot '{name}': {note}.")
     declared = _declared_names(settings)
@@ -703,7 +872,7 @@ def forget_command(
 
 def _declared_names(settings: Settings) -> set[str]:
     try:
-        return set(load_manifests(settings.manifests).artifacts)
+        return set(load_desired(settings).artifacts)
     except ReconcilerError:
         return set()
 
@@ -766,6 +935,7 @@ def _checked_marker(value: str) -> str:
 
 @github.command("commit-lockfile")
 @path_options(manifests_too=False)
+@one_target_option
 @click.option(
     "--message",
     default="reconciler: record applied artifacts",
@@ -776,7 +946,7 @@ def _checked_marker(value: str) -> str:
 @click.option("--branch", default="main", show_default=True, help="The branch to push to.")
 @handle_errors
 def github_commit_lockfile(
-    lockfile_path: str | None, message: str, remote: str, branch: str
+    lockfile_path: str | None, target_names: tuple[str, ...], message: str, remote: str, branch: str
 ) -> None:
     """Commit the lockfile alone and push it, fetching and rebasing if the branch moved.
 
@@ -786,7 +956,7 @@ def github_commit_lockfile(
     Example:
       reconciler github commit-lockfile --branch main
     """
-    settings = _settings(None, lockfile_path)
+    settings = _settings(None, lockfile_path, target_names, "github commit-lockfile")
     outcome = commit_lockfile(settings.lockfile, message, remote=remote, branch=branch)
     if outcome == "unchanged":
         _say(f"{settings.lockfile} is unchanged; nothing to commit.")
@@ -814,7 +984,54 @@ def github_apply_summary(document_file: Path) -> None:
         document = json.loads(document_file.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         document = None
+    if isinstance(document, dict) and document.get("kind") == multi.APPLY_KIND:
+        _emit(multi.render_applies_markdown(document))
+        return
     _emit(markdown.render_apply(document if isinstance(document, dict) else None))
+
+
+@cli.command("targets")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github-matrix"]),
+    default="text",
+    show_default=True,
+    help="github-matrix: one line for a job's `strategy.matrix` (fromJSON), one entry per target.",
+)
+@target_option
+@handle_errors
+def targets_command(output_format: str, target_names: tuple[str, ...]) -> None:
+    """List the targets of reconciler.yaml: name, account, region, role, lockfile.
+
+    Without targets in reconciler.yaml there is one implicit target, listed with an empty name
+    (and account, region and role left to the credentials), so that one workflow serves both.
+
+    \b
+    Example:
+      echo "matrix=$(reconciler targets --format github-matrix)" >> "$GITHUB_OUTPUT"
+    """
+    selected = _selected(target_names)
+    entries = [
+        matrix_entry(s.target)
+        if s.target is not None
+        else {"target": "", "account": "", "region": "", "role": "", "lockfile": str(s.lockfile)}
+        for s in selected
+    ]
+    if output_format == "github-matrix":
+        click.echo(github_matrix(entries))
+    elif output_format == "json":
+        click.echo(json.dumps({"targets": entries}, sort_keys=True))
+    elif not _has_targets(selected):
+        _say(f"No targets in reconciler.yaml: one target, lockfile {selected[0].lockfile}.")
+    else:
+        for s in selected:
+            _say(f"{s.target}: lockfile {s.lockfile}")
+
+
+def _no_region_with(settings: Settings, region: str | None) -> None:
+    if region is not None and settings.target is not None:
+        raise click.UsageError("--region cannot be used with targets: each target has its own")
 
 
 @cli.command()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import regex
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
 from reconciler.manifest import describe_validation_errors, display_path, place_in_text
 from reconciler.redact import DEFAULT_PATTERN, KeyPattern, compile_pattern
+from reconciler.targets import TargetContext, TargetSpec, check_targets, contexts, select
 from reconciler.yamlio import YamlSyntaxError, load_documents
 
 CONFIG_NAME = "reconciler.yaml"
@@ -27,6 +30,30 @@ class ConfigFile(BaseModel):
     lockfile: str = DEFAULT_LOCKFILE
     #: Properties whose key matches (a regular expression, any case) are shown as (sensitive).
     sensitive_properties: str = DEFAULT_PATTERN
+    #: Several accounts and regions, each with its own manifests and lockfile (see targets.py).
+    targets: dict[str, TargetSpec] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _targets_own_their_paths(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("targets") is not None:
+            shared = [key for key in ("manifests", "lockfile") if key in data]
+            if shared:
+                error = PydanticCustomError(
+                    "value_error",
+                    "with targets, each target names its own manifests and lockfile; move this "
+                    "into the targets",
+                )
+                raise ValidationError.from_exception_data(
+                    cls.__name__,
+                    [InitErrorDetails(type=error, loc=(key,), input=data[key]) for key in shared],
+                )
+        return data
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, targets: dict[str, TargetSpec] | None) -> dict[str, TargetSpec] | None:
+        return None if targets is None else check_targets(targets)
 
     @field_validator("sensitive_properties")
     @classmethod
@@ -44,6 +71,8 @@ class Settings:
     lockfile: Path
     config_path: Path | None = None
     sensitive: KeyPattern = field(default_factory=lambda: compile_pattern(DEFAULT_PATTERN))
+    #: The target these settings are for, when reconciler.yaml declares targets.
+    target: TargetContext | None = None
 
 
 def find_config(start: Path) -> Path | None:
@@ -138,3 +167,41 @@ def _relative_or_absolute(directory: Path, cwd: Path) -> Path:
     except ValueError:
         return directory
     return Path(*([".."] * len(relative.parts))) if relative.parts else Path(".")
+
+
+def resolve_targets(
+    names: tuple[str, ...],
+    manifests: str | None = None,
+    lockfile: str | None = None,
+    cwd: Path | None = None,
+) -> list[Settings]:
+    """The settings of every target selected by `names` (all when empty); without targets in
+    reconciler.yaml, the one implicit target, exactly as resolve_settings gives it."""
+    cwd = cwd or Path.cwd()
+    config_path = find_config(cwd)
+    config = read_config(config_path) if config_path is not None else None
+    if config is None or config.targets is None:
+        if names:
+            raise ReconcilerError(
+                "--target needs targets declared in reconciler.yaml; without them there is one "
+                "target: drop --target"
+            )
+        return [resolve_settings(manifests, lockfile, cwd)]
+    assert config_path is not None
+    if manifests is not None or lockfile is not None:
+        raise ReconcilerError(
+            "--manifests and --lockfile cannot be used when reconciler.yaml declares targets: "
+            "each target has its own; choose targets with --target"
+        )
+    base = _relative_or_absolute(config_path.parent, cwd)
+    sensitive = compile_pattern(config.sensitive_properties)
+    return [
+        Settings(
+            manifests=target.manifests[0],
+            lockfile=target.lockfile,
+            config_path=config_path,
+            sensitive=sensitive,
+            target=target,
+        )
+        for target in select(contexts(config.targets, base), names)
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerErr
 from reconciler.memory import paused_gc
 from reconciler.models import Manifest, canonical
 from reconciler.textsafe import visible
+from reconciler.variables import MARK, substitute
 from reconciler.yamlio import (
     MAX_EXPANDED_NODES,
     UNREADABLE,
@@ -86,6 +88,29 @@ class _FileResult:
     declared: list[Declared] = field(default_factory=list)
     problems: list[_Problem] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A file's documents as parsed, before any substitution or validation."""
+
+    text: str | None
+    documents: list[Any]
+    diagnostics: list[Diagnostic]
+
+    @property
+    def has_variables(self) -> bool:
+        return self.text is not None and MARK in self.text
+
+
+@dataclass
+class ManifestCache:
+    """Files read for one target, kept for the next in the same run: each file is parsed once,
+    and one without `${` is validated once (its result does not depend on the target). Keyed by
+    the path shown and the file's bytes, so a changed file is never served stale."""
+
+    parsed: dict[tuple[str, bytes], _Parsed] = field(default_factory=dict)
+    checked: dict[tuple[str, bytes], _FileResult] = field(default_factory=dict)
 
 
 def find_manifest_files(directory: Path) -> list[Path]:
@@ -187,27 +212,54 @@ def display_path(path: Path) -> str:
 def load_manifests(directory: Path) -> DesiredState:
     """Read and validate every manifest below `directory`; raise ManifestError with all problems."""
     with paused_gc():
-        return _load_manifests(directory)
+        return _load_manifests((directory,), None, None)
 
 
-def _load_manifests(directory: Path) -> DesiredState:
-    files = find_manifest_files(directory)
+def load_target_manifests(
+    directories: Sequence[Path], values: Mapping[str, str], cache: ManifestCache | None = None
+) -> DesiredState:
+    """The manifests of a target: every directory in order, `${...}` in string values replaced by
+    `values` before validation. The digest covers the variables too."""
+    with paused_gc():
+        return _load_manifests(tuple(directories), values, cache or ManifestCache())
+
+
+def _load_manifests(
+    directories: tuple[Path, ...],
+    values: Mapping[str, str] | None,
+    cache: ManifestCache | None,
+) -> DesiredState:
     digest = hashlib.sha256()
     declared: list[Declared] = []
     problems: list[_Problem] = []
     diagnostics: list[Diagnostic] = []
     texts: dict[str, str] = {}
-    shown_directory = display_path(directory)
-    for path in files:
-        relative = path.relative_to(directory).as_posix()
-        shown = relative if shown_directory == "." else f"{shown_directory}/{relative}"
-        data = path.read_bytes()
-        digest.update(relative.encode() + b"\0")
-        digest.update(hashlib.sha256(data).digest())
-        result = _load_file(shown, data, texts)
-        declared.extend(result.declared)
-        problems.extend(result.problems)
-        diagnostics.extend(result.diagnostics)
+    seen: set[Path] = set()
+    count = 0
+    for position, directory in enumerate(directories):
+        files = find_manifest_files(directory)
+        shown_directory = display_path(directory)
+        if values is not None:
+            digest.update(f"{position}\0".encode())
+        for path in files:
+            if len(directories) > 1:
+                resolved = path.resolve()
+                if resolved in seen:
+                    continue  # a directory listed inside another: read each file once
+                seen.add(resolved)
+            count += 1
+            relative = path.relative_to(directory).as_posix()
+            shown = relative if shown_directory == "." else f"{shown_directory}/{relative}"
+            data = path.read_bytes()
+            digest.update(relative.encode() + b"\0")
+            digest.update(hashlib.sha256(data).digest())
+            result = _load_file(shown, data, texts, values, cache)
+            declared.extend(result.declared)
+            problems.extend(result.problems)
+            diagnostics.extend(result.diagnostics)
+    if values is not None:
+        for name, value in sorted(values.items()):
+            digest.update(f"{name}\0{value}\0".encode())
 
     placer = _Placer(texts)
     by_name, duplicates = _index_unique(declared)
@@ -219,48 +271,85 @@ def _load_manifests(directory: Path) -> DesiredState:
     return DesiredState(
         artifacts=by_name,
         digest=digest.hexdigest(),
-        files=len(files),
+        files=count,
         warnings=tuple(warnings),
     )
 
 
-def _load_file(shown: str, data: bytes, texts: dict[str, str]) -> _FileResult:
-    result = _FileResult()
+def _load_file(
+    shown: str,
+    data: bytes,
+    texts: dict[str, str],
+    values: Mapping[str, str] | None = None,
+    cache: ManifestCache | None = None,
+) -> _FileResult:
+    key = (shown, data)
+    parsed = cache.parsed.get(key) if cache is not None else None
+    if parsed is None:
+        parsed = _parse_file(shown, data)
+        if cache is not None:
+            cache.parsed[key] = parsed
+    if parsed.text is not None:
+        texts[shown] = parsed.text
+    substituting = values is not None and parsed.has_variables
+    if cache is not None and not substituting:
+        checked = cache.checked.get(key)
+        if checked is None:
+            checked = cache.checked[key] = _check_documents(shown, parsed, None)
+        return checked
+    return _check_documents(shown, parsed, values if substituting else None)
+
+
+def _parse_file(shown: str, data: bytes) -> _Parsed:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = _byte_position(data, exc.start)
-        result.diagnostics.append(
-            Diagnostic(
-                Location(shown, line, col),
-                f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-            )
+        return _Parsed(
+            None,
+            [],
+            [
+                Diagnostic(
+                    Location(shown, line, col),
+                    f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+                )
+            ],
         )
-        return result
     text = text.removeprefix("\ufeff")
-    texts[shown] = text
+    diagnostics: list[Diagnostic] = []
     try:
         documents = load_documents(text)
     except YamlSyntaxError as exc:
         # The documents before the error (and after it, when it is in one document's content)
         # are still checked: every problem is found in one run.
         for error in (exc, *exc.more):
-            result.diagnostics.append(
-                Diagnostic(Location(shown, error.line, error.col), error.message)
-            )
+            diagnostics.append(Diagnostic(Location(shown, error.line, error.col), error.message))
         documents = exc.documents
     else:
         if not documents:
-            result.diagnostics.append(
+            diagnostics.append(
                 Diagnostic(
                     Location(shown, 1, 1),
                     "the file holds no manifest; add one or delete it",
                 )
             )
-    may_alias = "*" in text
-    for index, document in enumerate(documents):
-        if document is not UNREADABLE:
-            _check_document(shown, index, document, may_alias, result)
+    return _Parsed(text, documents, diagnostics)
+
+
+def _check_documents(shown: str, parsed: _Parsed, values: Mapping[str, str] | None) -> _FileResult:
+    result = _FileResult(diagnostics=list(parsed.diagnostics))
+    may_alias = parsed.text is not None and "*" in parsed.text
+    for index, document in enumerate(parsed.documents):
+        if document is UNREADABLE:
+            continue
+        bomb = may_alias and expanded_size(document) is None  # reported by _check_document
+        if values is not None and not bomb:
+            document, unknown = substitute(document, values)
+            if unknown:
+                # Validating the unsubstituted text would only add confusing problems.
+                result.problems.extend(_Problem(shown, index, loc, m) for loc, m in unknown)
+                continue
+        _check_document(shown, index, document, may_alias, result)
     return result
 
 
@@ -546,14 +635,23 @@ def _close_match(word: str, candidates: list[str]) -> str | None:
 def _allowed_fields(loc: Loc, root: type[BaseModel]) -> list[str]:
     """Field names of the model at `loc`, walking the fields of `root`."""
     model: type[BaseModel] | None = root
+    keyed = False  # the field just entered is a mapping of models: the next part is its key
     for part in loc:
         if model is None:
             return []
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         info = model.model_fields.get(str(part))
         model = _model_in(info.annotation) if info is not None else None
+        keyed = info is not None and _is_mapping(info.annotation)
     return list(model.model_fields) if model is not None else []
+
+
+def _is_mapping(annotation: Any) -> bool:
+    if getattr(annotation, "__origin__", None) is dict:
+        return True
+    return any(_is_mapping(arg) for arg in getattr(annotation, "__args__", ()))
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

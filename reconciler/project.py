@@ -25,10 +25,15 @@ from reconciler.apply import (
 from reconciler.audit import AuditReport, audit_live, audit_offline
 from reconciler.aws import Connection, Lineage, connect
 from reconciler.config import Settings
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.live import LiveReader, LiveState, refreshed
 from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
-from reconciler.manifest import DesiredState, load_manifests
+from reconciler.manifest import (
+    DesiredState,
+    ManifestCache,
+    load_manifests,
+    load_target_manifests,
+)
 from reconciler.memory import paused_gc
 from reconciler.ownership import Claim
 from reconciler.plan import Plan, compute_plan
@@ -83,17 +88,58 @@ class State:
         return replace(self, live=live)
 
 
-def read_state(settings: Settings) -> State:
+def load_desired(settings: Settings, cache: ManifestCache | None = None) -> DesiredState:
+    """The declared state: the manifests directory or, for a target of reconciler.yaml, its
+    directories with its variables substituted (`cache` shares the files' parsing between
+    targets)."""
+    target = settings.target
+    if target is None:
+        return load_manifests(settings.manifests)
+    try:
+        return load_target_manifests(target.manifests, target.variables(), cache)
+    except ManifestError as exc:
+        what = f"the manifests of target '{target.name}'"
+        raise ManifestError(exc.diagnostics, what=what) from None
+
+
+def read_state(settings: Settings, cache: ManifestCache | None = None) -> State:
     """Validate the manifests and read the lockfile (with a crashed apply's journal replayed)."""
     with paused_gc():
-        desired = load_manifests(settings.manifests)
+        desired = load_desired(settings, cache)
         recorded = journal.load_with_journal(settings.lockfile)
     return State(desired, recorded)
 
 
-def connect_for(recorded: Lockfile, connection: Connection) -> Lineage:
-    """A client for the lockfile's target; refused if the credentials reach another one."""
-    service = connect(connection, default_region=recorded.target.region)
+def connection_for(settings: Settings, given: Connection) -> Connection:
+    """How to reach the settings' target: its region and its profile or role; a --profile given
+    on the command line wins over the target's profile (and is what its role is assumed from)."""
+    target = settings.target
+    if target is None:
+        return given
+    return replace(
+        given,
+        region=target.region,
+        profile=given.profile or target.profile,
+        role=target.role,
+        session_name=f"reconciler-{target.name}"[:64],
+    )
+
+
+def connect_for(
+    recorded: Lockfile, connection: Connection, settings: Settings | None = None
+) -> Lineage:
+    """A client for the lockfile's target (and the settings' target, if any); refused if the
+    credentials reach another account or region."""
+    bound = settings.target if settings is not None else None
+    chosen = connection if settings is None else connection_for(settings, connection)
+    service = connect(chosen, default_region=recorded.target.region)
+    if bound is not None:
+        reached = service.target
+        if (reached.account, reached.region) != (bound.account, bound.region):
+            raise ReconcilerError(
+                f"{bound} is not what these credentials reach ({reached}); give the target the "
+                "role or profile of its own account"
+            )
     check_target(recorded, service)
     return service
 
@@ -133,14 +179,14 @@ def run_apply(
     """Plan and carry out, holding the apply lock. `confirm` may raise to cancel."""
     with ApplyLock(settings.lockfile):
         recorded = journal.fold(settings.lockfile)  # finish what a crashed apply recorded
-        state = State(load_manifests(settings.manifests), recorded)
+        state = State(load_desired(settings), recorded)
         saved = planfile.load(request.planfile) if request.planfile is not None else None
         mode = saved.mode if saved else request.mode()
         if saved is not None:
             moved = saved.stale_reason(recorded, state.desired.digest)
             _refuse_stale(saved, request.planfile, moved)
         uncertain = bool(recorded.uncertain)
-        service = connect_for(recorded, connection) if mode.refresh or uncertain else None
+        service = connect_for(recorded, connection, settings) if mode.refresh or uncertain else None
         if service is not None:
             if mode.refresh:
                 state = state.refresh(service, deep=mode.deep)
@@ -159,7 +205,7 @@ def run_apply(
         reattach = set(recorded.detached) & set(recorded.artifacts)
         if not plan.has_changes and not reattach and not legacy:
             return ApplyRun(plan, None, recorded)
-        service = service or connect_for(recorded, connection)
+        service = service or connect_for(recorded, connection, settings)
         confirm(plan, service.target)
         log = journal.Journal(
             journal.journal_path(settings.lockfile), recorded.lineage or new_lineage()
@@ -228,8 +274,8 @@ def run_import(
         recorded = journal.fold(settings.lockfile)
         if recorded.lineage is None:  # the tags must name the lineage the lockfile will have
             recorded = replace(recorded, lineage=new_lineage())
-        declared = load_manifests(settings.manifests).specs()
-        service = connect_for(recorded, connection)
+        declared = load_desired(settings).specs()
+        service = connect_for(recorded, connection, settings)
         if name is not None and arn is not None:
             expect(1)
             after, imported = import_artifact(service, recorded, declared, name, arn, from_lineage)
@@ -296,7 +342,7 @@ def run_forget(settings: Settings, connection: Connection, name: str) -> str:
                 f"'{name}' is not in the lockfile {settings.lockfile}; nothing to forget "
                 "('reconciler audit' lists what it records)"
             )
-        service = connect_for(recorded, connection)
+        service = connect_for(recorded, connection, settings)
         after, note = forget(service, recorded, name)
         _write(settings, recorded, after, service)
     return note

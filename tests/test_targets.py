@@ -1,0 +1,521 @@
+"""Several targets from one repository: reconciler.yaml `targets`, variables in manifests, and
+every command run per target, through the CLI against one sandbox serving two accounts."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from reconciler import lockfile
+from reconciler.sandbox import Sandbox, SandboxConfig
+from reconciler.sandbox.accounts import access_key_for
+from reconciler.variables import substitute
+from tests.helpers import manifest_doc, write_manifests
+from tests.sandboxed import REGION, apply, reconciler, use
+
+DEV, PROD, OTHER = "123456789012", "222222222222", "333333333333"
+PROD_ROLE = f"arn:aws:iam::{PROD}:role/reconciler-apply"
+
+
+def entry(name: str, account: str, role: str | None = None, own: str | None = None) -> str:
+    """One target of reconciler.yaml: manifests/common and manifests/OWN (default: its name)."""
+    return (
+        f"  {name}:\n"
+        f'    account: "{account}"\n'
+        f"    region: {REGION}\n"
+        f"    lockfile: locks/{name}.lock.json\n"
+        f"    manifests: [manifests/common, manifests/{own or name}]\n"
+        + (f"    role: {role}\n" if role else "")
+        + f"    vars: {{bucket: acme-{name}}}\n"
+    )
+
+
+CONFIG = "targets:\n" + entry("dev", DEV) + entry("prod", PROD, PROD_ROLE)
+
+
+@pytest.fixture
+def accounts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """A sandbox serving the dev account (that of every plain key) and the prod account."""
+    with Sandbox(SandboxConfig(account=DEV, more_accounts=(PROD, OTHER))) as running:
+        use(running, monkeypatch)
+        yield running
+
+
+def shared(name: str, **spec: Any) -> dict[str, Any]:
+    """A manifest of manifests/common, its source in the target's own bucket."""
+    return manifest_doc(name, Source={"SourceUri": f"s3://${{vars.bucket}}/{name}.csv"}, **spec)
+
+
+@pytest.fixture
+def targets_repo(repo: Path) -> Path:
+    (repo / "reconciler.yaml").write_text(CONFIG)
+    write_manifests(repo / "manifests" / "common", shared("train-data"), shared("model"))
+    write_manifests(repo / "manifests" / "dev", manifest_doc("dev-scratch"))
+    write_manifests(repo / "manifests" / "prod", manifest_doc("prod-report"))
+    return repo
+
+
+def artifacts_in(sandbox: Sandbox, account: str) -> dict[str, str]:
+    """Every artifact of one account in the region: SourceUri → ARN."""
+    client = boto3.client(
+        "sagemaker",
+        endpoint_url=sandbox.url,
+        region_name=REGION,
+        aws_access_key_id=access_key_for(account),
+        aws_secret_access_key="x",
+    )
+    summaries = client.list_artifacts(MaxResults=100)["ArtifactSummaries"]
+    return {s["Source"]["SourceUri"]: s["ArtifactArn"] for s in summaries}
+
+
+def lock(repo: Path, name: str) -> lockfile.Lockfile:
+    return lockfile.load(repo / "locks" / f"{name}.lock.json")
+
+
+# --- reconciler.yaml -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        (
+            "targets:\n  dev:\n    account: 123456789012\n",
+            "reconciler.yaml:3:14: targets.dev.account must be a string, not a number; quote it: "
+            'account: "123456789012"',
+        ),
+        (
+            'targets:\n  dev:\n    account: "1234"\n',
+            "reconciler.yaml:3:14: targets.dev.account: must be a 12-digit AWS account id, "
+            "not '1234'",
+        ),
+        (
+            'targets:\n  dev:\n    account: "123456789012"\n    region: Ireland\n',
+            "reconciler.yaml:4:13: targets.dev.region: must be an AWS region such as eu-west-1, "
+            "not 'Ireland'",
+        ),
+        (
+            'targets:\n  dev:\n    account: "123456789012"\n    regoin: eu-west-1\n',
+            "reconciler.yaml:4:5: unknown field 'regoin' in targets.dev (did you mean 'region'?)",
+        ),
+        (
+            "manifests: manifests\ntargets:\n  dev: {}\n",
+            "reconciler.yaml:1:12: manifests: with targets, each target names its own manifests "
+            "and lockfile; move this into the targets",
+        ),
+        (
+            "targets: {}\n",
+            "reconciler.yaml:1:10: targets: declare at least one target, or remove 'targets'",
+        ),
+    ],
+)
+def test_config_errors_are_positioned(repo: Path, snippet: str, expected: str) -> None:
+    (repo / "reconciler.yaml").write_text(snippet)
+    run = reconciler("validate")
+    assert run.code == 1
+    assert expected in run.err.splitlines()
+
+
+def target_config(**fields: str) -> str:
+    base = {
+        "account": f'"{DEV}"',
+        "region": REGION,
+        "lockfile": "dev.lock.json",
+        "manifests": "[manifests]",
+    }
+    base.update(fields)
+    return "targets:\n  dev:\n" + "".join(f"    {k}: {v}\n" for k, v in base.items())
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"role": PROD_ROLE}, f"is in account {PROD}, not the target's account {DEV}"),
+        ({"role": "reconciler-apply"}, "must be an IAM role ARN"),
+        ({"role": f"arn:aws:iam::{DEV}:role/r", "profile": "dev"}, "give 'profile' or 'role'"),
+        ({"manifests": "[]"}, "targets.dev.manifests"),
+        ({"vars": "{'a b': x}"}, "variable name 'a b' must be letters"),
+        ({"vars": "{n: 3}"}, "targets.dev.vars.n must be a string, not a number"),
+    ],
+)
+def test_each_target_is_checked(repo: Path, fields: dict[str, str], message: str) -> None:
+    (repo / "reconciler.yaml").write_text(target_config(**fields))
+    run = reconciler("validate")
+    assert run.code == 1
+    assert re.search(r"^reconciler\.yaml:\d+:\d+: .*" + re.escape(message), run.err, re.M)
+
+
+def test_targets_sharing_a_lockfile_or_badly_named_are_refused(repo: Path) -> None:
+    body = target_config().split("\n", 2)[2]
+    (repo / "reconciler.yaml").write_text(f"targets:\n  dev:\n{body}  prod:\n{body}")
+    run = reconciler("validate")
+    assert "targets 'dev' and 'prod' share the lockfile dev.lock.json" in run.err
+    (repo / "reconciler.yaml").write_text(f"targets:\n  -dev:\n{body}")
+    assert "target name '-dev' must be" in reconciler("validate").err
+
+
+def test_target_selection_is_checked(targets_repo: Path) -> None:
+    run = reconciler("plan", "--target", "staging")
+    assert (run.code, run.err) == (
+        1,
+        "error: no target named 'staging' in reconciler.yaml; the targets are: dev, prod\n",
+    )
+    run = reconciler("plan", "--manifests", "manifests")
+    assert run.code == 1
+    assert "--manifests and --lockfile cannot be used" in run.err
+    assert reconciler("plan", "--region", "us-east-1").code == 2  # a usage error
+
+
+def test_without_targets_target_is_refused(repo: Path) -> None:
+    write_manifests(repo / "manifests", manifest_doc("one"))
+    run = reconciler("plan", "--target", "dev")
+    assert run.code == 1
+    assert "--target needs targets declared in reconciler.yaml" in run.err
+
+
+# --- variables -----------------------------------------------------------------------------------
+
+
+def test_substitution_replaces_values_not_keys_and_leaves_the_input_alone() -> None:
+    document: dict[str, Any] = {
+        "spec": {
+            "Properties": {"${vars.k}": "${vars.k}-$${vars.k}", "n": "${ target.name }"},
+            "Tags": [{"Key": "where", "Value": "${target.account}/${target.region}"}],
+            "count": 3,
+        }
+    }
+    values = {"vars.k": "v", "target.name": "dev", "target.account": DEV, "target.region": "r"}
+    out, problems = substitute(document, values)
+    assert problems == []
+    assert out["spec"]["Properties"] == {"${vars.k}": "v-${vars.k}", "n": "dev"}
+    assert out["spec"]["Tags"] == [{"Key": "where", "Value": f"{DEV}/r"}]
+    assert document["spec"]["Properties"]["n"] == "${ target.name }"
+    untouched = {"spec": {"Properties": {"a": "$5 and $$"}}}
+    assert substitute(untouched, values) == (untouched, [])
+    assert substitute(untouched, values)[0] is untouched
+
+
+def test_variables_are_substituted_per_target_before_validation(
+    targets_repo: Path, accounts: Sandbox
+) -> None:
+    write_manifests(
+        targets_repo / "manifests" / "common",
+        shared("train-data", Properties={"stage": "${target.name}", "raw": "$${vars.bucket}"}),
+        shared("model"),
+    )
+    run = reconciler("plan", "--format", "json")
+    assert run.code == 0, run.err
+    document = json.loads(run.out)
+    assert document["kind"] == "reconciler-target-plans"
+    by_target = {t["target"]["name"]: t["plan"] for t in document["targets"]}
+    created = {
+        name: {c["name"]: c["after"] for c in plan["changes"]} for name, plan in by_target.items()
+    }
+    assert created["dev"]["train-data"]["Source"]["SourceUri"] == "s3://acme-dev/train-data.csv"
+    assert created["prod"]["train-data"]["Source"]["SourceUri"] == "s3://acme-prod/train-data.csv"
+    assert created["prod"]["train-data"]["Properties"] == {
+        "raw": "${vars.bucket}",
+        "stage": "prod",
+    }
+    assert set(created["dev"]) == {"train-data", "model", "dev-scratch"}
+    assert set(created["prod"]) == {"train-data", "model", "prod-report"}
+
+
+def test_a_value_too_long_after_substitution_is_an_error_of_that_target(
+    targets_repo: Path,
+) -> None:
+    config = CONFIG.replace("{bucket: acme-prod}", "{bucket: acme-prod, suffix: " + "x" * 120 + "}")
+    config = config.replace("{bucket: acme-dev}", "{bucket: acme-dev, suffix: ok}")
+    (targets_repo / "reconciler.yaml").write_text(config)
+    write_manifests(
+        targets_repo / "manifests" / "common",
+        shared("train-data", ArtifactName="train-${vars.suffix}"),
+    )
+    run = reconciler("validate")
+    assert run.code == 1
+    assert run.err.splitlines()[0].startswith(
+        "manifests/common/artifacts.yaml:10:17: spec.ArtifactName is 126 characters long; "
+    )
+    assert run.err.splitlines()[0].endswith(" (target prod)")
+    assert run.err.splitlines()[-1] == "error: 1 problem found in the manifests of target 'prod'"
+
+
+def test_an_unknown_variable_is_positioned_and_says_which_targets(targets_repo: Path) -> None:
+    write_manifests(
+        targets_repo / "manifests" / "common",
+        shared("train-data", Properties={"owner": "${vars.owner}", "n": "${target.nmae}"}),
+    )
+    write_manifests(
+        targets_repo / "manifests" / "prod",
+        manifest_doc("prod-report", Properties={"b": "${vars.bucket"}),
+    )
+    run = reconciler("validate", "--format", "github")
+    assert run.code == 1
+    assert run.err.splitlines() == [
+        "manifests/common/artifacts.yaml:11:12: unknown variable ${vars.owner}; the target's vars "
+        "are: bucket (every target)",
+        "manifests/common/artifacts.yaml:12:8: unknown variable ${target.nmae} (did you mean "
+        "${target.name}?) (every target)",
+        "manifests/prod/artifacts.yaml:11:8: '${' is not closed by '}'; write ${vars.NAME}, or "
+        "$${ for a literal ${ (target prod)",
+        "error: 3 problems found in the manifests of 2 targets (dev, prod)",
+    ]
+    assert run.out.count("::error file=manifests/common/artifacts.yaml,line=11,col=12,") == 1
+
+
+def test_without_targets_manifests_are_read_as_written(repo: Path) -> None:
+    write_manifests(
+        repo / "manifests", manifest_doc("one", Properties={"template": "${vars.bucket}"})
+    )
+    run = reconciler("plan", "--format", "json")
+    assert run.code == 0, run.err
+    change = json.loads(run.out)["changes"][0]
+    assert change["after"]["Properties"] == {"template": "${vars.bucket}"}
+    assert "kind" not in json.loads(run.out)
+
+
+# --- validate, plan, audit per target ------------------------------------------------------------
+
+
+def test_validate_reports_each_target(targets_repo: Path) -> None:
+    run = reconciler("validate")
+    assert (run.code, run.out) == (
+        0,
+        "dev: 3 artifacts in 2 files under manifests/common, manifests/dev are valid.\n"
+        "prod: 3 artifacts in 2 files under manifests/common, manifests/prod are valid.\n",
+    )
+    assert reconciler("validate", "--target", "prod").out.startswith("prod: 3 artifacts")
+
+
+def test_plan_has_a_section_per_target_and_exits_2_when_any_has_changes(
+    targets_repo: Path, accounts: Sandbox
+) -> None:
+    assert apply("--target", "dev").code == 0
+    run = reconciler("plan", "--detailed-exitcode")
+    assert run.code == 2
+    sections = run.out.split("== target ")
+    assert sections[1].startswith(f"'dev' (account {DEV} in {REGION}) ==\nNo changes")
+    assert sections[2].startswith(f"'prod' (account {PROD} in {REGION}) ==\n")
+    assert "Plan: 3 to create" in sections[2]
+    assert reconciler("plan", "--detailed-exitcode", "--target", "dev").code == 0
+
+
+def test_the_markdown_plan_is_one_comment_with_a_section_per_target(
+    targets_repo: Path, accounts: Sandbox
+) -> None:
+    assert apply("--target", "dev").code == 0
+    run = reconciler("plan", "--format", "markdown")
+    body = run.out
+    assert body.startswith("#### reconciler plan: 2 targets\n\n**1 with changes, 1 without.**")
+    prod = body.index(f"##### <code>prod</code> (account {PROD} in {REGION})")
+    dev = body.index(f"<details><summary><code>dev</code> (account {DEV} in {REGION}): no changes")
+    assert dev < prod  # in the order of reconciler.yaml
+    assert "+ prod-report" in body[prod:]
+
+
+@pytest.mark.parametrize("budget", [1_000, 4_000, 20_000])
+def test_the_markdown_plan_of_many_targets_fits_the_budget(repo: Path, budget: int) -> None:
+    entries = "".join(
+        f'  t{n:02d}:\n    account: "{DEV}"\n    region: {REGION}\n'
+        f"    lockfile: locks/t{n:02d}.json\n    manifests: [manifests]\n"
+        for n in range(40)
+    )
+    (repo / "reconciler.yaml").write_text("targets:\n" + entries)
+    write_manifests(repo / "manifests", *[manifest_doc(f"artifact-{i:03d}") for i in range(60)])
+    run = reconciler("plan", "--format", "markdown", "--max-length", str(budget))
+    assert run.code == 0, run.err
+    assert len(run.out) <= budget
+    assert run.out.startswith("#### reconciler plan: 40 targets")
+    assert run.out.count("```") % 2 == 0
+    assert run.out.count("<details>") == run.out.count("</details>")
+
+
+def test_audit_runs_per_target(targets_repo: Path, accounts: Sandbox) -> None:
+    assert apply().code == 0
+    run = reconciler("audit", "--live", "--format", "json")
+    assert run.code == 0, run.err
+    document = json.loads(run.out)
+    assert document["kind"] == "reconciler-target-audits" and document["clean"] is True
+    assert [t["target"]["name"] for t in document["targets"]] == ["dev", "prod"]
+    (targets_repo / "manifests" / "prod" / "artifacts.yaml").unlink()
+    write_manifests(targets_repo / "manifests" / "prod", manifest_doc("prod-other"))
+    run = reconciler("audit")
+    assert run.code == 2
+    assert "prod-report" in run.out.split("== target 'prod'")[1]
+
+
+# --- apply ---------------------------------------------------------------------------------------
+
+
+def test_apply_applies_every_target_in_its_own_account(
+    targets_repo: Path, accounts: Sandbox
+) -> None:
+    run = apply()
+    assert run.code == 0, run.err
+    assert set(artifacts_in(accounts, DEV)) == {
+        "s3://acme-dev/train-data.csv",
+        "s3://acme-dev/model.csv",
+        "s3://acme-ml/dev-scratch/data.csv",
+    }
+    assert set(artifacts_in(accounts, PROD)) == {
+        "s3://acme-prod/train-data.csv",
+        "s3://acme-prod/model.csv",
+        "s3://acme-ml/prod-report/data.csv",
+    }
+    assert (
+        lock(targets_repo, "dev").target.account,
+        lock(targets_repo, "prod").target.account,
+    ) == (
+        DEV,
+        PROD,
+    )
+    assert all(f":{PROD}:" in e.arn for e in lock(targets_repo, "prod").artifacts.values())
+    assert reconciler("plan", "--detailed-exitcode").code == 0
+
+
+def test_apply_target_applies_only_that_one(targets_repo: Path, accounts: Sandbox) -> None:
+    assert apply("--target", "prod").code == 0
+    assert artifacts_in(accounts, DEV) == {}
+    assert len(artifacts_in(accounts, PROD)) == 3
+    assert not (targets_repo / "locks" / "dev.lock.json").exists()
+
+
+def test_credentials_of_another_account_are_refused_before_any_write(
+    targets_repo: Path, accounts: Sandbox
+) -> None:
+    """prod without its role: the plain key reaches the dev account. dev is applied and
+    recorded; prod is refused before its first write; nothing after it starts."""
+    config = "targets:\n" + entry("dev", DEV) + entry("prod", PROD) + entry("later", DEV, own="dev")
+    (targets_repo / "reconciler.yaml").write_text(config)
+    run = apply("--format", "json")
+    assert run.code == 1
+    assert (
+        f"error: target 'prod': target 'prod' (account {PROD} in {REGION}) is not what these "
+        f"credentials reach (account {DEV} in {REGION})" in run.err
+    )
+    document = json.loads(run.out)
+    assert [(t["target"]["name"], t["status"]) for t in document["targets"]] == [
+        ("dev", "applied"),
+        ("prod", "failed"),
+        ("later", "not-started"),
+    ]
+    assert document["ok"] is False
+    assert len(lock(targets_repo, "dev").artifacts) == 3
+    assert artifacts_in(accounts, PROD) == {}
+    assert len(artifacts_in(accounts, DEV)) == 3  # prod's manifests did not land in dev
+    assert not (targets_repo / "locks" / "prod.lock.json").exists()
+    (targets_repo / "apply.json").write_text(run.out)
+    summary = reconciler("github", "apply-summary", "--file", "apply.json").out
+    assert "**Failed before applying anything**" in summary
+    assert "Not started: an earlier target failed." in summary
+
+
+def test_a_failing_target_stops_the_ones_after_it_and_keeps_what_it_did(
+    targets_repo: Path, accounts: Sandbox
+) -> None:
+    config = "targets:\n" + entry("prod", PROD, PROD_ROLE) + entry("dev", DEV)
+    (targets_repo / "reconciler.yaml").write_text(config)
+    # prod first: quota reached after one artifact, so its apply fails part way.
+    accounts.services[PROD].artifact_quota = 1
+    run = apply()
+    assert run.code == 1
+    assert "artifact quota is reached" in run.err
+    assert "Stopped before 1 more target: dev." in run.err
+    assert len(lock(targets_repo, "prod").artifacts) == 1  # what succeeded is recorded
+    assert artifacts_in(accounts, DEV) == {}
+
+
+def test_apply_json_and_its_job_summary(targets_repo: Path, accounts: Sandbox) -> None:
+    run = apply("--format", "json")
+    assert run.code == 0, run.err
+    document = json.loads(run.out)
+    assert document["kind"] == "reconciler-target-applies" and document["ok"] is True
+    prod = document["targets"][1]
+    assert prod["target"] == {
+        "account": PROD,
+        "lockfile": "locks/prod.lock.json",
+        "name": "prod",
+        "region": REGION,
+    }
+    assert prod["apply"]["summary"]["created"] == 3
+    (targets_repo / "apply.json").write_text(run.out)
+    summary = reconciler("github", "apply-summary", "--file", "apply.json")
+    assert summary.out.startswith("#### reconciler apply: 2 targets\n\n##### <code>dev</code>")
+    assert summary.out.count("**Applied:** 3 created") == 2
+
+
+def test_a_saved_plan_is_one_targets(targets_repo: Path, accounts: Sandbox) -> None:
+    run = reconciler("plan", "--out", "plan.json")
+    assert run.code == 2
+    assert "--out saves the plan of one target" in run.err
+    run = reconciler("plan", "--target", "prod", "--out", "plan.json")
+    assert run.code == 0
+    assert "reconciler apply plan.json --target prod" in run.err
+    assert reconciler("apply", "plan.json").code == 2  # which target is a usage error
+    assert reconciler("apply", "plan.json", "--target", "dev").code == 1  # another's plan
+    applied = reconciler("apply", "plan.json", "--target", "prod")
+    assert applied.code == 0, applied.err
+    assert len(artifacts_in(accounts, PROD)) == 3
+
+
+def test_import_and_forget_take_a_target(targets_repo: Path, accounts: Sandbox) -> None:
+    assert apply("--target", "prod").code == 0
+    run = reconciler("forget", "model")
+    assert run.code == 2 and "--target NAME" in run.err
+    assert reconciler("forget", "model", "--target", "prod").code == 0
+    assert "model" not in lock(targets_repo, "prod").artifacts
+    run = reconciler("import", "--all", "--target", "prod")
+    assert run.code == 0, run.err
+    assert "model" in lock(targets_repo, "prod").artifacts
+
+
+# --- reconciler targets --------------------------------------------------------------------------
+
+
+def test_targets_lists_them_and_makes_the_github_matrix(targets_repo: Path) -> None:
+    run = reconciler("targets", "--format", "github-matrix")
+    assert run.code == 0
+    matrix = json.loads(run.out)
+    assert matrix == {
+        "include": [
+            {
+                "account": DEV,
+                "lockfile": "locks/dev.lock.json",
+                "region": REGION,
+                "role": "",
+                "target": "dev",
+            },
+            {
+                "account": PROD,
+                "lockfile": "locks/prod.lock.json",
+                "region": REGION,
+                "role": PROD_ROLE,
+                "target": "prod",
+            },
+        ]
+    }
+    assert run.out.count("\n") == 1
+    assert reconciler("targets").out == (
+        f"target 'dev' (account {DEV} in {REGION}): lockfile locks/dev.lock.json\n"
+        f"target 'prod' (account {PROD} in {REGION}): lockfile locks/prod.lock.json\n"
+    )
+
+
+def test_without_targets_the_matrix_has_the_one_implicit_target(repo: Path) -> None:
+    matrix = json.loads(reconciler("targets", "--format", "github-matrix").out)
+    assert matrix == {
+        "include": [
+            {
+                "account": "",
+                "lockfile": "artifacts.lock.json",
+                "region": "",
+                "role": "",
+                "target": "",
+            }
+        ]
+    }
