@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from ruamel.yaml import YAML
 
 from reconciler import lockfile
 from reconciler.sandbox import Sandbox, SandboxConfig
@@ -519,3 +521,72 @@ def test_without_targets_the_matrix_has_the_one_implicit_target(repo: Path) -> N
             }
         ]
     }
+
+
+# --- the apply workflow --------------------------------------------------------------------------
+
+ROOT = Path(__file__).parent.parent
+
+
+def workflow_job(name: str) -> dict[str, Any]:
+    workflow = YAML(typ="safe").load((ROOT / ".github/workflows/apply.yml").read_text())
+    job: dict[str, Any] = workflow["jobs"][name]
+    return job
+
+
+def test_the_apply_workflow_runs_one_job_per_target_with_its_own_role() -> None:
+    listing = workflow_job("targets")["steps"][-1]
+    assert "reconciler targets --format github-matrix" in listing["run"]
+    apply_job = workflow_job("apply")
+    assert apply_job["strategy"]["matrix"] == "${{ fromJSON(needs.targets.outputs.matrix) }}"
+    assert apply_job["strategy"]["fail-fast"] is False
+    credentials = next(
+        s for s in apply_job["steps"] if "configure-aws-credentials" in s.get("uses", "")
+    )
+    assert credentials["with"]["role-to-assume"].startswith("${{ matrix.role || ")
+    assert credentials["with"]["aws-region"].startswith("${{ matrix.region || ")
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (
+            "prod",
+            [
+                "apply --target prod --auto-approve --format json",
+                "github commit-lockfile --target prod --branch main --message reconciler: record "
+                "applied artifacts of prod",
+            ],
+        ),
+        (
+            "",
+            [
+                "apply --auto-approve --format json",
+                "github commit-lockfile --branch main --message reconciler: record applied "
+                "artifacts",
+            ],
+        ),
+    ],
+)
+def test_each_apply_job_applies_and_commits_its_own_target(
+    tmp_path: Path, target: str, expected: list[str]
+) -> None:
+    """The job's shell steps, run with a stand-in `reconciler` that records its arguments."""
+    log = tmp_path / "calls"
+    stand_in = tmp_path / "bin" / "reconciler"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    stand_in.chmod(0o755)
+    steps = {s.get("name"): s for s in workflow_job("apply")["steps"]}
+    env = {
+        "PATH": f"{stand_in.parent}:/usr/bin:/bin",
+        "TARGET": target,
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+    }
+    for name in ("Apply", "Commit the lockfile"):
+        done = subprocess.run(
+            ["bash", "-e", "-c", steps[name]["run"]], env=env, capture_output=True, timeout=30
+        )
+        assert done.returncode == 0, done.stderr
+    assert log.read_text().splitlines() == expected
