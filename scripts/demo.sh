@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # The main job, end to end, on the bundled sandbox: start a sandbox, plan and apply manifests/
 # into a lockfile outside the tracked files (.reconciler/demo/, ignored by git), show that a
-# second plan has no changes, audit, stop the sandbox. Nothing tracked is modified.
+# second plan has no changes, audit. Then the same for two targets (examples/targets: a staging
+# and a production account, both served by the sandbox, each reached by assuming its role),
+# copied to .reconciler/demo/targets. Stop the sandbox. Nothing tracked is modified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # shellcheck disable=SC2206
-reconciler=(${RECONCILER:-.venv/bin/reconciler})
+reconciler=(${RECONCILER:-$PWD/.venv/bin/reconciler})
 work=.reconciler/demo
 rm -rf "$work"
 mkdir -p "$work"
 lock="$work/artifacts.lock.json"
 
-"${reconciler[@]}" sandbox --port 0 --url-file "$work/sandbox-url" >/dev/null 2>"$work/sandbox.log" &
+"${reconciler[@]}" sandbox --port 0 --url-file "$work/sandbox-url" \
+  --account 123456789012 --account 210987654321 >/dev/null 2>"$work/sandbox.log" &
 sandbox_pid=$!
 trap 'kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 300); do
@@ -40,3 +43,18 @@ step "reconciler audit --lockfile $lock"
 "${reconciler[@]}" audit --lockfile "$lock"
 step "the lockfile ($lock), first lines"
 head -n 8 "$lock"
+
+step "several targets: examples/targets, copied to $work/targets"
+cp -R examples/targets "$work/targets"
+cd "$work/targets"
+"${reconciler[@]}" targets
+step "reconciler validate   (every target)"
+"${reconciler[@]}" validate
+step "reconciler plan   (every target)"
+"${reconciler[@]}" plan
+step "reconciler apply --auto-approve   (staging, then prod, each in its own account)"
+"${reconciler[@]}" apply --auto-approve
+step "reconciler plan --detailed-exitcode   (0: nothing left to do in any target)"
+"${reconciler[@]}" plan --detailed-exitcode
+step "reconciler audit --live --target prod"
+"${reconciler[@]}" audit --live --target prod

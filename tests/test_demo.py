@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).parent.parent
 
@@ -16,7 +19,10 @@ def git_status() -> str:
     ).stdout
 
 
-def test_the_demo_applies_the_examples_and_modifies_nothing_tracked() -> None:
+@pytest.fixture(scope="module")
+def demo() -> Iterator[tuple[subprocess.CompletedProcess[str], str, str]]:
+    """One run of the demo for every test here (it takes a while): its result, and `git status`
+    before and after."""
     before = git_status()
     result = subprocess.run(
         ["bash", "scripts/demo.sh"],
@@ -26,8 +32,31 @@ def test_the_demo_applies_the_examples_and_modifies_nothing_tracked() -> None:
         text=True,
         timeout=300,
     )
+    yield result, before, git_status()
+
+
+def test_the_demo_applies_the_examples_and_modifies_nothing_tracked(
+    demo: tuple[subprocess.CompletedProcess[str], str, str],
+) -> None:
+    result, before, after = demo
     assert result.returncode == 0, result.stderr
     assert "Apply complete: 9 created" in result.stdout
     assert "No changes: the lockfile matches the manifests (9 artifacts)." in result.stdout
     assert "Audit clean: 9 artifacts" in result.stdout
-    assert git_status() == before
+    assert after == before
+
+
+def test_the_demo_plans_and_applies_two_targets_in_two_accounts(
+    demo: tuple[subprocess.CompletedProcess[str], str, str],
+) -> None:
+    result = demo[0]
+    assert result.returncode == 0, result.stderr
+    several = result.stdout.split("== several targets")[1]
+    applied = several.split("== reconciler apply")[1].split("== reconciler plan")[0]
+    assert applied.count("Apply complete: ") == 2
+    assert "Apply complete: 2 created" in applied.split("== target 'prod'")[0]
+    prod = applied.split("== target 'prod' (account 210987654321 in eu-west-1) ==")[1]
+    assert "Apply complete: 3 created" in prod
+    assert prod.count(":210987654321:artifact/") == 3
+    assert "No changes: the lockfile matches the manifests (3 artifacts)." in several
+    assert "s3://acme-ml-data-prod/churn/monitoring/baseline.json" in several
