@@ -935,7 +935,7 @@ def _checked_marker(value: str) -> str:
 
 @github.command("commit-lockfile")
 @path_options(manifests_too=False)
-@one_target_option
+@target_option
 @click.option(
     "--message",
     default="reconciler: record applied artifacts",
@@ -948,7 +948,8 @@ def _checked_marker(value: str) -> str:
 def github_commit_lockfile(
     lockfile_path: str | None, target_names: tuple[str, ...], message: str, remote: str, branch: str
 ) -> None:
-    """Commit the lockfile alone and push it, fetching and rebasing if the branch moved.
+    """Commit the lockfile alone and push it, fetching and rebasing if the branch moved (with
+    targets: the lockfile of each target chosen, or of every target, one commit each).
 
     A push with GITHUB_TOKEN does not start another workflow run.
 
@@ -956,12 +957,12 @@ def github_commit_lockfile(
     Example:
       reconciler github commit-lockfile --branch main
     """
-    settings = _settings(None, lockfile_path, target_names, "github commit-lockfile")
-    outcome = commit_lockfile(settings.lockfile, message, remote=remote, branch=branch)
-    if outcome == "unchanged":
-        _say(f"{settings.lockfile} is unchanged; nothing to commit.")
-    else:
-        _say(f"Pushed {settings.lockfile} to {branch} in {outcome}.")
+    for settings in _selected(target_names, None, lockfile_path):
+        outcome = commit_lockfile(settings.lockfile, message, remote=remote, branch=branch)
+        if outcome == "unchanged":
+            _say(f"{settings.lockfile} is unchanged; nothing to commit.")
+        else:
+            _say(f"Pushed {settings.lockfile} to {branch} in {outcome}.")
 
 
 @github.command("apply-summary")

@@ -36,6 +36,7 @@ def test_version_and_help_with_examples() -> None:
         ["forget"],
         ["schema"],
         ["sandbox"],
+        ["targets"],
         ["github", "comment"],
         ["github", "commit-lockfile"],
         ["github", "apply-summary"],

@@ -590,3 +590,49 @@ def test_each_apply_job_applies_and_commits_its_own_target(
         )
         assert done.returncode == 0, done.stderr
     assert log.read_text().splitlines() == expected
+
+
+def test_matrix_jobs_each_commit_their_own_lockfile_rebasing_over_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def git(*args: str, cwd: Path) -> str:
+        done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    remote = tmp_path / "remote.git"
+    git("init", "--bare", "-b", "main", str(remote), cwd=tmp_path)
+    start = tmp_path / "start"
+    git("clone", str(remote), str(start), cwd=tmp_path)
+    (start / "reconciler.yaml").write_text(CONFIG)
+    (start / "locks").mkdir()
+    for name in ("dev", "prod"):
+        (start / "locks" / f"{name}.lock.json").write_text("{}\n")
+    git("add", ".", cwd=start)
+    git(
+        "-c",
+        "user.name=Dev",
+        "-c",
+        "user.email=dev@example.com",
+        "commit",
+        "-m",
+        "start",
+        cwd=start,
+    )
+    git("push", "origin", "HEAD:main", cwd=start)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    jobs = {name: tmp_path / name for name in ("dev", "prod")}
+    for clone in jobs.values():  # both jobs check out main before either commits
+        git("clone", str(remote), str(clone), cwd=tmp_path)
+    for name, clone in jobs.items():
+        (clone / "locks" / f"{name}.lock.json").write_text(f'{{"applied": "{name}"}}\n')
+        monkeypatch.chdir(clone)
+        run = reconciler("github", "commit-lockfile", "--target", name, "--message", name)
+        assert run.code == 0, run.err
+        assert run.out.startswith(f"Pushed locks/{name}.lock.json to main in ")
+    assert git("log", "--format=%s", "main", cwd=remote).splitlines() == ["prod", "dev", "start"]
+    for name in ("dev", "prod"):
+        assert git("show", "--name-only", "--format=", f"main~{name == 'dev':d}", cwd=remote) == (
+            f"locks/{name}.lock.json"
+        )
+        shown = git("show", f"main:locks/{name}.lock.json", cwd=remote)
+        assert shown == f'{{"applied": "{name}"}}'
