@@ -342,8 +342,8 @@ def _check_documents(shown: str, parsed: _Parsed, values: Mapping[str, str] | No
     for index, document in enumerate(parsed.documents):
         if document is UNREADABLE:
             continue
-        bomb = may_alias and expanded_size(document) is None  # reported by _check_document
-        if values is not None and not bomb:
+        # An alias bomb is left to _check_document to report, unexpanded.
+        if values is not None and not (may_alias and expanded_size(document) is None):
             document, unknown = substitute(document, values)
             if unknown:
                 # Validating the unsubstituted text would only add confusing problems.

@@ -636,3 +636,16 @@ def test_matrix_jobs_each_commit_their_own_lockfile_rebasing_over_the_others(
         )
         shown = git("show", f"main:locks/{name}.lock.json", cwd=remote)
         assert shown == f'{{"applied": "{name}"}}'
+
+
+def test_an_alias_bomb_in_a_targets_manifest_is_reported_not_expanded(targets_repo: Path) -> None:
+    levels = ['a: &a ["${vars.bucket}","${vars.bucket}","${vars.bucket}","${vars.bucket}"]']
+    levels += [
+        f"{name}: &{name} [{','.join(['*' + previous] * 10)}]"
+        for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
+    (targets_repo / "manifests" / "dev" / "bomb.yaml").write_text("\n".join(levels) + "\n")
+    run = reconciler("validate", "--target", "dev")
+    assert run.code == 1
+    assert "YAML aliases expand this document beyond 10,000 values" in run.err
+    assert run.err.splitlines()[0].endswith("(target dev)")
