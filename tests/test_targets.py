@@ -649,3 +649,25 @@ def test_an_alias_bomb_in_a_targets_manifest_is_reported_not_expanded(targets_re
     assert run.code == 1
     assert "YAML aliases expand this document beyond 10,000 values" in run.err
     assert run.err.splitlines()[0].endswith("(target dev)")
+
+
+def test_a_job_already_holding_the_role_does_not_assume_it_again(
+    targets_repo: Path, accounts: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in a matrix job that assumed the target's role through OIDC."""
+    sts = boto3.client(
+        "sts",
+        endpoint_url=accounts.url,
+        region_name=REGION,
+        aws_access_key_id="AKIDSANDBOX",
+        aws_secret_access_key="x",
+    )
+    held = sts.assume_role(RoleArn=PROD_ROLE, RoleSessionName="github-actions")["Credentials"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", held["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", held["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", held["SessionToken"])
+    accounts.reset_counters()
+    run = apply("--target", "prod")
+    assert run.code == 0, run.err
+    assert accounts.counters().get("sts:AssumeRole", 0) == 0
+    assert len(artifacts_in(accounts, PROD)) == 3
