@@ -30,6 +30,10 @@ SYMBOLS = {
     Action.ORPHAN: "!",
 }
 SUMMARY_KEYS = ("create", "update", "replace", "delete", "orphan", "unchanged")
+DETACHED_NOTE = (
+    "a replace deleted its artifact and did not finish: apply creates it and puts back the "
+    "associations the lockfile kept"
+)
 ARN_NOTE = (
     "the lockfile records another ARN for it than the base lockfile (edited by hand?): apply "
     "acts on the recorded ARN, and only if that artifact is this lockfile's own"
@@ -108,7 +112,8 @@ def compute_plan(
     for name, spec in desired.items():
         entry = recorded.get(name)
         if entry is None:
-            changes.append(Change(name, Action.CREATE, after=spec))
+            notes = (DETACHED_NOTE,) if name in lockfile.detached else ()
+            changes.append(Change(name, Action.CREATE, after=spec, notes=notes))
             continue
         change = compare(name, entry, spec)
         if entry.uncertain:

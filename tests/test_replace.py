@@ -78,6 +78,7 @@ def test_a_replace_whose_create_fails_is_reported_and_finished_by_the_next_apply
     lock = recorded(repo)
     assert "model" not in lock.artifacts
     assert set(lock.detached) == {"model"}
+    assert "puts back the associations the lockfile kept" in reconciler("plan").out
 
     sandbox.service.artifact_quota = 6000
     finished = apply()
