@@ -31,7 +31,7 @@ from pathlib import Path
 from ruamel.yaml.cyaml import CSafeLoader
 
 from reconciler.config import resolve_targets
-from reconciler.manifest import ManifestCache
+from reconciler.manifest import ParsedFiles
 from reconciler.memory import paused_gc
 from reconciler.multitarget import for_each
 from reconciler.project import read_state
@@ -121,7 +121,7 @@ def floor(directories: list[Path]) -> None:
 def plan(root: Path) -> None:
     """What `reconciler plan --format json` runs for every target, minus printing."""
     selected = resolve_targets((), cwd=root)
-    cache = ManifestCache()
+    cache = ParsedFiles()
     states = for_each(selected, lambda settings: read_state(settings, cache))
     plans = [(s.target, redact_plan(state.plan(), s.sensitive)) for s, state in states]
     with paused_gc():

@@ -31,7 +31,7 @@ from reconciler.github import (
     upsert_comment,
 )
 from reconciler.lockfile import Target
-from reconciler.manifest import ManifestCache
+from reconciler.manifest import ParsedFiles
 from reconciler.memory import paused_gc
 from reconciler.multitarget import for_each
 from reconciler.plan import Plan
@@ -225,7 +225,7 @@ def _settings(
 
 
 def _read_state(
-    settings: Settings, live: Connection | None, deep: bool, cache: ManifestCache | None = None
+    settings: Settings, live: Connection | None, deep: bool, cache: ParsedFiles | None = None
 ) -> State:
     """The manifests and the lockfile and, given a connection, the service's side too."""
     state = read_state(settings, cache)
@@ -326,7 +326,7 @@ def validate(manifests: str | None, target_names: tuple[str, ...], output_format
       reconciler validate --manifests manifests --format github
     """
     selected = _selected(target_names, manifests)
-    cache = ManifestCache()
+    cache = ParsedFiles()
     try:
         loaded = for_each(selected, lambda settings: load_desired(settings, cache))
     except ManifestError as exc:
@@ -428,7 +428,7 @@ def plan(
             "--base-lockfile is one target's lockfile; choose the target with --target NAME"
         )
     live = Connection(region, profile, endpoint_url) if refresh else None
-    cache = ManifestCache()
+    cache = ParsedFiles()
     states = for_each(selected, lambda settings: _read_state(settings, live, deep, cache))
     base = lockfile.load(base_lockfile) if base_lockfile is not None else None
     computed = [(s, state.plan(prune=prune, base=base)) for s, state in states]
@@ -494,7 +494,7 @@ def audit(
     """
     selected = _selected(target_names, manifests, lockfile_path, region)
     connection = Connection(region, profile, endpoint_url) if live else None
-    cache = ManifestCache()
+    cache = ParsedFiles()
     states = for_each(selected, lambda settings: _read_state(settings, connection, deep, cache))
     reports = [(s, redact_report(state.audit(), s.sensitive)) for s, state in states]
     if _has_targets(selected):

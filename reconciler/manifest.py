@@ -104,7 +104,7 @@ class _Parsed:
 
 
 @dataclass
-class ManifestCache:
+class ParsedFiles:
     """Files read for one target, kept for the next in the same run: each file is parsed once,
     and one without `${` is validated once (its result does not depend on the target). Keyed by
     the path shown and the file's bytes, so a changed file is never served stale."""
@@ -216,18 +216,18 @@ def load_manifests(directory: Path) -> DesiredState:
 
 
 def load_target_manifests(
-    directories: Sequence[Path], values: Mapping[str, str], cache: ManifestCache | None = None
+    directories: Sequence[Path], values: Mapping[str, str], cache: ParsedFiles | None = None
 ) -> DesiredState:
     """The manifests of a target: every directory in order, `${...}` in string values replaced by
     `values` before validation. The digest covers the variables too."""
     with paused_gc():
-        return _load_manifests(tuple(directories), values, cache or ManifestCache())
+        return _load_manifests(tuple(directories), values, cache or ParsedFiles())
 
 
 def _load_manifests(
     directories: tuple[Path, ...],
     values: Mapping[str, str] | None,
-    cache: ManifestCache | None,
+    cache: ParsedFiles | None,
 ) -> DesiredState:
     digest = hashlib.sha256()
     declared: list[Declared] = []
@@ -281,7 +281,7 @@ def _load_file(
     data: bytes,
     texts: dict[str, str],
     values: Mapping[str, str] | None = None,
-    cache: ManifestCache | None = None,
+    cache: ParsedFiles | None = None,
 ) -> _FileResult:
     key = (shown, data)
     parsed = cache.parsed.get(key) if cache is not None else None

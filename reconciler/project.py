@@ -30,7 +30,7 @@ from reconciler.live import LiveReader, LiveState, refreshed
 from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
 from reconciler.manifest import (
     DesiredState,
-    ManifestCache,
+    ParsedFiles,
     load_manifests,
     load_target_manifests,
 )
@@ -88,7 +88,7 @@ class State:
         return replace(self, live=live)
 
 
-def load_desired(settings: Settings, cache: ManifestCache | None = None) -> DesiredState:
+def load_desired(settings: Settings, cache: ParsedFiles | None = None) -> DesiredState:
     """The declared state: the manifests directory or, for a target of reconciler.yaml, its
     directories with its variables substituted (`cache` shares the files' parsing between
     targets)."""
@@ -102,7 +102,7 @@ def load_desired(settings: Settings, cache: ManifestCache | None = None) -> Desi
         raise ManifestError(exc.diagnostics, what=what) from None
 
 
-def read_state(settings: Settings, cache: ManifestCache | None = None) -> State:
+def read_state(settings: Settings, cache: ParsedFiles | None = None) -> State:
     """Validate the manifests and read the lockfile (with a crashed apply's journal replayed)."""
     with paused_gc():
         desired = load_desired(settings, cache)
