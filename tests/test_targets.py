@@ -671,3 +671,37 @@ def test_a_job_already_holding_the_role_does_not_assume_it_again(
     assert run.code == 0, run.err
     assert accounts.counters().get("sts:AssumeRole", 0) == 0
     assert len(artifacts_in(accounts, PROD)) == 3
+
+
+@pytest.mark.parametrize(
+    ("listing", "base"),
+    [
+        ('{"targets": [{"lockfile": "artifacts.lock.json", "target": ""}]}', True),
+        ('{"targets": [{"lockfile": "locks/dev.lock.json", "target": "dev"}]}', False),
+    ],
+)
+def test_the_plan_workflow_compares_with_the_base_lockfile_only_without_targets(
+    tmp_path: Path, listing: str, base: bool
+) -> None:
+    log = tmp_path / "calls"
+    stand_in = tmp_path / "bin" / "reconciler"
+    stand_in.parent.mkdir()
+    stand_in.write_text(
+        f"#!/bin/sh\nif [ \"$1\" = targets ]; then echo '{listing}'; exit 0; fi\n"
+        f'echo "$*" >> {log}\n'
+    )
+    stand_in.chmod(0o755)
+    workflow = YAML(typ="safe").load((ROOT / ".github/workflows/plan.yml").read_text())
+    step = next(s for s in workflow["jobs"]["plan"]["steps"] if s.get("name") == "Plan")
+    env = {
+        "PATH": f"{stand_in.parent}:/usr/bin:/bin",
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+    }
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], env=env, capture_output=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2
+    assert all(("--base-lockfile" in call) is base for call in calls)
