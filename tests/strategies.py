@@ -11,7 +11,7 @@ from reconciler.models import Manifest, canonical_spec
 names = st.from_regex(r"\A[a-zA-Z0-9](-?[a-zA-Z0-9]){0,15}\Z")
 text = st.text(
     alphabet=st.characters(
-        blacklist_categories=("Cs",), blacklist_characters="\n\r\x85\u2028\u2029"
+        blacklist_categories=["Cs"], blacklist_characters="\n\r\x85\u2028\u2029"
     ),
     max_size=20,
 )

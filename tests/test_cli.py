@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -41,9 +42,9 @@ def test_version_and_help_with_examples() -> None:
         ["github", "commit-lockfile"],
         ["github", "apply-summary"],
     ]
-    listed = {name for name in cli.commands} | {
-        f"github {name}" for name in cli.commands["github"].commands
-    }  # type: ignore[attr-defined]
+    github = cli.commands["github"]
+    assert isinstance(github, click.Group)
+    listed = {name for name in cli.commands} | {f"github {name}" for name in github.commands}
     assert {" ".join(c) for c in commands} | {"github"} == listed
     for command in commands:
         result = run(*command, "--help")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from reconciler import lockfile
 from reconciler.models import OWNERSHIP_TAG_KEY
@@ -20,13 +21,14 @@ def applied(repo: Path, *documents: dict[str, object]) -> dict[str, str]:
     return {name: entry.arn for name, entry in recorded(repo).artifacts.items()}
 
 
-def audit_live(*args: str) -> tuple[int, dict[str, object]]:
+def audit_live(*args: str) -> tuple[int, dict[str, Any]]:
     result = reconciler("audit", "--live", "--format", "json", *args)
-    return result.code, json.loads(result.out)
+    document: dict[str, Any] = json.loads(result.out)
+    return result.code, document
 
 
-def findings(document: dict[str, object]) -> set[tuple[str, str]]:
-    return {(f["name"], f["kind"]) for f in document["findings"]}  # type: ignore[attr-defined, index]
+def findings(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(f["name"], f["kind"]) for f in document["findings"]}
 
 
 def test_a_clean_account_audits_clean(repo: Path, sandbox: Sandbox) -> None:
@@ -74,7 +76,7 @@ def test_edits_out_of_band_are_reported_field_by_field_and_healed(
     client.add_tags(ResourceArn=arns["a"], Tags=[{"Key": "team", "Value": "other"}])
     code, document = audit_live()
     assert code == 2
-    (drift,) = document["findings"]  # type: ignore[misc]
+    (drift,) = document["findings"]
     assert (drift["name"], drift["kind"]) == ("a", "drift")
     assert drift["fields"] == [
         {"path": "Properties.extra", "before": None, "after": "1"},

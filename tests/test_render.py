@@ -8,14 +8,14 @@ import pytest
 from reconciler.audit import audit_offline
 from reconciler.errors import Diagnostic, Location
 from reconciler.lockfile import Lockfile
-from reconciler.plan import compute_plan
+from reconciler.plan import Plan, compute_plan
 from reconciler.render import jsondoc, markdown, text
 from reconciler.render.annotations import error_annotation, escape_data, escape_property
 from tests.helpers import recorded
 from tests.test_plan import spec
 
 
-def mixed_plan():  # type: ignore[no-untyped-def]
+def mixed_plan() -> Plan:
     lock = recorded({"u": spec("u"), "r": spec("r"), "d": spec("d"), "same": spec("same")})
     desired = {
         "u": spec("u", Properties={"stage": "processed", "rows": "10"}),

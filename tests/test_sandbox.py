@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 from urllib.request import urlopen
 
@@ -29,11 +29,14 @@ REGION = "eu-west-1"
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
-def client(sandbox: Sandbox, service: str = "sagemaker", config: Config | None = None) -> Any:
+Service = Literal["sagemaker", "sts"]
+
+
+def client(sandbox: Sandbox, service: Service = "sagemaker", config: Config | None = None) -> Any:
     return client_at(sandbox.url, service, config)
 
 
-def client_at(url: str, service: str = "sagemaker", config: Config | None = None) -> Any:
+def client_at(url: str, service: Service = "sagemaker", config: Config | None = None) -> Any:
     return boto3.client(
         service,
         endpoint_url=url,
@@ -532,7 +535,9 @@ def test_responses_conform_to_the_output_shapes(sandbox: Sandbox) -> None:
     for operation, params in calls:
         status, body = raw_post(sandbox, f"SageMaker.{operation}", params)
         assert status == 200, body
-        assert conforms(model.operation_model(operation).output_shape, body) == [], operation
+        shape = model.operation_model(operation).output_shape
+        assert shape is not None
+        assert conforms(shape, body) == [], operation
         assert body, operation
 
 
