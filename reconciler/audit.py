@@ -23,6 +23,8 @@ class FindingKind(StrEnum):
     MALFORMED = "malformed"
     FOREIGN = "foreign-target"
     SHARED_ARN = "shared-arn"
+    UNCERTAIN = "uncertain"
+    DETACHED = "detached"
     MISSING = "missing"
     DRIFT = "drift"
     NOT_OWNED = "not-owned"
@@ -36,6 +38,8 @@ FINDING_TEXT = {
     FindingKind.MALFORMED: "the lockfile entry cannot be read",
     FindingKind.FOREIGN: "the lockfile entry belongs to another account or region",
     FindingKind.SHARED_ARN: "another lockfile entry records the same ARN",
+    FindingKind.UNCERTAIN: "the outcome of the last write to it is unknown",
+    FindingKind.DETACHED: "a replace of it did not finish; associations wait to be put back",
     FindingKind.MISSING: "recorded, but missing on the service",
     FindingKind.DRIFT: "changed on the service since it was applied",
     FindingKind.NOT_OWNED: "the artifact does not carry its ownership tag",
@@ -90,6 +94,20 @@ def audit_offline(desired: dict[str, dict[str, Any]], lockfile: Lockfile) -> Aud
                     Finding(name, FindingKind.DIFFERS, detail, entry.arn, change.fields)
                 )
     findings.extend(_shared_arns(lockfile))
+    findings.extend(
+        Finding(
+            name, FindingKind.UNCERTAIN, "apply reads it back first", lockfile.artifacts[name].arn
+        )
+        for name in lockfile.uncertain
+    )
+    findings.extend(
+        Finding(
+            name,
+            FindingKind.DETACHED,
+            f"{len(detached.associations)} associations; apply puts them back",
+        )
+        for name, detached in sorted(lockfile.detached.items())
+    )
     unreadable = set(lockfile.malformed)
     for name in desired:
         if name not in lockfile.artifacts and name not in unreadable:

@@ -4,6 +4,7 @@ the delete half of an unfinished replace is reported."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -79,6 +80,8 @@ def test_a_replace_whose_create_fails_is_reported_and_finished_by_the_next_apply
     assert "model" not in lock.artifacts
     assert set(lock.detached) == {"model"}
     assert "puts back the associations the lockfile kept" in reconciler("plan").out
+    audit = json.loads(reconciler("audit", "--format", "json").out)
+    assert ("model", "detached") in {(f["name"], f["kind"]) for f in audit["findings"]}
 
     sandbox.service.artifact_quota = 6000
     finished = apply()

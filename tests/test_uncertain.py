@@ -46,6 +46,11 @@ def test_an_update_whose_response_was_lost_is_read_back_and_converges(
     assert raw["artifacts"]["model"]["uncertain"] is True
 
     declare(repo, approved("true"))
+    audit = reconciler("audit", "--format", "json")
+    assert audit.code == 2
+    assert ("model", "uncertain") in {
+        (f["name"], f["kind"]) for f in json.loads(audit.out)["findings"]
+    }
     plan = reconciler("plan", "--detailed-exitcode")
     assert plan.code == 2, plan.out
     assert "outcome of the last write is unknown" in plan.out
