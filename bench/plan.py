@@ -1,39 +1,51 @@
-"""Plan time against the floor: a bare ruamel.yaml C-loader parse of the same files (design §10).
+"""Plan time against the floor: a whole process that only parses the same files (design §10).
 
-Generates N artifacts (10 per file), then times, in the same run, best of several rounds:
-  floor  read every file and parse it with YAML(typ="safe") on the C loader;
-  plan   what `reconciler plan --format json` does: load and validate the manifests, read the
-         lockfile, compute the plan and render it; once with no lockfile (every artifact a
-         create) and once with a lockfile recording exactly the manifests (no change).
-Prints each time divided by the floor. Target: at most 1.3.
+The floor is a whole Python process that reads every manifest file and parses it with
+ruamel.yaml's fastest C path, `ruamel.yaml.cyaml.CSafeLoader`, taking the documents one by one.
+Against it, in the same run and interleaved round by round, a whole `reconciler plan --format json`
+process on the same files with a lockfile recording exactly the manifests (no change):
 
-    python bench/plan.py            # 6,000 and 60,000 artifacts
-    python bench/plan.py 2000       # other sizes
+  cold  the manifest cache (.reconciler/cache/) deleted first: every file parsed and validated,
+        and the cache written;
+  warm  nothing changed since the previous run: the cache answers for every file.
+
+Each figure is the median over the rounds; a ratio is the median of the rounds' plan ÷ floor.
+Peak memory is the plan process's maximum resident set size (getrusage of the child).
+Targets (design §10, issue 12): cold ≤ 1.2, warm ≤ 0.25, peak ≤ 300 MiB at 60,000.
+
+    python bench/plan.py                      # 6,000 and 60,000 artifacts, 10 a file,
+                                              # and 6,000 one a file
+    python bench/plan.py --sizes 2000 --per-file 1 --rounds 3
 """
 
 from __future__ import annotations
 
-import gc
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from ruamel.yaml import YAML
+FLOOR = """
+import sys
+from pathlib import Path
+from ruamel.yaml.cyaml import CSafeLoader
 
-from reconciler import lockfile
-from reconciler.config import Settings
-from reconciler.lockfile import Entry, Lockfile, Target
-from reconciler.manifest import load_manifests
-from reconciler.memory import paused_gc
-from reconciler.plan import compute_plan
-from reconciler.project import read_state
-from reconciler.redact import redact_plan
-from reconciler.render import jsondoc
-
-PER_FILE = 10
-ROUNDS = 3
+root = Path(sys.argv[1])
+paths = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+for path in paths:
+    loader = CSafeLoader(path.read_bytes().decode("utf-8"))
+    try:
+        while loader.check_data():
+            loader.get_data()
+    finally:
+        loader.dispose()
+"""
 
 
 def manifest_text(i: int) -> str:
@@ -65,67 +77,155 @@ spec:
 """
 
 
-def generate(root: Path, count: int) -> Path:
+def generate(root: Path, count: int, per_file: int) -> Path:
     manifests = root / "manifests"
-    for start in range(0, count, PER_FILE):
+    for start in range(0, count, per_file):
         folder = manifests / f"group-{start // 1000:03d}"
         folder.mkdir(parents=True, exist_ok=True)
-        docs = [manifest_text(i) for i in range(start, min(start + PER_FILE, count))]
+        docs = [manifest_text(i) for i in range(start, min(start + per_file, count))]
         (folder / f"artifacts-{start:06d}.yaml").write_text("---\n".join(docs))
     return manifests
 
 
-def floor(manifests: Path) -> None:
-    yaml = YAML(typ="safe", pure=False)
-    for path in sorted(manifests.rglob("*.yaml")):
-        list(yaml.load_all(path.read_bytes().decode("utf-8")))
+def write_matching_lockfile(manifests: Path, path: Path) -> None:
+    from reconciler import lockfile
+    from reconciler.lockfile import Entry, Lockfile, Target
+    from reconciler.manifest import load_manifests
+
+    desired = load_manifests(manifests)
+    entries = {
+        name: Entry(f"arn:aws:sagemaker:eu-west-1:123456789012:artifact/{i:032x}", spec)
+        for i, (name, spec) in enumerate(desired.specs().items())
+    }
+    lockfile.save(path, Lockfile(None, 1, Target("123456789012", "eu-west-1"), entries))
 
 
-def plan(manifests: Path, lock_path: Path) -> None:
-    """What the CLI's plan command runs, minus printing."""
-    settings = Settings(manifests, lock_path)
-    result = redact_plan(read_state(settings).plan(), settings.sensitive)
-    with paused_gc():
-        jsondoc.render_plan(result)
+def prepare(root: Path, count: int, per_file: int) -> None:
+    """In a process of its own: the bench's memory must not count in its children's peaks (Linux
+    keeps the high-water mark of resident memory across fork and exec)."""
+    (root / ".git").mkdir()  # the repository root: reconciler.yaml is not searched above it
+    manifests = generate(root, count, per_file)
+    write_matching_lockfile(manifests, root / "artifacts.lock.json")
 
 
-def best_of(function: Callable[[], None]) -> float:
-    times = []
-    for _ in range(ROUNDS):
-        gc.collect()
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    cpu_seconds: float
+    peak_mib: float
 
 
-def run(count: int) -> None:
-    with tempfile.TemporaryDirectory() as temp:
-        root = Path(temp)
-        manifests = generate(root, count)
-        absent = root / "absent.lock.json"
-        matching = root / "artifacts.lock.json"
-        desired = load_manifests(manifests)
-        entries = {
-            name: Entry(f"arn:aws:sagemaker:eu-west-1:123456789012:artifact/{i:032x}", spec)
-            for i, (name, spec) in enumerate(desired.specs().items())
-        }
-        lockfile.save(matching, Lockfile(None, 1, Target("123456789012", "eu-west-1"), entries))
+def run_process(command: list[str], cwd: Path) -> Run:
+    """Run a whole process to its end: wall time and its own peak memory."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"{command[:4]} exited {process.returncode}:\n{stderr}")
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
-        assert compute_plan(desired.specs(), lockfile.load(matching)).has_changes is False
-        base = best_of(lambda: floor(manifests))
-        creates = best_of(lambda: plan(manifests, absent))
-        unchanged = best_of(lambda: plan(manifests, matching))
-        print(f"{count:>7,} artifacts  floor (C-loader parse) {base:7.3f} s")
-        print(f"{'':>18} plan, all create      {creates:7.3f} s  ratio {creates / base:.2f}")
-        print(f"{'':>18} plan, no change       {unchanged:7.3f} s  ratio {unchanged / base:.2f}")
+
+@dataclass
+class Case:
+    count: int
+    per_file: int
+    rounds: int
+
+    def measure(self) -> dict[str, list[Run]]:
+        runs: dict[str, list[Run]] = {"floor": [], "cold": [], "warm": []}
+        with tempfile.TemporaryDirectory() as temp:
+            root = Path(temp)
+            here = str(Path(__file__).resolve())
+            subprocess.run(
+                [sys.executable, here, "--prepare", temp, str(self.count), str(self.per_file)],
+                check=True,
+            )
+            manifests, lock = root / "manifests", root / "artifacts.lock.json"
+            plan = [sys.executable, "-m", "reconciler", "plan", "--format", "json"]
+            plan += ["--manifests", str(manifests), "--lockfile", str(lock)]
+            floor = [sys.executable, "-c", FLOOR, str(manifests)]
+            cache = root / ".reconciler" / "cache"
+            # Once untimed: nothing to change (exit 0 with --detailed-exitcode), and warm caches.
+            run_process([*plan, "--detailed-exitcode"], root)
+            run_process(floor, root)
+            for _ in range(self.rounds):
+                runs["floor"].append(run_process(floor, root))
+                shutil.rmtree(cache, ignore_errors=True)
+                runs["cold"].append(run_process(plan, root))
+                runs["warm"].append(run_process(plan, root))
+        return runs
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def ratio(runs: dict[str, list[Run]], kind: str, cpu: bool) -> tuple[float, float, float]:
+    """The median, lowest and highest of the rounds' plan ÷ floor."""
+
+    def seconds(run: Run) -> float:
+        return run.cpu_seconds if cpu else run.seconds
+
+    ratios = [
+        seconds(plan) / seconds(base) for plan, base in zip(runs[kind], runs["floor"], strict=True)
+    ]
+    return median(ratios), min(ratios), max(ratios)
+
+
+def report(case: Case, runs: dict[str, list[Run]]) -> None:
+    files = -(-case.count // case.per_file)
+    floor = runs["floor"]
+    print(
+        f"{case.count:,} artifacts in {files:,} files ({case.per_file} a file): floor "
+        f"{median([r.seconds for r in floor]):.2f} s wall, "
+        f"{median([r.cpu_seconds for r in floor]):.2f} s CPU, "
+        f"peak {max(r.peak_mib for r in floor):.0f} MiB"
+    )
+    for kind in ("cold", "warm"):
+        wall, low, high = ratio(runs, kind, cpu=False)
+        cpu, cpu_low, cpu_high = ratio(runs, kind, cpu=True)
+        print(
+            f"  plan {kind}: {median([r.seconds for r in runs[kind]]):6.2f} s   "
+            f"plan ÷ floor {wall:.2f} wall ({low:.2f}–{high:.2f}), "
+            f"{cpu:.2f} CPU ({cpu_low:.2f}–{cpu_high:.2f})   "
+            f"peak {max(r.peak_mib for r in runs[kind]):.0f} MiB"
+        )
 
 
 def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [6_000, 60_000]
-    print(f"target: plan / floor <= 1.30 (best of {ROUNDS} rounds each)")
-    for count in sizes:
-        run(count)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--sizes", help="comma-separated artifact counts (default 6000,60000)")
+    parser.add_argument("--per-file", type=int, default=None, help="documents a file")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--prepare", nargs=3, metavar=("DIR", "COUNT", "PER_FILE"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.prepare:
+        prepare(Path(args.prepare[0]), int(args.prepare[1]), int(args.prepare[2]))
+        return
+    if args.sizes is None and args.per_file is None:
+        cases = [Case(6_000, 10, args.rounds), Case(60_000, 10, args.rounds)]
+        cases.append(Case(6_000, 1, args.rounds))
+    else:
+        sizes = [int(size) for size in (args.sizes or "6000,60000").split(",")]
+        cases = [Case(size, args.per_file or 10, args.rounds) for size in sizes]
+    print(
+        "floor: a whole process parsing the same files with ruamel.yaml.cyaml.CSafeLoader, "
+        "documents one by one"
+    )
+    print("targets: plan ÷ floor ≤ 1.2 cold, ≤ 0.25 warm; peak ≤ 300 MiB at 60,000")
+    print(f"machine: {os.cpu_count()} cores, load average {_load()} at the start")
+    for case in cases:
+        report(case, case.measure())
+    print(f"load average {_load()} at the end; medians of {args.rounds} interleaved rounds")
+
+
+def _load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import ComposerError
-from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError
+from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError, SafeConstructor
+from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -21,6 +23,7 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import Resolver
 
 #: Above this many values after alias expansion, a document is refused (a "billion laughs" guard).
 #: Real manifests have a few dozen.
@@ -65,14 +68,41 @@ class LineIndex:
         return line, index - self._starts[line - 1] + 1
 
 
-def _fast_loader() -> YAML:
-    # typ="safe" builds only plain data: a tag naming a Python object is an error, never a call.
-    yaml = YAML(typ="safe", pure=False)
-    yaml.allow_duplicate_keys = False
-    return yaml
+class _Yaml12Resolver(Resolver):
+    """YAML 1.2's implicit types, decided once.
+
+    `YAML(typ="safe")` resolves with ruamel's VersionedResolver, which on the C parser asks for the
+    document's version on every scalar (raising and catching two AttributeErrors each time) and
+    never sees a %YAML directive there anyway: it always ends at 1.2. This gives the same answers
+    (the same resolvers, and 1.2 for the constructors that ask) without the cost.
+    """
+
+    processing_version = (1, 2)
 
 
-_FAST = _fast_loader()
+class _FastLoader(CParser, SafeConstructor, _Yaml12Resolver):  # type: ignore[misc]
+    """The C parser with the safe constructor (plain data only: a tag naming a Python object is
+    an error, never a call), built once rather than per stream as `YAML.load_all` does."""
+
+    def __init__(self, text: str) -> None:
+        CParser.__init__(self, text)
+        self._parser = self._composer = self
+        SafeConstructor.__init__(self, loader=self)
+        self.allow_duplicate_keys = False
+        _Yaml12Resolver.__init__(self, loadumper=self)
+
+
+def _fast_documents(text: str) -> Iterator[Any]:
+    loader = _FastLoader(text)
+    try:
+        while loader.check_data():
+            yield loader.get_data()
+    finally:
+        loader.dispose()
+        # The loader refers to itself (as parser, composer, constructor and resolver): without
+        # this, each file's loader would wait for the cyclic collector, paused while loading.
+        loader.__dict__.clear()
+
 
 #: Deeper than this, the C parser is not trusted: it recurses on the C stack and crashes the
 #: process (a segmentation fault at about 30,000 levels) where Python would raise RecursionError.
@@ -121,10 +151,13 @@ UNREADABLE = object()
 def _load_stream(text: str) -> tuple[list[Any], YamlSyntaxError | None, bool]:
     """The documents read, the error that stopped the reading, and whether the documents after
     the one that failed can still be read (the error is in its content, not in the stream)."""
-    loader = _FAST if _nesting_bound(text) < C_PARSER_MAX_DEPTH else _safe_pure_loader()
+    if _nesting_bound(text) < C_PARSER_MAX_DEPTH:
+        stream = _fast_documents(text)
+    else:
+        stream = _safe_pure_loader().load_all(text)
     documents: list[Any] = []
     try:
-        for document in loader.load_all(text):
+        for document in stream:
             documents.append(document)
     except (ConstructorError, DuplicateKeyError, ComposerError) as exc:
         return documents, _positioned(exc, text), True
