@@ -50,7 +50,12 @@ from reconciler.redact import redact_fields, redact_plan, redact_report
 from reconciler.render import jsondoc, markdown, text
 from reconciler.render import targets as multi
 from reconciler.render.annotations import error_annotation, warning_annotation
-from reconciler.sandbox.service import DEFAULT_ACCOUNT, DEFAULT_ARTIFACT_QUOTA
+from reconciler.sandbox.lineage import DEFAULT_ACTION_QUOTA, DEFAULT_CONTEXT_QUOTA
+from reconciler.sandbox.service import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_ARTIFACT_QUOTA,
+    DEFAULT_ASSOCIATION_QUOTA,
+)
 from reconciler.schema import SCHEMA_PATH, schema_text
 from reconciler.targets import TargetContext, github_matrix, matrix_entry
 from reconciler.textsafe import safe_line, safe_lines
@@ -1140,6 +1145,33 @@ def schema(schema_path: Path, check: bool) -> None:
     show_default=True,
     help="Artifacts per account and region; beyond it, ResourceLimitExceeded.",
 )
+@click.option(
+    "--context-quota",
+    type=click.IntRange(0),
+    default=DEFAULT_CONTEXT_QUOTA,
+    show_default=True,
+    help="Contexts per account and region.",
+)
+@click.option(
+    "--action-quota",
+    type=click.IntRange(0),
+    default=DEFAULT_ACTION_QUOTA,
+    show_default=True,
+    help="Actions per account and region.",
+)
+@click.option(
+    "--association-quota",
+    type=click.IntRange(0),
+    default=DEFAULT_ASSOCIATION_QUOTA,
+    show_default=True,
+    help="Associations per account and region.",
+)
+@click.option(
+    "--preload",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A YAML or JSON list of entities SageMaker made (trial components, say), held "
+    "from the start.",
+)
 @click.option("--seed", type=int, help="Seed the faults, so that a run can be repeated.")
 @click.option(
     "--idle-timeout",
@@ -1168,6 +1200,10 @@ def sandbox(
     empty_page_rate: float,
     delete_associated: str,
     artifact_quota: int,
+    context_quota: int,
+    action_quota: int,
+    association_quota: int,
+    preload: Path | None,
     seed: int | None,
     idle_timeout: float,
     url_file: Path | None,
@@ -1201,6 +1237,10 @@ def sandbox(
         empty_page_rate=empty_page_rate,
         delete_associated=delete_associated,
         artifact_quota=artifact_quota,
+        context_quota=context_quota,
+        action_quota=action_quota,
+        association_quota=association_quota,
+        preload=preload,
         seed=seed,
         idle_timeout=idle_timeout,
     )

@@ -23,12 +23,14 @@ from xml.sax.saxutils import escape
 import botocore.session
 from botocore.model import ServiceModel, StructureShape
 
-from reconciler.sandbox import validation
+from reconciler.sandbox import preload, validation
 from reconciler.sandbox.accounts import Accounts
 from reconciler.sandbox.errors import ServiceError
+from reconciler.sandbox.lineage import DEFAULT_ACTION_QUOTA, DEFAULT_CONTEXT_QUOTA
 from reconciler.sandbox.service import (
     DEFAULT_ACCOUNT,
     DEFAULT_ARTIFACT_QUOTA,
+    DEFAULT_ASSOCIATION_QUOTA,
     LIST_OPERATIONS,
     WRITE_OPERATIONS,
     LineageService,
@@ -72,9 +74,15 @@ class SandboxConfig:
     write_lag_ms: float = 0.0
     #: Fraction of list calls answered with an empty page and a NextToken.
     empty_page_rate: float = 0.0
-    #: DeleteArtifact of an artifact with associations: "refuse" or "cascade".
+    #: Deleting an entity (of any kind) with associations: "refuse" or "cascade".
     delete_associated: str = "refuse"
+    #: Entities callers may make per account and region (SageMaker's own do not count).
     artifact_quota: int = DEFAULT_ARTIFACT_QUOTA
+    context_quota: int = DEFAULT_CONTEXT_QUOTA
+    action_quota: int = DEFAULT_ACTION_QUOTA
+    association_quota: int = DEFAULT_ASSOCIATION_QUOTA
+    #: A YAML or JSON list of entities SageMaker made, held from the start (see preload.py).
+    preload: Path | None = None
     seed: int | None = None
     #: Seconds a connection may sit idle (or stall inside a request) before it is closed.
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
@@ -455,6 +463,9 @@ class Sandbox:
             account: LineageService(
                 account=account,
                 artifact_quota=self.config.artifact_quota,
+                context_quota=self.config.context_quota,
+                action_quota=self.config.action_quota,
+                association_quota=self.config.association_quota,
                 list_lag=self.config.list_lag_ms / 1000,
                 write_lag=self.config.write_lag_ms / 1000,
                 delete_associated=self.config.delete_associated,
@@ -464,8 +475,21 @@ class Sandbox:
         }
         #: The first account's service (the one keys that name no account reach).
         self.service = self.services[self.accounts.default]
+        if self.config.preload is not None:
+            self._preload(self.config.preload)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    def _preload(self, path: Path) -> None:
+        by_account = preload.load(path, self.accounts.default)
+        for account in by_account:
+            if account not in self.services:
+                raise preload.PreloadError(
+                    f"--preload {path} holds entities of account {account}, which this sandbox "
+                    f"does not serve (it serves {', '.join(self.accounts.served)})"
+                )
+        for account, entities in by_account.items():
+            self.services[account].preload(entities)
 
     def start(self) -> Sandbox:
         self._server = _Server(self.config, self.accounts, self.services)

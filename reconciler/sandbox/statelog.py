@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from reconciler.lockfile import write_atomic
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: The log is compacted when it holds more records than this, or than the state has entries.
 COMPACT_AFTER = 1_000
 SYNC_INTERVAL = 1.0
@@ -52,7 +52,7 @@ def read(path: Path) -> Loaded | None:
     lines = data.split(b"\n")
     try:
         snapshot = json.loads(lines[0])
-        if not isinstance(snapshot, dict) or snapshot.get("format_version") not in (1, 2):
+        if not isinstance(snapshot, dict) or snapshot.get("format_version") not in (1, 2, 3):
             raise ValueError("not a sandbox state snapshot")
         if not isinstance(snapshot.get("artifacts"), list) or not isinstance(
             snapshot.get("associations"), list
