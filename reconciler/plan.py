@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.errors import ReconcilerError
+from reconciler.lockdiff import lockfile_differences
 from reconciler.lockfile import Entry, Lockfile, foreign_reason
 from reconciler.models import REPLACE_FIELDS
 
@@ -35,8 +36,13 @@ DETACHED_NOTE = (
     "associations the lockfile kept"
 )
 ARN_NOTE = (
-    "the lockfile records another ARN for it than the base lockfile (edited by hand?): apply "
-    "acts on the recorded ARN, and only if that artifact is this lockfile's own"
+    "the lockfile records another ARN for it than the base lockfile: apply acts on that "
+    "artifact, and a lineage copied from another lockfile makes it pass as this one's own; "
+    "check that it is this repository's"
+)
+REMOVED_NOTE = (
+    "the base lockfile records an ARN for it that this lockfile dropped: apply creates it again "
+    "and leaves the artifact the base recorded behind, unrecorded"
 )
 UNCERTAIN_NOTE = (
     "the outcome of the last write is unknown (a lost response or a crash): apply reads the "
@@ -75,6 +81,9 @@ class Plan:
     changes: tuple[Change, ...]
     unchanged: int
     prune: bool = False
+    #: How the lockfile differs from the base lockfile (`plan --base-lockfile`), one sentence
+    #: each: a pull request never needs to edit the lockfile, so every difference is a change.
+    lockfile_notes: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, int]:
         counts = Counter(change.action.value for change in self.changes)
@@ -89,7 +98,7 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.actionable)
+        return bool(self.actionable or self.lockfile_notes)
 
 
 def compute_plan(
@@ -113,7 +122,8 @@ def compute_plan(
         entry = recorded.get(name)
         if entry is None:
             notes = (DETACHED_NOTE,) if name in lockfile.detached else ()
-            changes.append(Change(name, Action.CREATE, after=spec, notes=notes))
+            create = Change(name, Action.CREATE, after=spec, notes=notes)
+            changes.append(_with_dropped_arn(create, base) if base is not None else create)
             continue
         change = compare(name, entry, spec)
         if entry.uncertain:
@@ -136,7 +146,8 @@ def compute_plan(
             changes.append(orphan)
     order = {action: i for i, action in enumerate(ACTION_ORDER)}
     changes.sort(key=lambda c: (order[c.action], c.name))
-    return Plan(tuple(changes), len(unchanged), prune)
+    differences = lockfile_differences(lockfile, base) if base is not None else ()
+    return Plan(tuple(changes), len(unchanged), prune, differences)
 
 
 def compare(name: str, entry: Entry, spec: dict[str, Any]) -> Change | None:
@@ -166,7 +177,21 @@ def _with_moved_arn(
     return replace(change, fields=(moved, *change.fields), notes=(*change.notes, ARN_NOTE))
 
 
+def _with_dropped_arn(create: Change, base: Lockfile) -> Change:
+    """A create with an `arn` field when the base lockfile recorded the artifact."""
+    previous = base.artifacts.get(create.name)
+    if previous is None:
+        return create
+    dropped = FieldChange("arn", previous.arn, None)
+    return replace(create, fields=(dropped, *create.fields), notes=(*create.notes, REMOVED_NOTE))
+
+
 def _refuse_a_new_lineage(lockfile: Lockfile, base: Lockfile) -> None:
+    if base.lineage is not None and lockfile.lineage is None:
+        raise ReconcilerError(
+            f"the lockfile is missing, but the base branch has one (lineage {base.lineage}): "
+            "without it apply would create every artifact again; restore it from the base branch"
+        )
     if base.lineage is not None and lockfile.lineage != base.lineage:
         raise ReconcilerError(
             f"the lockfile's lineage is {lockfile.lineage}, but the base lockfile's is "

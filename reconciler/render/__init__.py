@@ -21,7 +21,10 @@ def shown_fields(change: Change) -> tuple[FieldChange, ...]:
     """What a reviewer must see of a change: every field a create sets (as Terraform shows), the
     ARN and Source a delete removes, and the differences of an update or a replacement."""
     if change.action is Action.CREATE and change.after is not None:
-        return tuple(FieldChange(path, None, value) for path, value in _leaves(change.after))
+        dropped = tuple(f for f in change.fields if f.path == "arn")  # with --base-lockfile
+        return dropped + tuple(
+            FieldChange(path, None, value) for path, value in _leaves(change.after)
+        )
     if change.action in (Action.DELETE, Action.ORPHAN) and change.before is not None:
         source = change.before.get("Source", {})
         gone = [("ARN", change.arn)] if change.arn else []

@@ -19,6 +19,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "prune": plan.prune,
+        "has_changes": plan.has_changes,
+        "lockfile_notes": list(plan.lockfile_notes),
         "summary": plan.summary(),
         "changes": [_change(change) for change in plan.changes],
     }

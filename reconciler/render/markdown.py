@@ -14,7 +14,13 @@ from typing import Any
 from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
 from reconciler.render import shown_fields
-from reconciler.render.text import audit_count, field_line, live_line, plan_summary_line
+from reconciler.render.text import (
+    LOCKFILE_NOTES_TITLE,
+    audit_count,
+    field_line,
+    live_line,
+    plan_summary_line,
+)
 from reconciler.textsafe import visible
 from reconciler.words import counted
 
@@ -32,12 +38,13 @@ _ACTION_TITLE = {
 
 
 def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
+    warning = _lockfile_warning(plan, budget // 3)
     if not plan.changes:
-        return (
+        return warning + (
             "**No changes.** The lockfile matches the manifests "
             f"({counted(plan.unchanged, 'artifact')}).\n"
         )
-    head = f"#### reconciler plan\n\n**{plan_summary_line(plan)}**\n\n"
+    head = f"#### reconciler plan\n\n{warning}**{plan_summary_line(plan)}**\n\n"
     groups = [(action, [c for c in plan.changes if c.action is action]) for action in ACTION_ORDER]
     groups = [(action, changes) for action, changes in groups if changes]
     sections = [
@@ -62,6 +69,20 @@ def render_audit(report: AuditReport, *, budget: int = DEFAULT_BUDGET) -> str:
             title = _summary_title("!", FINDING_TEXT[kind], len(findings))
             sections.append((title, [_finding_block(f) for f in findings]))
     return _fit(head, sections, budget)
+
+
+def _lockfile_warning(plan: Plan, room: int) -> str:
+    """The differences from the base lockfile, first and in a fence (they quote names)."""
+    if not plan.lockfile_notes:
+        return ""
+    lines = [f"! {visible(note)}" for note in plan.lockfile_notes]
+    if sum(len(line) + 1 for line in lines) > room:
+        lines = [f"! {counted(len(lines), 'difference')}: run 'reconciler plan --base-lockfile'"]
+    fence = _fence(lines)
+    body = "\n".join(lines)
+    return (
+        f"> [!WARNING]\n> **{_escape_html(LOCKFILE_NOTES_TITLE)}**\n\n{fence}\n{body}\n{fence}\n\n"
+    )
 
 
 def _summary_title(symbol: str, title: str, count: int) -> str:

@@ -102,12 +102,13 @@ def render_plans_markdown(plans: Rendered[Plan], *, budget: int = markdown.DEFAU
     )
     lines = [
         f"- {_title(t)}: {text.plan_summary_line(p) if p.changes else 'no changes.'}"
+        + (" The lockfile differs from the base lockfile." if p.lockfile_notes else "")
         for t, p in plans
     ]
     return _sections(
         head,
         lines,
-        [(t, bool(p.changes), p) for t, p in plans],
+        [(t, bool(p.changes or p.lockfile_notes), p) for t, p in plans],
         markdown.render_plan,
         "no changes",
         budget,

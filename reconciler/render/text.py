@@ -41,14 +41,29 @@ def plan_summary_line(plan: Plan) -> str:
     return line + f"; {s['unchanged']} unchanged."
 
 
+LOCKFILE_NOTES_TITLE = (
+    "The lockfile differs from the base lockfile (a pull request never needs to edit it: only "
+    "apply, import and forget write it):"
+)
+
+
+def lockfile_note_lines(plan: Plan) -> list[str]:
+    """The differences from the base lockfile, one escaped line each, or nothing."""
+    if not plan.lockfile_notes:
+        return []
+    return [LOCKFILE_NOTES_TITLE] + [f"  ! {visible(note)}" for note in plan.lockfile_notes]
+
+
 def render_plan(plan: Plan, *, color: bool = False) -> str:
     style = _styler(color)
+    warning = [style(line, fg="red", bold=True) for line in lockfile_note_lines(plan)]
+    warning += [""] * bool(warning)
     if not plan.changes:
-        return (
+        return "\n".join(warning) + (
             "No changes: the lockfile matches the manifests "
             f"({counted(plan.unchanged, 'artifact')}).\n"
         )
-    lines = []
+    lines = warning
     for change in plan.changes:
         lines.extend(_change_lines(change, style))
     lines.append("")
