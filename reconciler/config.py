@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import regex
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
 from reconciler.manifest import describe_validation_errors, display_path, place_in_text
-from reconciler.redact import DEFAULT_PATTERN, KeyPattern, compile_pattern
+from reconciler.redact import DEFAULT_PATTERN, KeyPattern, PatternError, compile_pattern
 from reconciler.targets import TargetContext, TargetSpec, check_targets, contexts, select
 from reconciler.yamlio import YamlSyntaxError, load_documents
 
@@ -60,8 +59,12 @@ class ConfigFile(BaseModel):
     def _compiles(cls, pattern: str) -> str:
         try:
             compile_pattern(pattern)
-        except regex.error as exc:
-            raise ValueError(f"not a valid regular expression ({exc})") from None
+        except PatternError as exc:
+            raise ValueError(
+                f"{pattern!r} is not a pattern reconciler can match ({exc}); it must be a regular "
+                "expression in RE2 syntax, which matches in linear time and so has no "
+                "backreferences or lookaround"
+            ) from None
         return pattern
 
 

@@ -80,5 +80,5 @@ def test_an_invalid_pattern_is_a_positioned_error(changed: Path) -> None:
     result = reconciler("plan")
     assert result.code == 1
     assert result.err.startswith(
-        "reconciler.yaml:1:23: sensitive_properties: not a valid regular expression"
+        "reconciler.yaml:1:23: sensitive_properties: '(unclosed' is not a pattern reconciler can match (missing )"
     )
