@@ -676,6 +676,10 @@ def _dotted(loc: Loc) -> str:
     return out
 
 
+#: The longest value a "quote it" message repeats as the example of how to write it.
+MAX_QUOTED_EXAMPLE = 100
+
+
 def _kind_of(value: Any) -> str:
     if value is None:
         return "null"
@@ -729,7 +733,9 @@ class _Placer:
             line, col = self._position(path, document, self._node(path, document, loc, False))
             message = message.replace("{related}", f"{path}:{line}:{col}")
         if problem.quote_hint and problem.loc:
-            message += f': {problem.loc[-1]}: "{self._scalar_text(problem)}"'
+            spelt = self._scalar_text(problem)
+            if len(spelt) <= MAX_QUOTED_EXAMPLE:  # a 5,000-digit number is not repeated
+                message += f': {problem.loc[-1]}: "{spelt}"'
         line, col = self._position(problem.path, problem.document, node)
         return Diagnostic(Location(problem.path, line, col), message)
 

@@ -68,6 +68,45 @@ class LineIndex:
         return line, index - self._starts[line - 1] + 1
 
 
+class HugeInteger(float):
+    """An integer with more digits than Python converts to int (4,300). It stands in as a number
+    (infinite), so that validation says of it what it says of any number; it equals only itself,
+    so that two of them are not duplicate keys."""
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+
+class _Constructor(SafeConstructor):
+    """ruamel's safe constructor, with YAML's view of numbers and keys rather than Python's."""
+
+    def construct_huge_int(self, node: ScalarNode) -> Any:
+        try:
+            return self.construct_yaml_int(node)
+        except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+            return HugeInteger("inf")
+
+    def check_mapping_key(
+        self, node: Node, key_node: Node, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        """1, 1.0 and true are equal in Python, but not the same YAML key."""
+        if key in mapping and not _same_key_in(mapping, key):
+            return True
+        return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+
+
+def _same_key_in(mapping: Any, key: Any) -> bool:
+    return any(type(known) is type(key) for known in mapping if known == key)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_huge_int)
+
+
 class _Yaml12Resolver(Resolver):
     """YAML 1.2's implicit types, decided once.
 
@@ -80,14 +119,14 @@ class _Yaml12Resolver(Resolver):
     processing_version = (1, 2)
 
 
-class _FastLoader(CParser, SafeConstructor, _Yaml12Resolver):  # type: ignore[misc]
+class _FastLoader(CParser, _Constructor, _Yaml12Resolver):  # type: ignore[misc]
     """The C parser with the safe constructor (plain data only: a tag naming a Python object is
     an error, never a call), built once rather than per stream as `YAML.load_all` does."""
 
     def __init__(self, text: str) -> None:
         CParser.__init__(self, text)
         self._parser = self._composer = self
-        SafeConstructor.__init__(self, loader=self)
+        _Constructor.__init__(self, loader=self)
         self.allow_duplicate_keys = False
         _Yaml12Resolver.__init__(self, loadumper=self)
 
@@ -201,6 +240,7 @@ def _unreadable_character(exc: ReaderError, text: str) -> YamlSyntaxError:
 
 def _safe_pure_loader() -> YAML:
     yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = False
     return yaml
 

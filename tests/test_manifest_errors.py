@@ -308,3 +308,52 @@ def test_a_link_target_with_control_characters_is_shown_escaped(repo: Path) -> N
     (message,) = messages(repo / "manifests")
     assert "\x1b" not in message
     assert f"{repo.name}-\\x1b[31mred/artifacts.yaml, outside the repository" in message
+
+
+HUGE = "1" + "0" * 5000  # more digits than Python converts to int (4,300)
+
+
+@pytest.mark.parametrize("spelt", [HUGE, "-" + HUGE, "1" + "_000" * 2000, "1." + "0" * 5000])
+def test_a_number_with_thousands_of_digits_is_a_number_to_quote(tmp_path: Path, spelt: str) -> None:
+    (tmp_path / "a.yaml").write_text(HEADER.replace("{name: x}", f"{{name: {spelt}}}"))
+    (tmp_path / "b.yaml").write_text(HEADER + f"  Properties:\n    big: {spelt}\n")
+    assert messages(tmp_path) == [
+        f"{tmp_path.as_posix()}/a.yaml:3:18: metadata.name must be a string, not a number; quote it",
+        f"{tmp_path.as_posix()}/b.yaml:8:10: spec.Properties.big must be a string, not a number; "
+        "quote it",
+    ]
+
+
+def test_two_huge_numbers_are_not_duplicate_keys(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        HEADER + f"  Properties:\n    ? {HUGE}1\n    : a\n    ? {HUGE}2\n    : b\n"
+    )
+    found = messages(tmp_path)
+    assert len(found) == 2  # one for each key, neither a duplicate
+    assert all(m.endswith("spec.Properties: keys must be strings; quote the key") for m in found)
+
+
+def test_a_huge_sensitive_properties_number_is_a_positioned_error(repo: Path) -> None:
+    (repo / "reconciler.yaml").write_text(f"sensitive_properties: {HUGE}\n")
+    write_manifests(repo / "manifests", manifest_doc("a"))
+    result = run("plan")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        "reconciler.yaml:1:23: sensitive_properties must be a string, not a number; quote it"
+    )
+
+
+@pytest.mark.parametrize(
+    "keys", ["1: y, true: z", "true: z, 1: y", "1: y, 1.0: z", "null: x, 1: y"]
+)
+def test_keys_equal_only_in_python_are_not_duplicates(tmp_path: Path, keys: str) -> None:
+    (tmp_path / "a.yaml").write_text(HEADER + f"  Properties: {{{keys}}}\n")
+    found = messages(tmp_path)
+    assert found
+    assert all(m.endswith("spec.Properties: keys must be strings; quote the key") for m in found)
+
+
+def test_the_same_key_twice_is_still_a_duplicate(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(HEADER + "  Properties: {k: a, true: b, true: c}\n")
+    (message,) = messages(tmp_path)
+    assert "duplicate key" in message
