@@ -113,10 +113,11 @@ class ParsedFiles:
     checked: dict[tuple[str, bytes], _FileResult] = field(default_factory=dict)
 
 
-def find_manifest_files(directory: Path) -> list[Path]:
+def find_manifest_files(directory: Path) -> tuple[list[Path], list[Diagnostic]]:
     """Every manifest below `directory` (suffix .yaml or .yml in any case), sorted by its path
-    relative to it. Symbolic links are followed within the repository and refused when they
-    lead out of it: a checkout should not read the files of the machine it runs on."""
+    relative to it, and a problem for each symbolic link refused (reported together with the
+    problems of the files found). Symbolic links are followed within the repository and refused
+    when they lead out of it: a checkout should not read the files of the machine it runs on."""
     if not directory.is_dir():
         if directory.exists():
             raise ReconcilerError(
@@ -128,9 +129,7 @@ def find_manifest_files(directory: Path) -> list[Path]:
             "create it or point --manifests (or 'manifests' in reconciler.yaml) at it"
         )
     found, refused = _walk(directory, _repository_root(directory))
-    if refused:
-        raise ManifestError(refused)
-    return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+    return sorted(found, key=lambda p: p.relative_to(directory).as_posix()), refused
 
 
 def _repository_root(directory: Path) -> Path:
@@ -237,7 +236,8 @@ def _load_manifests(
     seen: set[Path] = set()
     count = 0
     for position, directory in enumerate(directories):
-        files = find_manifest_files(directory)
+        files, refused = find_manifest_files(directory)
+        diagnostics.extend(refused)
         shown_directory = display_path(directory)
         if values is not None:
             digest.update(f"{position}\0".encode())

@@ -357,3 +357,22 @@ def test_the_same_key_twice_is_still_a_duplicate(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(HEADER + "  Properties: {k: a, true: b, true: c}\n")
     (message,) = messages(tmp_path)
     assert "duplicate key" in message
+
+
+def test_a_refused_link_is_reported_with_the_problems_of_every_other_file(repo: Path) -> None:
+    outside = repo.parent / f"{repo.name}-outside"
+    write_manifests(outside, manifest_doc("elsewhere"))
+    manifests = repo / "manifests"
+    (manifests / "a.yaml").write_text(HEADER + "  Properties: {bad: 1}\n")
+    (manifests / "dangle.yaml").symlink_to("nowhere")
+    (manifests / "out.yaml").symlink_to(outside / "artifacts.yaml")
+    result = run("validate")
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        'manifests/a.yaml:7:21: spec.Properties.bad must be a string, not a number; quote it: bad: "1"',
+        f"manifests/dangle.yaml:1:1: a symbolic link to {manifests / 'nowhere'}, which does not "
+        "exist; remove the link or restore its target",
+        f"manifests/out.yaml:1:1: a symbolic link to {outside / 'artifacts.yaml'}, outside the "
+        "repository; copy what it points to into the repository instead",
+        "error: 3 problems found in the manifests",
+    ]
