@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from reconciler.audit import audit_offline
+from reconciler.audit import AuditReport, Finding, FindingKind, audit_offline
 from reconciler.errors import Diagnostic, Location
 from reconciler.lockfile import Lockfile
 from reconciler.plan import Plan, compute_plan
@@ -129,3 +129,41 @@ def test_annotation_escaping_follows_the_actions_toolkit() -> None:
         line
         == "::error file=m/a%2Cb%3Ac.yaml,line=3,col=7,title=reconciler validate::bad: 100%25\\nreally"
     )
+
+
+def _names_accounted_for(output: str) -> dict[str, int]:
+    """Per section title: the names listed plus those an '… and N more' counts."""
+    accounted: dict[str, int] = {}
+    for title, body in re.findall(r"<summary><b>(.*?)</b>.*?```+diff\n(.*?)\n```", output, re.S):
+        lines = body.splitlines()
+        more = re.fullmatch(r"… and (\d+) more", lines[-1]) if lines else None
+        accounted[title] = len(lines) - 1 + int(more.group(1)) if more else len(lines)
+    return accounted
+
+
+def test_an_audit_over_the_limit_names_the_audit_and_counts_every_section() -> None:
+    long = "x" * 120
+    findings = [Finding(f"artifact-{i:03d}", FindingKind.NOT_APPLIED) for i in range(200)]
+    findings += [Finding(f"{long}-{i}", FindingKind.MALFORMED, "a name " + long) for i in range(2)]
+    report = AuditReport(findings=tuple(findings), checked=202)
+    output = markdown.render_audit(report, budget=1000)
+    assert len(output) <= 1000
+    assert "_The audit is too long for one comment" in output
+    assert "`reconciler audit --format json`" in output
+    assert "plan" not in output
+    assert _names_accounted_for(output) == {
+        "! declared but not applied": 200,
+        "! the lockfile entry cannot be read": 2,
+    }
+    _balanced(output)
+
+
+def test_a_plan_over_the_limit_counts_every_section() -> None:
+    names = [f"artifact-with-a-rather-long-name-{i:04d}" for i in range(300)]
+    lock = recorded({name: spec(name) for name in names[:200]})
+    desired = {name: spec(name) for name in names[100:]}
+    output = markdown.render_plan(compute_plan(desired, lock, prune=True), budget=1000)
+    assert len(output) <= 1000
+    assert "`reconciler plan --format json`" in output
+    assert _names_accounted_for(output) == {"+ create": 100, "- delete": 100}
+    _balanced(output)

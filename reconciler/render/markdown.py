@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
@@ -51,7 +52,7 @@ def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
         (_summary_title(SYMBOLS[a], _ACTION_TITLE[a], len(cs)), [_change_block(c) for c in cs])
         for a, cs in groups
     ]
-    return _fit(head, sections, budget)
+    return _fit(head, sections, budget, _PLAN)
 
 
 def render_audit(report: AuditReport, *, budget: int = DEFAULT_BUDGET) -> str:
@@ -68,7 +69,7 @@ def render_audit(report: AuditReport, *, budget: int = DEFAULT_BUDGET) -> str:
         if findings:
             title = _summary_title("!", FINDING_TEXT[kind], len(findings))
             sections.append((title, [_finding_block(f) for f in findings]))
-    return _fit(head, sections, budget)
+    return _fit(head, sections, budget, _AUDIT)
 
 
 def _lockfile_warning(plan: Plan, room: int) -> str:
@@ -108,7 +109,25 @@ def _finding_block(finding: Finding) -> tuple[str, list[str]]:
 Section = tuple[str, list[tuple[str, list[str]]]]
 
 
-def _fit(head: str, sections: list[Section], budget: int) -> str:
+@dataclass(frozen=True)
+class _Subject:
+    """What a rendering shows, for the notes that say what was left out and where it all is."""
+
+    noun: str  # "plan"
+    items: str  # "changes"
+    everything: str  # where the whole of it is, a sentence
+
+
+_PLAN = _Subject(
+    "plan", "changes", "The job summary and `reconciler plan --format json` have everything."
+)
+_AUDIT = _Subject(
+    "audit", "findings", "The job summary and `reconciler audit --format json` have everything."
+)
+_APPLY = _Subject("apply", "operations", "The apply job's log has everything.")
+
+
+def _fit(head: str, sections: list[Section], budget: int, subject: _Subject) -> str:
     """The richest rendering that fits: every detail; else the details of as many changes as fit
     (in order: replacements and deletions first), the others collapsed to their names; else as
     many names as fit. A block is never cut."""
@@ -117,20 +136,22 @@ def _fit(head: str, sections: list[Section], budget: int) -> str:
     )
     if len(text) <= budget:
         return text
-    shown = _details_that_fit(head, sections, budget)
+    shown = _details_that_fit(head, sections, budget, subject)
     if shown is not None:
         return shown
-    return _bounded(head, sections, budget)
+    return _bounded(head, sections, budget, subject)
 
 
 #: Marks a change whose details were left out.
 _COLLAPSED = "  …"
 
 
-def _details_that_fit(head: str, sections: list[Section], budget: int) -> str | None:
+def _details_that_fit(
+    head: str, sections: list[Section], budget: int, subject: _Subject
+) -> str | None:
     note = (
-        f"_Not everything fits in one comment: changes marked `{_COLLAPSED.strip()}` are shown "
-        "without their details; the job summary and `reconciler plan` have everything._\n\n"
+        f"_Not everything fits in one comment: {subject.items} marked `{_COLLAPSED.strip()}` are "
+        f"shown without their details. {subject.everything}_\n\n"
     )
     keep = [[False] * len(blocks) for _, blocks in sections]
     room = budget - len(
@@ -167,17 +188,19 @@ def _wrap(title: str, fence: str, body: str) -> str:
     return f"<details><summary>{title}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n\n"
 
 
-def _bounded(head: str, sections: list[Section], budget: int) -> str:
+def _bounded(head: str, sections: list[Section], budget: int, subject: _Subject) -> str:
+    """Names only, as many as fit, each section counting those it leaves out. Room is kept for
+    the smallest form of every later section ("… and N more"), so that none disappears."""
     note = (
-        "_The plan is too long for one comment: only names are shown, and not all of them. "
-        "The job summary and `reconciler plan --format json` have everything._\n\n"
+        f"_The {subject.noun} is too long for one comment: only names are shown, and not all of "
+        f"them. {subject.everything}_\n\n"
     )
     out = head + note
-    for title, blocks in sections:
+    smallest = [len(_smallest_section(title, blocks)) for title, blocks in sections]
+    for index, (title, blocks) in enumerate(sections):
         names = [name for name, _ in blocks]
         fence = _fence(names)
-        empty = _wrap(title, fence, "")
-        room = budget - len(out) - len(empty) - 80
+        room = budget - len(out) - sum(smallest[index + 1 :]) - len(_wrap(title, fence, "")) - 40
         shown: list[str] = []
         used = 0
         for name in names:
@@ -187,10 +210,12 @@ def _bounded(head: str, sections: list[Section], budget: int) -> str:
             used += len(name) + 1
         if len(shown) < len(names):
             shown.append(f"… and {len(names) - len(shown)} more")
-        if not shown[:-1] and len(shown) == 1 and room < 0:
-            break
         out += _wrap(title, fence, "\n".join(shown))
     return out
+
+
+def _smallest_section(title: str, blocks: list[tuple[str, list[str]]]) -> str:
+    return _wrap(title, _fence([name for name, _ in blocks]), f"… and {len(blocks)} more")
 
 
 def _count(summary: dict[str, Any], key: str) -> int:
@@ -250,4 +275,4 @@ def render_apply(document: dict[str, Any] | None, *, budget: int = DEFAULT_BUDGE
         (visible(f"{o['result']} {o['name']}" + (f"  {o['arn']}" if o.get("arn") else "")), [])
         for o in outcomes
     ]
-    return _fit(head, [(f"<b>operations</b>: {len(outcomes)}", blocks)], budget)
+    return _fit(head, [(f"<b>operations</b>: {len(outcomes)}", blocks)], budget, _APPLY)
