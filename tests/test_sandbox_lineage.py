@@ -661,9 +661,16 @@ def test_contexts_actions_and_their_edges_survive_a_restart(tmp_path: Path) -> N
             sm.describe_action(ActionName="gone")
         edges = sm.list_associations()["AssociationSummaries"]
         assert [(e["SourceArn"], e["DestinationArn"]) for e in edges] == [(approval, endpoint)]
+        second.service.quotas["Context"] = 1
         with pytest.raises(sm.exceptions.ResourceLimitExceeded):  # the quota counts what was kept
-            second.service.quotas["Context"] = 1
             context(sm, "another")
+    first_line = json.loads(state.read_bytes().split(b"\n")[0])  # compacted on the restart
+    assert [e["name"] for e in first_line["entities"]] == ["kept", "kept"]
+    with Sandbox(SandboxConfig(state=state)) as third:  # from the snapshot this time
+        sm = client(third)
+        assert sm.describe_context(ContextName="kept")["Description"] == "after"
+        assert sm.describe_action(ActionName="kept")["Status"] == "Completed"
+        assert len(sm.list_associations()["AssociationSummaries"]) == 1
 
 
 def test_write_lag_covers_contexts_and_actions() -> None:

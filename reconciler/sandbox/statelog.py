@@ -1,6 +1,7 @@
 """The sandbox's state on disk (`--state FILE`): an append-only log with periodic compaction.
 
-The file is JSON lines. The first line is a snapshot of every artifact and association (written
+The file is JSON lines. The first line is a snapshot of every entity (artifacts, and in
+`entities` contexts, actions and trial components) and association (written
 whole and atomically: temporary file, fsync, rename); every line after it is one write request's
 changes, appended and flushed to the operating system before the request is answered, so a killed
 sandbox loses nothing it answered. The log is fsync'd at most a second after a write (and on
