@@ -34,6 +34,7 @@ from reconciler.lockfile import Target
 from reconciler.manifest import ParsedFiles
 from reconciler.memory import paused_gc
 from reconciler.multitarget import for_each
+from reconciler.placement import refuse_misplaced_out
 from reconciler.plan import Plan
 from reconciler.project import (
     ApplyRequest,
@@ -423,6 +424,8 @@ def plan(
     selected = _selected(target_names, manifests, lockfile_path, region)
     if out is not None and len(selected) > 1:
         raise click.UsageError("--out saves the plan of one target; choose it with --target NAME")
+    if out is not None:
+        _refuse_misplaced_out(out, selected[0])
     if base_lockfile is not None and out is not None:
         raise click.UsageError(
             "--base-lockfile is for reviewing a change; a plan saved with --out is compared "
@@ -453,6 +456,15 @@ def plan(
         _say(f"Saved the plan to {out}; apply it with: reconciler apply {out}{again}", err=True)
     if detailed_exitcode and any(result.has_changes for _, result in plans):
         sys.exit(EXIT_CHANGES)
+
+
+def _refuse_misplaced_out(out: Path, settings: Settings) -> None:
+    target = settings.target
+    manifests = [settings.manifests] if target is None else list(target.manifests)
+    try:
+        refuse_misplaced_out(out, settings.lockfile, manifests, settings.config_path)
+    except ReconcilerError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _target_name(settings: Settings) -> str:

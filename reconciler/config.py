@@ -11,6 +11,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
 from reconciler.manifest import describe_validation_errors, display_path, place_in_text
+from reconciler.placement import refuse_lockfile_among_manifests, refuse_lockfile_link_outside
 from reconciler.redact import DEFAULT_PATTERN, KeyPattern, PatternError, compile_pattern
 from reconciler.targets import TargetContext, TargetSpec, check_targets, contexts, select
 from reconciler.yamlio import YamlSyntaxError, load_documents
@@ -143,12 +144,17 @@ def resolve_settings(
         config = read_config(config_path)
         base = _relative_or_absolute(config_path.parent, cwd)
         _refuse_paths_outside(config_path, config)
-    return Settings(
+    settings = Settings(
         manifests=Path(manifests) if manifests is not None else base / config.manifests,
         lockfile=Path(lockfile) if lockfile is not None else base / config.lockfile,
         config_path=config_path,
         sensitive=compile_pattern(config.sensitive_properties),
     )
+    refuse_lockfile_among_manifests(settings.lockfile, [settings.manifests])
+    if lockfile is None:
+        root = find_repository_root(cwd) or (config_path.parent if config_path else None)
+        refuse_lockfile_link_outside(settings.lockfile, root)
+    return settings
 
 
 def _refuse_paths_outside(config_path: Path, config: ConfigFile) -> None:
@@ -198,6 +204,11 @@ def resolve_targets(
         )
     base = _relative_or_absolute(config_path.parent, cwd)
     sensitive = compile_pattern(config.sensitive_properties)
+    chosen = select(contexts(config.targets, base), names)
+    root = find_repository_root(config_path.parent) or config_path.parent
+    for target in chosen:
+        refuse_lockfile_among_manifests(target.lockfile, target.manifests)
+        refuse_lockfile_link_outside(target.lockfile, root)
     return [
         Settings(
             manifests=target.manifests[0],
@@ -206,5 +217,5 @@ def resolve_targets(
             sensitive=sensitive,
             target=target,
         )
-        for target in select(contexts(config.targets, base), names)
+        for target in chosen
     ]

@@ -156,6 +156,10 @@ def foreign_reason(entry: Entry, target: Target) -> str | None:
     return None
 
 
+#: The `kind` of a saved plan (planfile.py), told apart from a lockfile when one is read as such.
+SAVED_PLAN_KIND = "reconciler-saved-plan"
+
+
 def load(path: Path) -> Lockfile:
     """Read the lockfile at `path`; a missing file is an empty lockfile."""
     try:
@@ -202,6 +206,11 @@ def parse(data: bytes, shown: str) -> Lockfile:
     raw = _decode(data, shown)
     if not isinstance(raw, dict):
         raise LockfileError(_broken(shown, "its top level is not a JSON object"))
+    if raw.get("kind") == SAVED_PLAN_KIND:
+        raise LockfileError(
+            f"{shown} is a saved plan, not a lockfile (was it overwritten by 'plan --out'?); "
+            "restore the lockfile from git"
+        )
     version = raw.get("format_version")
     if version != FORMAT_VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
-from reconciler.lockfile import Lockfile, write_atomic
+from reconciler.lockfile import SAVED_PLAN_KIND, Lockfile, write_atomic
 from reconciler.plan import Plan
 
 FORMAT_VERSION = 2
-KIND = "reconciler-saved-plan"
+KIND = SAVED_PLAN_KIND
 
 
 @dataclass(frozen=True)
