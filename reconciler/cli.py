@@ -59,7 +59,7 @@ from reconciler.sandbox.service import (
 )
 from reconciler.schema import SCHEMA_PATH, schema_text
 from reconciler.targets import TargetContext, github_matrix, matrix_entry
-from reconciler.textsafe import safe_line, safe_lines
+from reconciler.textsafe import safe_line, safe_lines, visible
 from reconciler.words import counted
 
 if TYPE_CHECKING:
@@ -1002,10 +1002,33 @@ def github_apply_summary(document_file: Path) -> None:
         document = json.loads(document_file.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         document = None
-    if isinstance(document, dict) and document.get("kind") == multi.APPLY_KIND:
+    if not isinstance(document, (dict, type(None))):
+        document = None  # an apply that printed something else did not finish
+    problem = None if document is None else _apply_result_problem(document)
+    if problem is not None:
+        raise ReconcilerError(
+            f"{visible(str(document_file))} is not an apply result ({problem}); give --file "
+            "what 'reconciler apply --format json' printed"
+        )
+    if document is not None and document.get("kind") == multi.APPLY_KIND:
         _emit(multi.render_applies_markdown(document))
         return
-    _emit(markdown.render_apply(document if isinstance(document, dict) else None))
+    _emit(markdown.render_apply(document))
+
+
+def _apply_result_problem(document: dict[str, Any]) -> str | None:
+    """What makes an apply's JSON document (of one target or of several) unreadable, if anything."""
+    if document.get("kind") != multi.APPLY_KIND:
+        return markdown.apply_document_problem(document)
+    entries = document.get("targets") or []
+    if not isinstance(entries, list):
+        return "'targets' is not a list"
+    for index, entry in enumerate(entries):
+        if isinstance(entry, dict) and isinstance(entry.get("apply"), dict):
+            problem = markdown.apply_document_problem(entry["apply"], f"targets[{index}].apply.")
+            if problem is not None:
+                return problem
+    return None
 
 
 @cli.command("targets")

@@ -251,6 +251,38 @@ def test_the_apply_summary_says_how_to_retry(tmp_path: Path) -> None:
     assert "**Apply did not finish**" in crashed.stdout
 
 
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"ok": True, "outcomes": [{}]}, "'outcomes[0].name' is not a string"),
+        ({"ok": False, "summary": []}, "'summary' is not an object"),
+        ({"ok": True, "outcomes": "abc"}, "'outcomes' is not a list"),
+        ({"ok": True, "outcomes": [1]}, "'outcomes[0]' is not a JSON object"),
+        ({"ok": "yes"}, "'ok' is not true or false"),
+        ({"ok": False, "errors": {"a": 1}}, "'errors' is not a list"),
+        (
+            {"ok": True, "outcomes": [{"name": "a", "result": "created", "arn": 5}]},
+            "'outcomes[0].arn' is not a string",
+        ),
+        (
+            {"kind": "reconciler-target-applies", "targets": [{"apply": {"outcomes": [3]}}]},
+            "'targets[0].apply.outcomes[0]' is not a JSON object",
+        ),
+    ],
+)
+def test_an_apply_summary_of_an_unexpected_shape_is_one_sentence(
+    tmp_path: Path, document: dict[str, object], problem: str
+) -> None:
+    path = tmp_path / "apply.json"
+    path.write_text(json.dumps(document))
+    result = CliRunner().invoke(cli, ["github", "apply-summary", "--file", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {path} is not an apply result ({problem}); give --file what "
+        "'reconciler apply --format json' printed\n"
+    )
+
+
 # --- workflows, action and hooks ----------------------------------------------------------------
 
 

@@ -237,8 +237,40 @@ def _escape_html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def apply_document_problem(document: Any, where: str = "") -> str | None:
+    """What makes `document` not an apply's `--format json` result (None: it is one), in a
+    phrase; `where` prefixes the names (a target's entry in a document of several)."""
+    if not isinstance(document, dict):
+        return f"{where or 'the document'} is not a JSON object"
+    if "ok" in document and not isinstance(document["ok"], bool):
+        return f"'{where}ok' is not true or false"
+    for key, kind, name in (("summary", dict, "an object"), ("errors", list, "a list")):
+        if not isinstance(document.get(key, kind()), kind):
+            return f"'{where}{key}' is not {name}"
+    outcomes = document.get("outcomes", [])
+    if not isinstance(outcomes, list):
+        return f"'{where}outcomes' is not a list"
+    for index, outcome in enumerate(outcomes):
+        problem = _outcome_problem(outcome, f"{where}outcomes[{index}]")
+        if problem is not None:
+            return problem
+    return None
+
+
+def _outcome_problem(outcome: Any, where: str) -> str | None:
+    if not isinstance(outcome, dict):
+        return f"'{where}' is not a JSON object"
+    for key in ("name", "result"):
+        if not isinstance(outcome.get(key), str):
+            return f"'{where}.{key}' is not a string"
+    if not isinstance(outcome.get("arn") or "", str):
+        return f"'{where}.arn' is not a string"
+    return None
+
+
 def render_apply(document: dict[str, Any] | None, *, budget: int = DEFAULT_BUDGET) -> str:
-    """A job summary for an apply, from its `--format json` document (None: apply gave none)."""
+    """A job summary for an apply, from its `--format json` document (None: apply gave none),
+    which `apply_document_problem` has found to be one."""
     retry = (
         "Everything that succeeded is recorded in the lockfile this run committed. Fix the cause, "
         "then run the workflow again (Actions → apply → Run workflow): apply continues where "
