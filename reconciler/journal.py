@@ -89,7 +89,9 @@ def read_records(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
     if not records:
         return None, []
     header = records[0]
-    if header.get("journal") != FORMAT_VERSION or not isinstance(header.get("lineage"), str):
+    version = header.get("journal")
+    readable = lockfile.is_integer(version) and version == FORMAT_VERSION
+    if not readable or not isinstance(header.get("lineage"), str):
         raise LockfileError(
             f"{path} is not an apply journal this reconciler can read; move it away"
         )

@@ -13,7 +13,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -202,6 +202,11 @@ def _bounded_int(digits: str) -> int:
     return int(digits)
 
 
+def is_integer(value: object) -> TypeGuard[int]:
+    """A JSON integer: not true or false (True == 1 in Python), nor 1.0."""
+    return type(value) is int
+
+
 def parse(data: bytes, shown: str) -> Lockfile:
     raw = _decode(data, shown)
     if not isinstance(raw, dict):
@@ -212,8 +217,8 @@ def parse(data: bytes, shown: str) -> Lockfile:
             "restore the lockfile from git"
         )
     version = raw.get("format_version")
-    if version != FORMAT_VERSION:
-        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+    if not is_integer(version) or version != FORMAT_VERSION:
+        if is_integer(version) and version > FORMAT_VERSION:
             raise LockfileError(
                 f"{shown} has format_version {version}, newer than this reconciler reads "
                 f"({FORMAT_VERSION}); upgrade reconciler"
@@ -229,7 +234,7 @@ def parse(data: bytes, shown: str) -> Lockfile:
     if not isinstance(lineage, str) or not lineage:
         raise LockfileError(_broken(shown, "'lineage' is missing or not a string"))
     serial = raw.get("serial")
-    if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
+    if not is_integer(serial) or serial < 0:
         raise LockfileError(_broken(shown, "'serial' is missing or not a non-negative integer"))
     target = _parse_target(raw.get("target"), shown)
     artifacts_raw = raw.get("artifacts")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
-from reconciler.lockfile import SAVED_PLAN_KIND, Lockfile, write_atomic
+from reconciler.lockfile import SAVED_PLAN_KIND, Lockfile, is_integer, write_atomic
 from reconciler.plan import Plan
 
 FORMAT_VERSION = 2
@@ -120,13 +120,15 @@ def load(path: Path) -> SavedPlan:
         ) from None
     if not isinstance(raw, dict) or raw.get("kind") != KIND:
         raise ReconcilerError(f"{path} is not a saved plan; make one with 'reconciler plan --out'")
-    if raw.get("format_version") != FORMAT_VERSION:
+    if not is_integer(raw.get("format_version")) or raw["format_version"] != FORMAT_VERSION:
         raise ReconcilerError(
             f"{path} was saved by another version of reconciler (format "
             f"{raw.get('format_version')!r}); make the plan again"
         )
     try:
         lock, mode = raw["lockfile"], raw["mode"]
+        if not is_integer(lock["serial"]):
+            raise TypeError
         return SavedPlan(
             lineage=lock["lineage"],
             serial=int(lock["serial"]),

@@ -163,3 +163,57 @@ def test_an_apply_summary_of_a_deeply_nested_file_is_the_unknown_outcome_summary
     result = reconciler("github", "apply-summary", "--file", "apply.json")
     assert result.code == 0
     assert "**Apply did not finish** and left no result" in result.out
+
+
+@pytest.mark.parametrize(("key", "value"), [("format_version", True), ("format_version", 1.0)])
+def test_a_format_version_equal_to_1_only_in_python_is_refused(
+    tmp_path: Path, key: str, value: object
+) -> None:
+    path = tmp_path / "l.json"
+    path.write_text(json.dumps({**valid_document(), key: value}))
+    assert f"its format_version is {value!r}, expected 1" in refusal(path)
+
+
+@pytest.mark.parametrize("value", [True, False, 1.0])
+def test_a_serial_that_is_not_an_integer_is_refused(tmp_path: Path, value: object) -> None:
+    path = tmp_path / "l.json"
+    path.write_text(json.dumps({**valid_document(), "serial": value}))
+    assert "'serial' is missing or not a non-negative integer" in refusal(path)
+
+
+def test_a_journal_whose_version_is_true_is_refused(repo: Path) -> None:
+    write_manifests(repo / "manifests", manifest_doc("a"))
+    saved = lockfile.save(repo / "artifacts.lock.json", recorded({}))
+    journal = repo / ".reconciler" / "artifacts.lock.json.journal"
+    journal.parent.mkdir()
+    journal.write_text(json.dumps({"journal": True, "lineage": saved.lineage}) + "\n")
+    result = reconciler("plan")
+    assert result.code == 1
+    assert result.err == (
+        f"error: {journal.relative_to(repo)} is not an apply journal this reconciler can read; "
+        "move it away\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("format_version",), True, "was saved by another version of reconciler (format True)"),
+        (("lockfile", "serial"), True, "is damaged; make it again"),
+        (("lockfile", "serial"), "0", "is damaged; make it again"),
+    ],
+)
+def test_a_saved_plan_with_a_boolean_for_a_number_is_refused(
+    repo: Path, path: tuple[str, ...], value: object, message: str
+) -> None:
+    write_manifests(repo / "manifests", manifest_doc("a"))
+    assert reconciler("plan", "--out", "plan.json").code == 0
+    document = json.loads((repo / "plan.json").read_text())
+    parent = document
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    (repo / "plan.json").write_text(json.dumps(document))
+    result = apply("plan.json")
+    assert result.code == 1
+    assert message in result.err
