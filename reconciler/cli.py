@@ -610,7 +610,14 @@ def apply(
     selected = _selected(target_names, manifests, lockfile_path, region)
     if planfile_path is not None and len(selected) > 1:
         raise click.UsageError("a saved plan is one target's; choose it with --target NAME")
-    request = ApplyRequest(planfile_path, prune, allow_empty, refresh, parallelism, deep)
+    shaping = [flag for flag, given in (("--prune", prune), ("--refresh", refresh)) if given]
+    if planfile_path is not None and shaping:
+        raise click.UsageError(
+            f"{' and '.join(shaping)} cannot be given with a saved plan: the mode it was saved "
+            "with applies (make the plan again with the options you want)"
+        )
+    given = _given_paths(manifests, lockfile_path, target_names)
+    request = ApplyRequest(planfile_path, prune, allow_empty, refresh, parallelism, deep, given)
     connection = Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
     asked = planfile_path is None and not auto_approve
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job stops cleanly
@@ -629,6 +636,15 @@ def apply(
         signal.signal(signal.SIGTERM, previous)
     if failed:
         sys.exit(EXIT_ERROR)
+
+
+def _given_paths(
+    manifests: str | None, lockfile_path: str | None, target_names: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The path and target flags as given, for a command to run again."""
+    flags = [("--manifests", manifests), ("--lockfile", lockfile_path)]
+    flags += [("--target", name) for name in target_names]
+    return tuple(word for flag, value in flags if value is not None for word in (flag, value))
 
 
 def _apply_one(
@@ -829,7 +845,7 @@ def import_command(
     connection = Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
     progress = Progress(to_stderr=False)
     try:
-        imported, notes = run_import(
+        outcome = run_import(
             settings,
             connection,
             name,
@@ -841,16 +857,18 @@ def import_command(
         )
     finally:
         progress.close()
-    for item in imported:
+    for item in outcome.imported:
         if item.pending is None:
             _say(f"{item.name}: it matches the manifest")
         else:
             _say(f"{item.name}: the next apply will {item.pending.action.value} it:")
             for field in redact_fields(item.pending.fields, settings.sensitive):
                 _say(f"      {text.field_line(field)}")
-    for note in notes:
+    for note in outcome.notes:
         _say(f"  {note}")
-    _say(f"{len(imported)} imported into {settings.lockfile}.")
+    _say(f"{len(outcome.imported)} imported into {settings.lockfile}.")
+    if outcome.refused:
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command("forget")

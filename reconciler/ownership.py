@@ -47,6 +47,11 @@ class Owner:
             return Claim.LEGACY
         return Claim.OURS if self.lineage == lineage else Claim.OTHER
 
+    @property
+    def shown_lineage(self) -> str:
+        """The lineage tag's value for a message; an empty one is named, not left blank."""
+        return self.lineage if self.lineage else "'' (an empty lineage tag)"
+
     def describe(self) -> str:
         """Who owns it, in words, for an error message."""
         if self.name is None and self.lineage is None:
@@ -54,8 +59,8 @@ class Owner:
         if self.lineage is None:
             return f"it belongs to '{self.name}' ({OWNERSHIP_TAG_KEY}, no {LINEAGE_TAG_KEY})"
         if self.name is None:
-            return f"it belongs to the lockfile with lineage {self.lineage} (no name tag)"
-        return f"it belongs to '{self.name}' in the lockfile with lineage {self.lineage}"
+            return f"it belongs to the lockfile with lineage {self.shown_lineage} (no name tag)"
+        return f"it belongs to '{self.name}' in the lockfile with lineage {self.shown_lineage}"
 
 
 def ownership_tags(name: str, lineage: str) -> list[dict[str, str]]:
@@ -75,6 +80,11 @@ def not_ours(arn: str, name: str, owner: Owner, lineage: str | None) -> str:
         return (
             f"{what}, made by a reconciler older than lineage tags, perhaps for another "
             f"repository; if it is this repository's: reconciler import {name} {arn}"
+        )
+    if owner.lineage == "":
+        return (
+            f"{what}; no lockfile can hand an empty lineage over: if the artifact is this "
+            f"repository's, remove its reconciler tags, then 'reconciler import {name} {arn}'"
         )
     if owner.lineage is not None and owner.lineage != lineage:
         return (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +34,15 @@ class Mode:
     #: With refresh: every artifact read fully, tags included.
     deep: bool = False
 
-    def plan_command(self, path: Path | str) -> str:
-        """The command that makes such a plan again."""
+    def plan_command(self, path: Path | str, paths: tuple[str, ...] = ()) -> str:
+        """The command that makes such a plan again (`paths`: the --manifests, --lockfile and
+        --target flags it was made with, as given)."""
         flags = ["--prune"] * self.prune + ["--refresh"] * self.refresh + ["--deep"] * self.deep
-        return " ".join(["reconciler plan", *flags, "--out", str(path)])
+        return " ".join(["reconciler plan", *map(_quoted, paths), *flags, "--out", str(path)])
+
+
+def _quoted(word: str) -> str:
+    return shlex.quote(word)
 
 
 @dataclass(frozen=True)
@@ -133,8 +139,15 @@ def load(path: Path) -> SavedPlan:
             lineage=lock["lineage"],
             serial=int(lock["serial"]),
             manifests_digest=str(raw["manifests_digest"]),
-            mode=Mode(bool(mode["prune"]), bool(mode["refresh"]), bool(mode["deep"])),
+            mode=Mode(*(_flag(mode[key]) for key in ("prune", "refresh", "deep"))),
             plan_digest=str(raw["plan_digest"]),
         )
     except (KeyError, TypeError, ValueError):
         raise ReconcilerError(f"the saved plan {path} is damaged; make it again") from None
+
+
+def _flag(value: object) -> bool:
+    """A mode flag: true or false, nothing else (a damaged file is not a prune)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"not a boolean: {value!r}")
+    return value

@@ -156,6 +156,8 @@ class ApplyRequest:
     parallelism: int = 8
     #: With refresh: read every artifact fully, tags included (heals tag drift).
     deep: bool = False
+    #: The --manifests/--lockfile/--target flags given, for the command a stale plan names.
+    paths: tuple[str, ...] = ()
 
     def mode(self) -> Mode:
         return Mode(self.prune, self.refresh, self.deep)
@@ -184,7 +186,7 @@ def run_apply(
         mode = saved.mode if saved else request.mode()
         if saved is not None:
             moved = saved.stale_reason(recorded, state.desired.digest)
-            _refuse_stale(saved, request.planfile, moved)
+            _refuse_stale(saved, request, moved)
         uncertain = bool(recorded.uncertain)
         service = connect_for(recorded, connection, settings) if mode.refresh or uncertain else None
         if service is not None:
@@ -197,7 +199,7 @@ def run_apply(
             recorded = state.recorded
         plan = state.plan(prune=mode.prune)
         if saved is not None:
-            _refuse_stale(saved, request.planfile, saved.differs_reason(plan))
+            _refuse_stale(saved, request, saved.differs_reason(plan))
         refuse_emptying(plan, recorded, request.allow_empty)
         legacy = state.legacy()
         # Associations a replace detached go back, and artifacts read with a name tag only get
@@ -237,10 +239,11 @@ def _settle(path: Path, state: State) -> Lockfile:
     return journal.fold(path)
 
 
-def _refuse_stale(saved: planfile.SavedPlan, path: Path | None, reason: str | None) -> None:
+def _refuse_stale(saved: planfile.SavedPlan, request: ApplyRequest, reason: str | None) -> None:
     """Refuse the saved plan for `reason`, naming the command that makes it again."""
+    path = request.planfile
     if reason is not None:
-        again = saved.mode.plan_command(path or "FILE")
+        again = saved.mode.plan_command(path or "FILE", request.paths)
         raise ReconcilerError(f"the saved plan {path} is stale: {reason}; run '{again}' again")
 
 
@@ -253,6 +256,15 @@ def _write(settings: Settings, before: Lockfile, after: Lockfile, service: Linea
     return lockfile.save(settings.lockfile, replace(after, serial=before.serial + 1))
 
 
+@dataclass(frozen=True)
+class ImportReport:
+    imported: list[Imported]
+    #: Why declared artifacts were not imported, one sentence each.
+    notes: list[str]
+    #: How many were found but refused (owned by another lockfile, for instance).
+    refused: int = 0
+
+
 def run_import(
     settings: Settings,
     connection: Connection,
@@ -263,7 +275,7 @@ def run_import(
     parallelism: int = 8,
     expect: Callable[[int], None] = lambda total: None,
     report: Callable[[Outcome], None] = lambda outcome: None,
-) -> tuple[list[Imported], list[str]]:
+) -> ImportReport:
     """Import one artifact (name and ARN) or, with neither, every importable declared one,
     `parallelism` at a time. `expect` hears how many may be imported, `report` each import as it
     finishes (from worker threads).
@@ -281,7 +293,7 @@ def run_import(
             after, imported = import_artifact(service, recorded, declared, name, arn, from_lineage)
             report(Outcome(name, "imported", arn))
             _write(settings, recorded, after, service)
-            return [imported], []
+            return ImportReport([imported], [])
         return _import_all(
             settings, service, recorded, declared, from_lineage, parallelism, expect, report
         )
@@ -296,9 +308,10 @@ def _import_all(
     parallelism: int,
     expect: Callable[[int], None],
     report: Callable[[Outcome], None],
-) -> tuple[list[Imported], list[str]]:
+) -> ImportReport:
     """Every unrecorded declared artifact that the service has by its whole Source, imported in
     parallel; each import is independent of the others, so their entries merge at the end."""
+    refused: set[str] = set()
 
     def by_source(name: str) -> tuple[Imported | None, Lockfile | None, str]:
         arn, why_not = match_by_source(service, name, declared[name])
@@ -307,6 +320,7 @@ def _import_all(
         try:
             after, imported = import_artifact(service, recorded, declared, name, arn, from_lineage)
         except ReconcilerError as exc:
+            refused.add(name)
             return None, None, f"{name}: not imported: {exc}"
         report(Outcome(name, "imported", arn))
         return imported, after, ""
@@ -331,7 +345,9 @@ def _import_all(
             entries = {name: entry for name, (_, entry) in done.items()}
             current = replace(recorded, artifacts={**recorded.artifacts, **entries})
             _write(settings, recorded, current, service)
-    return [done[n][0] for n in sorted(done)], [notes[n] for n in sorted(notes)]
+    return ImportReport(
+        [done[n][0] for n in sorted(done)], [notes[n] for n in sorted(notes)], len(refused)
+    )
 
 
 def run_forget(settings: Settings, connection: Connection, name: str) -> str:
