@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -202,12 +203,23 @@ def _selected(
     manifests: str | None = None,
     lockfile_path: str | None = None,
     region: str | None = None,
+    *,
+    cache: bool = True,
 ) -> list[Settings]:
     """The settings of every target chosen; without targets in reconciler.yaml, the one."""
     selected = resolve_targets(target_names, manifests, lockfile_path)
     if region is not None and _has_targets(selected):
         raise click.UsageError("--region cannot be used with targets: each target has its own")
-    return selected
+    return [replace(settings, cache=cache) for settings in selected]
+
+
+cache_option = click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Parse every manifest file, ignoring and not writing the cache of validated files in "
+    ".reconciler/cache/ beside the lockfile.",
+)
 
 
 def _has_targets(selected: list[Settings]) -> bool:
@@ -321,8 +333,11 @@ def cli() -> None:
     show_default=True,
     help="github: also print ::error annotations, which GitHub Actions shows on the lines.",
 )
+@cache_option
 @handle_errors
-def validate(manifests: str | None, target_names: tuple[str, ...], output_format: str) -> None:
+def validate(
+    manifests: str | None, target_names: tuple[str, ...], output_format: str, no_cache: bool
+) -> None:
     """Check the manifests; exit 0 when valid, 1 when not.
 
     Every problem is reported at once, as path:line:col: message.
@@ -331,7 +346,7 @@ def validate(manifests: str | None, target_names: tuple[str, ...], output_format
     Example:
       reconciler validate --manifests manifests --format github
     """
-    selected = _selected(target_names, manifests)
+    selected = _selected(target_names, manifests, cache=not no_cache)
     cache = ParsedFiles()
     try:
         loaded = for_each(selected, lambda settings: load_desired(settings, cache))
@@ -395,6 +410,7 @@ def validate(manifests: str | None, target_names: tuple[str, ...], output_format
     "changes, and a changed lineage is refused.",
 )
 @aws_options
+@cache_option
 @handle_errors
 def plan(
     manifests: str | None,
@@ -411,6 +427,7 @@ def plan(
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
+    no_cache: bool,
 ) -> None:
     """Show what apply would change: manifests against the lockfile, offline (no credentials)
     unless --refresh.
@@ -421,7 +438,7 @@ def plan(
       reconciler plan --refresh --region eu-west-1
     """
     _deep_needs_refresh(deep, refresh)
-    selected = _selected(target_names, manifests, lockfile_path, region)
+    selected = _selected(target_names, manifests, lockfile_path, region, cache=not no_cache)
     if out is not None and len(selected) > 1:
         raise click.UsageError("--out saves the plan of one target; choose it with --target NAME")
     if out is not None:
@@ -483,6 +500,7 @@ def _target_name(settings: Settings) -> str:
     help="With --live: read every artifact fully (DescribeArtifact and ListTags each).",
 )
 @aws_options
+@cache_option
 @handle_errors
 def audit(
     manifests: str | None,
@@ -495,6 +513,7 @@ def audit(
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
+    no_cache: bool,
 ) -> None:
     """Report where the manifests, the lockfile and (with --live) the service disagree; exit 0
     clean, 2 findings, 1 error.
@@ -509,7 +528,7 @@ def audit(
       reconciler audit --format json
       reconciler audit --live --region eu-west-1
     """
-    selected = _selected(target_names, manifests, lockfile_path, region)
+    selected = _selected(target_names, manifests, lockfile_path, region, cache=not no_cache)
     connection = Connection(region, profile, endpoint_url) if live else None
     cache = ParsedFiles()
     states = for_each(selected, lambda settings: _read_state(settings, connection, deep, cache))
@@ -571,6 +590,7 @@ PARALLELISM = click.option(
     help="json: a summary document on stdout; progress goes to stderr.",
 )
 @aws_options
+@cache_option
 @handle_errors
 def apply(
     planfile_path: Path | None,
@@ -587,6 +607,7 @@ def apply(
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
+    no_cache: bool,
 ) -> None:
     """Create, update, replace (and with --prune delete) artifacts; write every ARN back.
 
@@ -607,7 +628,7 @@ def apply(
             "review 'reconciler plan' and pass --auto-approve, or apply a saved plan file"
         )
     _deep_needs_refresh(deep, refresh)
-    selected = _selected(target_names, manifests, lockfile_path, region)
+    selected = _selected(target_names, manifests, lockfile_path, region, cache=not no_cache)
     if planfile_path is not None and len(selected) > 1:
         raise click.UsageError("a saved plan is one target's; choose it with --target NAME")
     shaping = [flag for flag, given in (("--prune", prune), ("--refresh", refresh)) if given]

@@ -77,6 +77,8 @@ class Settings:
     sensitive: KeyPattern = field(default_factory=lambda: compile_pattern(DEFAULT_PATTERN))
     #: The target these settings are for, when reconciler.yaml declares targets.
     target: TargetContext | None = None
+    #: Keep validated manifest files in .reconciler/cache/ beside the lockfile (--no-cache: off).
+    cache: bool = True
 
 
 def find_config(start: Path) -> Path | None:

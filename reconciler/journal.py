@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
@@ -148,9 +149,12 @@ def replay(base: Lockfile, path: Path) -> Lockfile:
     )
 
 
-def load_with_journal(lockfile_path: Path) -> Lockfile:
-    """The lockfile as the last apply left it, crashed or not. Writes nothing."""
-    return replay(lockfile.load(lockfile_path), journal_path(lockfile_path))
+def load_with_journal(
+    lockfile_path: Path, declared: Mapping[str, dict[str, Any]] | None = None
+) -> Lockfile:
+    """The lockfile as the last apply left it, crashed or not. Writes nothing. `declared`: the
+    manifests' validated specs, if known (see lockfile.parse_entries)."""
+    return replay(lockfile.load(lockfile_path, declared), journal_path(lockfile_path))
 
 
 def fold(lockfile_path: Path) -> Lockfile:

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -160,15 +161,16 @@ def foreign_reason(entry: Entry, target: Target) -> str | None:
 SAVED_PLAN_KIND = "reconciler-saved-plan"
 
 
-def load(path: Path) -> Lockfile:
-    """Read the lockfile at `path`; a missing file is an empty lockfile."""
+def load(path: Path, declared: Mapping[str, dict[str, Any]] | None = None) -> Lockfile:
+    """Read the lockfile at `path`; a missing file is an empty lockfile. `declared`: the
+    manifests' validated specs, if known (see parse_entries)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return Lockfile()
     except OSError as exc:
         raise LockfileError(f"cannot read the lockfile {path}: {exc.strerror}") from None
-    return parse(data, str(path))
+    return parse(data, str(path), declared)
 
 
 #: Git's conflict markers, each at the start of a line.
@@ -207,7 +209,9 @@ def is_integer(value: object) -> TypeGuard[int]:
     return type(value) is int
 
 
-def parse(data: bytes, shown: str) -> Lockfile:
+def parse(
+    data: bytes, shown: str, declared: Mapping[str, dict[str, Any]] | None = None
+) -> Lockfile:
     raw = _decode(data, shown)
     if not isinstance(raw, dict):
         raise LockfileError(_broken(shown, "its top level is not a JSON object"))
@@ -240,7 +244,7 @@ def parse(data: bytes, shown: str) -> Lockfile:
     artifacts_raw = raw.get("artifacts")
     if not isinstance(artifacts_raw, dict):
         raise LockfileError(_broken(shown, "'artifacts' is missing or not an object"))
-    artifacts, malformed = parse_entries(artifacts_raw)
+    artifacts, malformed = parse_entries(artifacts_raw, declared)
     detached = _parse_detached(raw.get("detached", {}), shown)
     return Lockfile(lineage, serial, target, artifacts, malformed, detached)
 
@@ -307,11 +311,23 @@ def _parse_target(raw: Any, shown: str) -> Target:
 
 
 def parse_entries(
-    raw: dict[str, Any],
+    raw: dict[str, Any], declared: Mapping[str, dict[str, Any]] | None = None
 ) -> tuple[dict[str, Entry], dict[str, tuple[str, Any]]]:
+    """Entries and, apart, those that cannot be read. An entry whose spec equals the validated,
+    canonical spec `declared` under its name needs no validation of its own, and shares that
+    dict (one copy in memory instead of two)."""
     artifacts: dict[str, Entry] = {}
     malformed: dict[str, tuple[str, Any]] = {}
+    declared = declared or {}
     for name, value in raw.items():
+        spec = declared.get(name)
+        if (
+            spec is not None
+            and _valid_as_declared(value, spec)
+            and ARTIFACT_ARN.match(value["arn"])
+        ):
+            artifacts[name] = Entry(value["arn"], spec, value.get("last_modified_time"))
+            continue
         if len(name) > NAME_MAX or not NAME_RULE.fullmatch(name):
             malformed[name] = (
                 f"the name {json.dumps(name)} is not a valid metadata.name "
@@ -331,6 +347,21 @@ def parse_entries(
         else:
             malformed[name] = (f"arn {value['arn']!r} is not a SageMaker artifact ARN", value)
     return artifacts, malformed
+
+
+_ENTRY_KEYS = frozenset(("arn", "spec", "last_modified_time"))
+
+
+def _valid_as_declared(value: Any, spec: dict[str, Any]) -> bool:
+    """What _EntryModel checks, for an entry whose spec equals a validated declared spec."""
+    if type(value) is not dict or not value.keys() <= _ENTRY_KEYS:
+        return False
+    modified = value.get("last_modified_time")
+    return (
+        type(value.get("arn")) is str
+        and (modified is None or type(modified) is str)
+        and value.get("spec") == spec
+    )
 
 
 def _entry(value: dict[str, Any]) -> Entry:

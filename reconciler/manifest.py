@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from ruamel.yaml.nodes import Node, ScalarNode
 
 from reconciler import models
+from reconciler.cache import CachedDocument, ManifestCache
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
 from reconciler.memory import paused_gc
 from reconciler.models import Manifest, canonical
@@ -41,7 +42,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml")
 Loc = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Declared:
     """One validated manifest, canonical, and where it was declared."""
 
@@ -208,31 +209,50 @@ def display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def load_manifests(directory: Path) -> DesiredState:
-    """Read and validate every manifest below `directory`; raise ManifestError with all problems."""
-    with paused_gc():
-        return _load_manifests((directory,), None, None)
+def load_manifests(directory: Path, disk: ManifestCache | None = None) -> DesiredState:
+    """Read and validate every manifest below `directory`; raise ManifestError with all problems.
+
+    With `disk` (the cache in .reconciler/), a file whose bytes it knows is not parsed again.
+    """
+    return _loading((directory,), None, None, disk)
 
 
 def load_target_manifests(
-    directories: Sequence[Path], values: Mapping[str, str], cache: ParsedFiles | None = None
+    directories: Sequence[Path],
+    values: Mapping[str, str],
+    cache: ParsedFiles | None = None,
+    disk: ManifestCache | None = None,
 ) -> DesiredState:
     """The manifests of a target: every directory in order, `${...}` in string values replaced by
     `values` before validation. The digest covers the variables too."""
-    with paused_gc():
-        return _load_manifests(tuple(directories), values, cache or ParsedFiles())
+    return _loading(tuple(directories), values, cache or ParsedFiles(), disk)
+
+
+def _loading(
+    directories: tuple[Path, ...],
+    values: Mapping[str, str] | None,
+    cache: ParsedFiles | None,
+    disk: ManifestCache | None,
+) -> DesiredState:
+    try:
+        with paused_gc():
+            return _load_manifests(directories, values, cache, disk)
+    finally:
+        if disk is not None:
+            disk.save()  # the valid files, even when others have problems
 
 
 def _load_manifests(
     directories: tuple[Path, ...],
     values: Mapping[str, str] | None,
     cache: ParsedFiles | None,
+    disk: ManifestCache | None = None,
 ) -> DesiredState:
     digest = hashlib.sha256()
     declared: list[Declared] = []
     problems: list[_Problem] = []
     diagnostics: list[Diagnostic] = []
-    texts: dict[str, str] = {}
+    texts = _Texts()
     seen: set[Path] = set()
     count = 0
     for position, directory in enumerate(directories):
@@ -251,12 +271,24 @@ def _load_manifests(
             relative = path.relative_to(directory).as_posix()
             shown = relative if shown_directory == "." else f"{shown_directory}/{relative}"
             data = path.read_bytes()
+            file_hash = hashlib.sha256(data).digest()
             digest.update(relative.encode() + b"\0")
-            digest.update(hashlib.sha256(data).digest())
+            digest.update(file_hash)
+            # A file with variables validates differently per target: never kept on disk.
+            cacheable = disk is not None and (values is None or b"${" not in data)
+            cached = disk.documents(file_hash.hex()) if disk is not None and cacheable else None
+            if cached is not None:
+                texts.locate(shown, path, file_hash)
+                declared.extend(
+                    Declared(d.name, shown, d.index, d.spec, d.names_artifact) for d in cached
+                )
+                continue
             result = _load_file(shown, data, texts, values, cache)
             declared.extend(result.declared)
             problems.extend(result.problems)
             diagnostics.extend(result.diagnostics)
+            if disk is not None and cacheable and not (result.problems or result.diagnostics):
+                disk.store(file_hash.hex(), [_cached(item) for item in result.declared])
     if values is not None:
         for name, value in sorted(values.items()):
             digest.update(f"{name}\0{value}\0".encode())
@@ -276,10 +308,47 @@ def _load_manifests(
     )
 
 
+def _cached(item: Declared) -> CachedDocument:
+    return CachedDocument(item.document, item.name, item.names_artifact, item.spec)
+
+
+class _Texts(Mapping[str, str]):
+    """The text of each manifest file by its shown path: files parsed this run are kept; a file
+    answered by the disk cache is read again only if a problem elsewhere points into it (a
+    duplicate's first place), and refused if it changed meanwhile."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, str] = {}
+        self._files: dict[str, tuple[Path, bytes]] = {}
+
+    def locate(self, shown: str, path: Path, file_hash: bytes) -> None:
+        self._files[shown] = (path, file_hash)
+
+    def keep(self, shown: str, text: str) -> None:
+        self._kept[shown] = text
+
+    def __getitem__(self, shown: str) -> str:
+        if shown not in self._kept:
+            path, file_hash = self._files[shown]
+            data = path.read_bytes()
+            if hashlib.sha256(data).digest() != file_hash:
+                raise ReconcilerError(
+                    f"{shown} changed while reconciler was reading the manifests; run it again"
+                )
+            self._kept[shown] = data.decode("utf-8").removeprefix("\ufeff")
+        return self._kept[shown]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kept.keys() | self._files.keys())
+
+    def __len__(self) -> int:
+        return len(self._kept.keys() | self._files.keys())
+
+
 def _load_file(
     shown: str,
     data: bytes,
-    texts: dict[str, str],
+    texts: _Texts,
     values: Mapping[str, str] | None = None,
     cache: ParsedFiles | None = None,
 ) -> _FileResult:
@@ -290,7 +359,7 @@ def _load_file(
         if cache is not None:
             cache.parsed[key] = parsed
     if parsed.text is not None:
-        texts[shown] = parsed.text
+        texts.keep(shown, parsed.text)
     substituting = values is not None and parsed.has_variables
     if cache is not None and not substituting:
         checked = cache.checked.get(key)
@@ -720,7 +789,7 @@ def place_in_text(shown: str, text: str, problem: _Problem) -> Diagnostic:
 class _Placer:
     """Finds line and column for problems by composing the affected files once each."""
 
-    def __init__(self, texts: dict[str, str]) -> None:
+    def __init__(self, texts: Mapping[str, str]) -> None:
         self._texts = texts
         self._composed: dict[str, tuple[list[Node | None], list[tuple[int, int]]]] = {}
         self._line_indexes: dict[str, LineIndex] = {}

@@ -24,6 +24,7 @@ from reconciler.apply import (
 )
 from reconciler.audit import AuditReport, audit_live, audit_offline
 from reconciler.aws import Connection, Lineage, connect
+from reconciler.cache import ManifestCache, cache_path
 from reconciler.config import Settings
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.live import LiveReader, LiveState, refreshed
@@ -38,7 +39,7 @@ from reconciler.memory import paused_gc
 from reconciler.ownership import Claim
 from reconciler.plan import Plan, compute_plan
 from reconciler.planfile import Mode
-from reconciler.runlock import ApplyLock
+from reconciler.runlock import ApplyLock, state_directory
 
 
 @dataclass(frozen=True)
@@ -88,15 +89,23 @@ class State:
         return replace(self, live=live)
 
 
+def _disk_cache(settings: Settings) -> ManifestCache | None:
+    """The cache of validated files in .reconciler/ beside the lockfile, unless it is off."""
+    if not settings.cache:
+        return None
+    return ManifestCache.open(cache_path(state_directory(settings.lockfile), settings.manifests))
+
+
 def load_desired(settings: Settings, cache: ParsedFiles | None = None) -> DesiredState:
     """The declared state: the manifests directory or, for a target of reconciler.yaml, its
     directories with its variables substituted (`cache` shares the files' parsing between
     targets)."""
     target = settings.target
+    disk = _disk_cache(settings)
     if target is None:
-        return load_manifests(settings.manifests)
+        return load_manifests(settings.manifests, disk)
     try:
-        return load_target_manifests(target.manifests, target.variables(), cache)
+        return load_target_manifests(target.manifests, target.variables(), cache, disk)
     except ManifestError as exc:
         what = f"the manifests of target '{target.name}'"
         raise ManifestError(exc.diagnostics, what=what) from None
@@ -106,7 +115,7 @@ def read_state(settings: Settings, cache: ParsedFiles | None = None) -> State:
     """Validate the manifests and read the lockfile (with a crashed apply's journal replayed)."""
     with paused_gc():
         desired = load_desired(settings, cache)
-        recorded = journal.load_with_journal(settings.lockfile)
+        recorded = journal.load_with_journal(settings.lockfile, desired.specs())
     return State(desired, recorded)
 
 

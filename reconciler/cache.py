@@ -1,0 +1,167 @@
+"""A content-addressed cache of validated manifest files, so that an unchanged file is never
+parsed again.
+
+One file per manifests directory, `.reconciler/cache/manifests-<id>.json` beside the lockfile. It
+maps the SHA-256 of a manifest file's bytes to that file's validated, canonical documents (only
+files without any problem are kept, so diagnostics never come from the cache). Rules across files
+(unique names and sources) are still checked over the whole set on every run.
+
+The cache is never trusted: a file whose first line (format, the tool's key: reconciler's version,
+its manifest code and the libraries it validates with) does not match, whose body does not have
+the checksum the first line records, or whose entries do not have the expected shape, is ignored
+and rebuilt. Entries are found by the hash of the manifest's bytes, so a changed file is read anew;
+writes are atomic (a temporary file renamed over the old one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pydantic_core
+import ruamel.yaml
+
+from reconciler import __version__
+
+FORMAT = 1
+
+#: The modules whose code decides what a manifest file validates to.
+_DECIDING_MODULES = ("models.py", "manifest.py", "yamlio.py", "cache.py")
+
+
+@dataclass(frozen=True, slots=True)
+class CachedDocument:
+    index: int
+    name: str
+    names_artifact: bool
+    spec: dict[str, Any]
+
+
+def tool_key() -> str | None:
+    """What the cached documents depend on besides the files; None if it cannot be known."""
+    versions = (FORMAT, __version__, pydantic.VERSION, pydantic_core.__version__)
+    key = hashlib.sha256(f"{versions}{ruamel.yaml.__version__}".encode())
+    try:
+        here = Path(__file__).parent
+        for module in _DECIDING_MODULES:
+            key.update((here / module).read_bytes())
+    except OSError:
+        return None
+    return key.hexdigest()
+
+
+def cache_path(state_directory: Path, manifests: Path) -> Path:
+    where = hashlib.sha256(str(manifests.resolve()).encode()).hexdigest()[:16]
+    return state_directory / "cache" / f"manifests-{where}.json"
+
+
+class ManifestCache:
+    """Documents by file hash: read once at the start of a run, written once at its end."""
+
+    def __init__(self, path: Path, key: str, entries: dict[str, str]) -> None:
+        self.path = path
+        self._key = key
+        self._entries = entries
+        self._used: dict[str, str] = {}
+        self._stored = False
+
+    @classmethod
+    def open(cls, path: Path) -> ManifestCache | None:
+        """The cache at `path` (empty when absent or not to be trusted); None when the tool's key
+        cannot be known, and so nothing may be cached."""
+        key = tool_key()
+        if key is None:
+            return None
+        return cls(path, key, _read(path, key))
+
+    def documents(self, file_hash: str) -> list[CachedDocument] | None:
+        """The documents of the file with this hash, or None when not cached (or malformed)."""
+        text = self._entries.get(file_hash)
+        if text is None:
+            return None
+        documents = _decode_documents(text)
+        if documents is None:
+            del self._entries[file_hash]
+            return None
+        self._used[file_hash] = text
+        return documents
+
+    def store(self, file_hash: str, documents: list[CachedDocument]) -> None:
+        rows = [[d.index, d.name, d.names_artifact, d.spec] for d in documents]
+        self._used[file_hash] = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+        self._stored = True
+
+    def save(self) -> None:
+        """Write the entries this run used, if that changes the file; failures are ignored (the
+        cache only saves time)."""
+        if not self._stored and len(self._used) == len(self._entries):
+            return
+        body = json.dumps(self._used, ensure_ascii=False, separators=(",", ":")).encode()
+        header = {"format": FORMAT, "tool": self._key, "sha256": hashlib.sha256(body).hexdigest()}
+        with contextlib.suppress(OSError):
+            _write_atomic(self.path, json.dumps(header).encode() + b"\n" + body)
+
+
+def _read(path: Path, key: str) -> dict[str, str]:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    first, _, body = data.partition(b"\n")
+    try:
+        header = json.loads(first)
+        if not (
+            isinstance(header, dict)
+            and header.get("format") == FORMAT
+            and header.get("tool") == key
+            and header.get("sha256") == hashlib.sha256(body).hexdigest()
+        ):
+            return {}
+        entries = json.loads(body)
+    except ValueError:  # not JSON, or not UTF-8
+        return {}
+    if not isinstance(entries, dict) or not all(isinstance(v, str) for v in entries.values()):
+        return {}
+    return entries
+
+
+def _decode_documents(text: str) -> list[CachedDocument] | None:
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(rows, list):
+        return None
+    documents = []
+    for row in rows:
+        if not (
+            isinstance(row, list)
+            and len(row) == 4
+            and type(row[0]) is int
+            and isinstance(row[1], str)
+            and isinstance(row[2], bool)
+            and isinstance(row[3], dict)
+        ):
+            return None
+        documents.append(CachedDocument(row[0], row[1], row[2], row[3]))
+    return documents
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one; a torn write fails the checksum."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,165 @@
+"""The manifest cache: an unchanged file is not parsed again, and the cache is never trusted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler import cache, manifest
+from reconciler.cli import cli
+from reconciler.yamlio import load_documents
+from tests.helpers import manifest_doc, save_recorded, write_manifests
+
+CORPUS = Path(__file__).parent / "corpus" / "bad"
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def _cache_files(repo: Path) -> list[Path]:
+    return sorted((repo / ".reconciler" / "cache").glob("manifests-*.json"))
+
+
+def _declare(repo: Path, count: int = 12) -> None:
+    for group in range(3):
+        documents = [manifest_doc(f"a{group}-{i}") for i in range(count // 3)]
+        write_manifests(repo / "manifests", *documents, filename=f"group-{group}.yaml")
+
+
+def _no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(text: str) -> list[object]:
+        raise AssertionError("a manifest file was parsed")
+
+    monkeypatch.setattr(manifest, "load_documents", refuse)
+
+
+def test_a_second_plan_parses_nothing_and_plans_the_same(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _declare(repo)
+    recorded = {"ArtifactName": "a0-0", "ArtifactType": "Model", "Source": {"SourceUri": "s3://x"}}
+    save_recorded(repo / "artifacts.lock.json", {"a0-0": recorded})
+    cold = _run("plan", "--format", "json")
+    assert cold.exit_code == 0, cold.output
+    assert len(_cache_files(repo)) == 1
+    _no_parsing(monkeypatch)
+    warm = _run("plan", "--format", "json")
+    assert warm.exit_code == 0, warm.output
+    assert warm.stdout == cold.stdout
+    summary = json.loads(warm.stdout)["summary"]
+    assert (summary["create"], summary["replace"]) == (11, 1)
+
+
+@pytest.mark.parametrize("command", ["plan", "validate", "audit"])
+def test_no_cache_parses_every_file_and_writes_nothing(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    _declare(repo)
+    assert _run("validate").exit_code == 0  # fills the cache
+    shutil.rmtree(repo / ".reconciler")
+    assert _run(command, "--no-cache").exit_code in (0, 2)  # audit: findings
+    assert _cache_files(repo) == []
+    assert _run("validate").exit_code == 0
+    _no_parsing(monkeypatch)
+    result = _run(command, "--no-cache")
+    assert result.exit_code == 1
+    assert "a manifest file was parsed" in result.output
+
+
+def test_a_changed_file_is_read_again(repo: Path) -> None:
+    _declare(repo)
+    assert _run("validate").exit_code == 0
+    changed = manifest_doc("a1-0", Properties={"stage": "raw"})
+    write_manifests(repo / "manifests", changed, filename="group-1.yaml")
+    result = _run("plan", "--format", "json")
+    changes = json.loads(result.stdout)["changes"]
+    assert {c["name"]: c["after"].get("Properties") for c in changes}["a1-0"] == {"stage": "raw"}
+    assert "a1-1" not in {c["name"] for c in changes}
+
+
+def test_flipped_bytes_anywhere_in_the_cache_never_change_the_plan(repo: Path) -> None:
+    _declare(repo)
+    expected = _run("plan", "--format", "json", "--no-cache").stdout
+    assert _run("validate").exit_code == 0
+    (path,) = _cache_files(repo)
+    original = path.read_bytes()
+    positions = sorted({*range(0, len(original), max(1, len(original) // 60)), len(original) - 1})
+    for position in positions:
+        for flip in (0x01, 0x20, 0x80):
+            damaged = bytearray(original)
+            damaged[position] ^= flip
+            path.write_bytes(bytes(damaged))
+            result = _run("plan", "--format", "json")
+            assert result.exit_code == 0, (position, result.output)
+            assert result.stdout == expected, position
+            assert path.read_bytes() == original  # ignored, then rebuilt as it was
+
+
+@pytest.mark.parametrize("cut", [0, 1, 10, -1, -10])
+def test_a_truncated_or_foreign_cache_is_ignored(repo: Path, cut: int) -> None:
+    _declare(repo)
+    expected = _run("plan", "--format", "json", "--no-cache").stdout
+    assert _run("validate").exit_code == 0
+    (path,) = _cache_files(repo)
+    path.write_bytes(path.read_bytes()[:cut])
+    assert _run("plan", "--format", "json").stdout == expected
+
+
+def test_a_cache_with_a_valid_checksum_but_another_shape_is_ignored(repo: Path) -> None:
+    _declare(repo)
+    expected = _run("plan", "--format", "json", "--no-cache").stdout
+    assert _run("validate").exit_code == 0
+    (path,) = _cache_files(repo)
+    header = json.loads(path.read_bytes().partition(b"\n")[0])
+    entries = json.loads(path.read_bytes().partition(b"\n")[2])
+    forged = {key: json.dumps([[0, "evil", "not a bool", {}]]) for key in entries}
+    body = json.dumps(forged).encode()
+    header["sha256"] = hashlib.sha256(body).hexdigest()
+    path.write_bytes(json.dumps(header).encode() + b"\n" + body)
+    assert _run("plan", "--format", "json").stdout == expected
+
+
+def test_a_cache_of_another_version_of_the_tool_is_ignored(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _declare(repo)
+    assert _run("validate").exit_code == 0
+    monkeypatch.setattr(cache, "__version__", "0.0.0-other")
+    parsed: list[str] = []
+    real = load_documents
+
+    def counting(text: str) -> list[object]:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(manifest, "load_documents", counting)
+    assert _run("validate").exit_code == 0
+    assert len(parsed) == 3
+
+
+def test_diagnostics_are_the_same_cold_warm_and_without_cache(repo: Path) -> None:
+    """Files with problems are never cached; a duplicate's first place may come from the cache."""
+    write_manifests(repo / "manifests", manifest_doc("churn-data"), filename="00-first.yaml")
+    for case in sorted(CORPUS.glob("*.yaml")):
+        shutil.copy(case, repo / "manifests" / case.name)
+    runs = [_run("validate"), _run("validate"), _run("validate", "--no-cache")]
+    assert all(run.exit_code == 1 for run in runs)
+    assert "first declared at manifests/00-first.yaml" in runs[0].stderr
+    assert runs[0].stderr == runs[1].stderr == runs[2].stderr
+    (path,) = _cache_files(repo)
+    cached = set(json.loads(path.read_bytes().partition(b"\n")[2]))
+    by_hash = {
+        hashlib.sha256(file.read_bytes()).hexdigest(): file.name
+        for file in (repo / "manifests").iterdir()
+    }
+    # Only files valid on their own: the first declaration, and the cross-file duplicates.
+    names = sorted(by_hash[key] for key in cached)
+    assert names[0] == "00-first.yaml"
+    assert all(name.startswith("duplicate-") for name in names[1:])
+    assert "duplicate-yaml-key.yaml" not in names
