@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -212,7 +212,7 @@ def is_integer(value: object) -> TypeGuard[int]:
 def parse(
     data: bytes, shown: str, declared: Mapping[str, dict[str, Any]] | None = None
 ) -> Lockfile:
-    raw = _decode(data, shown)
+    raw = _decode(data, shown, _sharing(declared) if declared else _unique_keys)
     if not isinstance(raw, dict):
         raise LockfileError(_broken(shown, "its top level is not a JSON object"))
     if raw.get("kind") == SAVED_PLAN_KIND:
@@ -268,7 +268,28 @@ def detached_from_json(value: dict[str, Any]) -> Detached:
     return Detached(tuple(value["arns"]), tuple(value["associations"]))
 
 
-def _decode(data: bytes, shown: str) -> Any:
+def _sharing(declared: Mapping[str, dict[str, Any]]) -> Callable[[list[tuple[str, Any]]], Any]:
+    """_unique_keys, giving back the declared spec itself for an object equal to it: the copy
+    read from the lockfile is dropped as soon as it is read, not once the whole file is."""
+    by_source = {
+        (spec["ArtifactName"], spec["Source"]["SourceUri"]): spec for spec in declared.values()
+    }
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        document = _unique_keys(pairs)
+        name, source = document.get("ArtifactName"), document.get("Source")
+        if type(name) is str and type(source) is dict and type(source.get("SourceUri")) is str:
+            spec = by_source.get((name, source["SourceUri"]))
+            if spec is not None and spec == document:
+                return spec
+        return document
+
+    return hook
+
+
+def _decode(
+    data: bytes, shown: str, object_hook: Callable[[list[tuple[str, Any]]], Any] = _unique_keys
+) -> Any:
     """The lockfile's JSON document; every way it can fail is a LockfileError that says why."""
     conflict = _CONFLICT_MARKER.search(data)
     if conflict is not None:
@@ -285,7 +306,7 @@ def _decode(data: bytes, shown: str) -> Any:
     except UnicodeDecodeError:
         raise LockfileError(_broken(shown, "it is not UTF-8")) from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
+        return json.loads(text, object_pairs_hook=object_hook, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         why = f"it is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
     except _DuplicateKey as exc:
