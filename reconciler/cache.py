@@ -65,11 +65,12 @@ def cache_path(state_directory: Path, manifests: Path) -> Path:
 class ManifestCache:
     """Documents by file hash: read once at the start of a run, written once at its end."""
 
-    def __init__(self, path: Path, key: str, entries: dict[str, str]) -> None:
+    def __init__(self, path: Path, key: str, entries: dict[str, Any]) -> None:
         self.path = path
         self._key = key
-        self._entries = entries
-        self._used: dict[str, str] = {}
+        #: Entries read and not used yet (still to be checked).
+        self._unused = entries
+        self._used: dict[str, list[CachedDocument]] = {}
         self._stored = False
 
     @classmethod
@@ -83,38 +84,38 @@ class ManifestCache:
 
     def documents(self, file_hash: str) -> list[CachedDocument] | None:
         """The documents of the file with this hash, or None when not cached (or malformed)."""
-        text = self._entries.get(file_hash)
-        if text is None:
-            return None
-        documents = _decode_documents(text)
-        if documents is None:
-            del self._entries[file_hash]
-            return None
-        self._used[file_hash] = text
+        rows = self._unused.pop(file_hash, None)
+        documents = _documents(rows) if rows is not None else self._used.get(file_hash)
+        if documents is not None:
+            self._used[file_hash] = documents
         return documents
 
     def store(self, file_hash: str, documents: list[CachedDocument]) -> None:
-        rows = [[d.index, d.name, d.names_artifact, d.spec] for d in documents]
-        self._used[file_hash] = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+        self._used[file_hash] = documents
         self._stored = True
 
     def save(self) -> None:
         """Write the entries this run used, if that changes the file; failures are ignored (the
         cache only saves time)."""
-        if not self._stored and len(self._used) == len(self._entries):
+        if not self._stored and not self._unused:
             return
-        body = json.dumps(self._used, ensure_ascii=False, separators=(",", ":")).encode()
+        entries = {
+            file_hash: [[d.index, d.name, d.names_artifact, d.spec] for d in documents]
+            for file_hash, documents in self._used.items()
+        }
+        body = json.dumps(entries, ensure_ascii=False, separators=(",", ":")).encode()
         header = {"format": FORMAT, "tool": self._key, "sha256": hashlib.sha256(body).hexdigest()}
         with contextlib.suppress(OSError):
             _write_atomic(self.path, json.dumps(header).encode() + b"\n" + body)
 
 
-def _read(path: Path, key: str) -> dict[str, str]:
+def _read(path: Path, key: str) -> dict[str, Any]:
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            first = handle.readline(4096)
+            body = handle.read()
     except OSError:
         return {}
-    first, _, body = data.partition(b"\n")
     try:
         header = json.loads(first)
         if not (
@@ -125,18 +126,12 @@ def _read(path: Path, key: str) -> dict[str, str]:
         ):
             return {}
         entries = json.loads(body)
-    except ValueError:  # not JSON, or not UTF-8
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or absurdly nested
         return {}
-    if not isinstance(entries, dict) or not all(isinstance(v, str) for v in entries.values()):
-        return {}
-    return entries
+    return entries if isinstance(entries, dict) else {}
 
 
-def _decode_documents(text: str) -> list[CachedDocument] | None:
-    try:
-        rows = json.loads(text)
-    except ValueError:
-        return None
+def _documents(rows: Any) -> list[CachedDocument] | None:
     if not isinstance(rows, list):
         return None
     documents = []

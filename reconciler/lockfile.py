@@ -170,7 +170,9 @@ def load(path: Path, declared: Mapping[str, dict[str, Any]] | None = None) -> Lo
         return Lockfile()
     except OSError as exc:
         raise LockfileError(f"cannot read the lockfile {path}: {exc.strerror}") from None
-    return parse(data, str(path), declared)
+    text = _text(data, str(path))
+    del data  # the bytes and the text of a large lockfile are not both kept while it is parsed
+    return parse_text(text, str(path), declared)
 
 
 #: Git's conflict markers, each at the start of a line.
@@ -212,7 +214,13 @@ def is_integer(value: object) -> TypeGuard[int]:
 def parse(
     data: bytes, shown: str, declared: Mapping[str, dict[str, Any]] | None = None
 ) -> Lockfile:
-    raw = _decode(data, shown, _sharing(declared) if declared else _unique_keys)
+    return parse_text(_text(data, shown), shown, declared)
+
+
+def parse_text(
+    text: str, shown: str, declared: Mapping[str, dict[str, Any]] | None = None
+) -> Lockfile:
+    raw = _decode(text, shown, _sharing(declared) if declared else _unique_keys)
     if not isinstance(raw, dict):
         raise LockfileError(_broken(shown, "its top level is not a JSON object"))
     if raw.get("kind") == SAVED_PLAN_KIND:
@@ -287,10 +295,8 @@ def _sharing(declared: Mapping[str, dict[str, Any]]) -> Callable[[list[tuple[str
     return hook
 
 
-def _decode(
-    data: bytes, shown: str, object_hook: Callable[[list[tuple[str, Any]]], Any] = _unique_keys
-) -> Any:
-    """The lockfile's JSON document; every way it can fail is a LockfileError that says why."""
+def _text(data: bytes, shown: str) -> str:
+    """The lockfile's text: refused when it holds a merge conflict or is not UTF-8."""
     conflict = _CONFLICT_MARKER.search(data)
     if conflict is not None:
         line = data.count(b"\n", 0, conflict.start()) + 1
@@ -302,9 +308,15 @@ def _decode(
             "(reconciler will not overwrite the conflicted file)"
         )
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise LockfileError(_broken(shown, "it is not UTF-8")) from None
+
+
+def _decode(
+    text: str, shown: str, object_hook: Callable[[list[tuple[str, Any]]], Any] = _unique_keys
+) -> Any:
+    """The lockfile's JSON document; every way it can fail is a LockfileError that says why."""
     try:
         return json.loads(text, object_pairs_hook=object_hook, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:

@@ -118,7 +118,7 @@ def test_a_cache_with_a_valid_checksum_but_another_shape_is_ignored(repo: Path) 
     (path,) = _cache_files(repo)
     header = json.loads(path.read_bytes().partition(b"\n")[0])
     entries = json.loads(path.read_bytes().partition(b"\n")[2])
-    forged = {key: json.dumps([[0, "evil", "not a bool", {}]]) for key in entries}
+    forged = {key: [[0, "evil", "not a bool", {}]] for key in entries}
     body = json.dumps(forged).encode()
     header["sha256"] = hashlib.sha256(body).hexdigest()
     path.write_bytes(json.dumps(header).encode() + b"\n" + body)
