@@ -85,10 +85,28 @@ class HugeInteger(float):
 class _Constructor(SafeConstructor):
     """ruamel's safe constructor, with YAML's view of numbers and keys rather than Python's."""
 
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        """A scalar its explicit tag cannot read (`!!float x`, `!!bool maybe`) is a positioned
+        problem, not whatever the tag's converter happens to raise."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            if not isinstance(node, ScalarNode):
+                raise
+            raise _unreadable_scalar(node) from exc
+        except ConstructorError as exc:
+            if not isinstance(node, ScalarNode) or "could not determine a constructor" in str(
+                exc.problem
+            ):
+                raise
+            raise _unreadable_scalar(node) from exc
+
     def construct_huge_int(self, node: ScalarNode) -> Any:
         try:
             return self.construct_yaml_int(node)
         except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+            if not str(node.value).lstrip("+-").replace("_", "").isdigit():
+                raise
             return HugeInteger("inf")
 
     def check_mapping_key(
@@ -98,6 +116,17 @@ class _Constructor(SafeConstructor):
         if key in mapping and not _same_key_in(mapping, key):
             return True
         return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+
+
+def _unreadable_scalar(node: ScalarNode) -> ConstructorError:
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    return ConstructorError(
+        None,
+        None,
+        f"this value cannot be read as {tag}; "
+        "remove the tag, or quote the value to keep it as a string",
+        node.start_mark,
+    )
 
 
 def _same_key_in(mapping: Any, key: Any) -> bool:

@@ -376,3 +376,29 @@ def test_a_refused_link_is_reported_with_the_problems_of_every_other_file(repo: 
         "repository; copy what it points to into the repository instead",
         "error: 3 problems found in the manifests",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [
+        ("!!float x", "!!float"),
+        ("!!bool maybe", "!!bool"),
+        ("!!int nope", "!!int"),
+        ("!!timestamp zzz", "!!timestamp"),
+        ("!!float '::warning::x'", "!!float"),
+    ],
+)
+def test_a_value_its_explicit_tag_cannot_read_is_a_positioned_error(
+    tmp_path: Path, value: str, tag: str
+) -> None:
+    second = HEADER.replace("{name: x}", "{name: y}") + "  Properties: {q: 5}\n"
+    (tmp_path / "a.yaml").write_text(HEADER + f"  Properties:\n    p: {value}\n---\n" + second)
+    found = messages(tmp_path)
+    assert found[0] == (
+        f"{tmp_path.as_posix()}/a.yaml:8:8: this value cannot be read as {tag}; "
+        "remove the tag, or quote the value to keep it as a string"
+    )
+    assert found[1:] == [  # the next document is still checked
+        f"{tmp_path.as_posix()}/a.yaml:16:19: spec.Properties.q must be a string, not a number; "
+        'quote it: q: "5"'
+    ]
