@@ -483,7 +483,10 @@ def live_spec(described: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]
         for key in ("ArtifactName", "ArtifactType", "Source", "Properties", "MetadataProperties")
     }
     spec["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items() if not is_reserved(k)]
-    return canonical("", spec)
+    out = canonical("", spec)
+    if not out["ArtifactName"]:  # made without a name (by another tool): record none, not ""
+        del out["ArtifactName"]
+    return out
 
 
 def timestamp_text(value: Any) -> str | None:

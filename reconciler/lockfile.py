@@ -19,7 +19,7 @@ from typing import Any, TypeGuard
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.errors import LockfileError
-from reconciler.models import NAME_MAX, NAME_PATTERN, ArtifactSpec, Name
+from reconciler.models import NAME_MAX, NAME_PATTERN, ArtifactSpec
 
 FORMAT_VERSION = 1
 
@@ -109,9 +109,8 @@ class Lockfile:
 
 
 class _SpecModel(ArtifactSpec):
-    """An applied spec is canonical: ArtifactName is always filled in."""
-
-    ArtifactName: Name
+    """An applied spec is canonical. ArtifactName is filled in for what reconciler created, and
+    absent for an artifact imported as another tool made it, without a name."""
 
 
 class _EdgeModel(BaseModel):

@@ -253,3 +253,24 @@ def test_a_refreshed_saved_plan_is_refused_once_the_service_moved(
     assert reconciler("plan", "--refresh", "--out", "plan.json").code == 0
     assert reconciler("apply", "plan.json").code == 0
     assert set(live(sandbox)) == {uri("a"), uri("b")}
+
+
+def test_an_artifact_made_without_a_name_is_imported_and_then_named(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    arn = sm(sandbox).create_artifact(Source={"SourceUri": uri("a")}, ArtifactType="DataSet")[
+        "ArtifactArn"
+    ]
+    declare(repo, manifest_doc("a"))
+    imported = reconciler("import", "--all")
+    assert imported.code == 0, imported.err
+    entry = recorded(repo).artifacts["a"]
+    assert entry.arn == arn
+    assert "ArtifactName" not in entry.spec
+    offline = json.loads(reconciler("audit", "--format", "json").out)
+    assert {f["kind"] for f in offline["findings"]} == {"differs"}
+    plan = reconciler("plan")
+    assert '  ~ a  (update)\n      + ArtifactName: "a"\n' in plan.out, plan.out
+    assert apply().code == 0
+    assert sm(sandbox).describe_artifact(ArtifactArn=arn)["ArtifactName"] == "a"
+    assert audit_live()[0] == 0
