@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from reconciler import __version__, lockfile, planfile
+from reconciler import __version__, gitbase, lockfile, planfile
 from reconciler.apply import ApplyResult, Outcome
 from reconciler.aws import Connection, endpoint_problem
 from reconciler.config import Settings, resolve_targets
@@ -409,6 +409,12 @@ def validate(
     "origin/main:artifacts.lock.json > base.json); entries whose ARN the change edited show as "
     "changes, and a changed lineage is refused.",
 )
+@click.option(
+    "--base-ref",
+    metavar="REF",
+    help="As --base-lockfile, for every target at once: each target's lockfile as git revision "
+    "REF has it (in a pull request, the fetched base branch); one missing there is empty.",
+)
 @aws_options
 @cache_option
 @handle_errors
@@ -424,6 +430,7 @@ def plan(
     refresh: bool,
     deep: bool,
     base_lockfile: Path | None,
+    base_ref: str | None,
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
@@ -443,20 +450,31 @@ def plan(
         raise click.UsageError("--out saves the plan of one target; choose it with --target NAME")
     if out is not None:
         _refuse_misplaced_out(out, selected[0])
-    if base_lockfile is not None and out is not None:
+    if base_lockfile is not None and base_ref is not None:
+        raise click.UsageError("give --base-lockfile or --base-ref, not both")
+    based = "--base-lockfile" if base_lockfile is not None else "--base-ref"
+    if (base_lockfile is not None or base_ref is not None) and out is not None:
         raise click.UsageError(
-            "--base-lockfile is for reviewing a change; a plan saved with --out is compared "
+            f"{based} is for reviewing a change; a plan saved with --out is compared "
             "with what apply plans, which never has a base: drop one of them"
         )
     if base_lockfile is not None and len(selected) > 1:
         raise click.UsageError(
-            "--base-lockfile is one target's lockfile; choose the target with --target NAME"
+            "--base-lockfile is one target's lockfile; choose the target with --target NAME, "
+            "or give --base-ref REF to compare every target's lockfile with git's at REF"
         )
     live = Connection(region, profile, endpoint_url) if refresh else None
     cache = ParsedFiles()
     states = for_each(selected, lambda settings: _read_state(settings, live, deep, cache))
-    base = lockfile.load(base_lockfile) if base_lockfile is not None else None
-    computed = [(s, state.plan(prune=prune, base=base)) for s, state in states]
+
+    def base_of(settings: Settings) -> lockfile.Lockfile | None:
+        if base_lockfile is not None:
+            return lockfile.load(base_lockfile)
+        if base_ref is not None:
+            return gitbase.lockfile_at(base_ref, settings.lockfile)
+        return None
+
+    computed = [(s, state.plan(prune=prune, base=base_of(s))) for s, state in states]
     plans = [(s, redact_plan(c, s.sensitive)) for s, c in computed]
     if _has_targets(selected):
         shown = [(s.target, p) for s, p in plans if s.target is not None]

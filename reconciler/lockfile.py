@@ -174,6 +174,11 @@ def load(path: Path, declared: Mapping[str, dict[str, Any]] | None = None) -> Lo
     return parse_text(text, str(path), declared)
 
 
+def load_bytes(data: bytes, shown: str) -> Lockfile:
+    """A lockfile read from elsewhere than a file (git's copy at a revision), named `shown`."""
+    return parse_text(_text(data, shown), shown)
+
+
 #: Git's conflict markers, each at the start of a line.
 _CONFLICT_MARKER = re.compile(rb"^(<{7}|={7}|>{7})(?:[ \r\n]|$)", re.MULTILINE)
 #: Longer integers than any serial could reach are refused before Python converts them (a

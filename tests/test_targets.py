@@ -674,14 +674,15 @@ def test_a_job_already_holding_the_role_does_not_assume_it_again(
 
 
 @pytest.mark.parametrize(
-    ("listing", "base"),
+    "listing",
     [
-        ('{"targets": [{"lockfile": "artifacts.lock.json", "target": ""}]}', True),
-        ('{"targets": [{"lockfile": "locks/dev.lock.json", "target": "dev"}]}', False),
+        '{"targets": [{"lockfile": "artifacts.lock.json", "target": ""}]}',
+        '{"targets": [{"lockfile": "locks/dev.lock.json", "target": "dev"}, '
+        '{"lockfile": "locks/prod.lock.json", "target": "prod"}]}',
     ],
 )
-def test_the_plan_workflow_compares_with_the_base_lockfile_only_without_targets(
-    tmp_path: Path, listing: str, base: bool
+def test_the_plan_workflow_compares_every_target_with_the_base_branch(
+    tmp_path: Path, listing: str
 ) -> None:
     log = tmp_path / "calls"
     stand_in = tmp_path / "bin" / "reconciler"
@@ -704,4 +705,4 @@ def test_the_plan_workflow_compares_with_the_base_lockfile_only_without_targets(
     assert done.returncode == 0, done.stderr
     calls = log.read_text().splitlines()
     assert len(calls) == 2
-    assert all(("--base-lockfile" in call) is base for call in calls)
+    assert all(call.startswith("plan --base-ref refs/reconciler/base ") for call in calls)
