@@ -18,7 +18,8 @@ def lockfile_at(ref: str, path: Path) -> Lockfile:
             f"--base-ref {ref!r} is not a git revision; name the base branch, e.g. origin/main"
         )
     located = path.parent.resolve() / path.name
-    top = Path(_git(located.parent, "rev-parse", "--show-toplevel").decode().strip())
+    existing = next(d for d in (located.parent, *located.parents) if d.is_dir())
+    top = Path(_git(existing, "rev-parse", "--show-toplevel").decode().strip())
     try:
         relative = located.relative_to(top).as_posix()
     except ValueError:

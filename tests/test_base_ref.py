@@ -101,3 +101,15 @@ def test_outside_a_git_repository_base_ref_says_so(repo: Path) -> None:
     refused = reconciler("plan", "--base-ref", "main")
     assert refused.code == 1
     assert "needs a git repository" in refused.err
+
+
+def test_targets_whose_lockfiles_do_not_exist_yet_have_empty_bases(repo: Path) -> None:
+    (repo / "reconciler.yaml").write_text(CONFIG)  # locks/ is made by the first apply
+    write_manifests(repo / "manifests" / "common", shared("data"))
+    for name in ("dev", "prod"):
+        write_manifests(repo / "manifests" / name, manifest_doc(f"{name}-only"))
+    _commit_all(repo)
+    planned = reconciler("plan", "--base-ref", "main", "--format", "json", "--no-cache")
+    assert planned.code == 0, planned.err
+    document = json.loads(planned.out)
+    assert [t["plan"]["lockfile_notes"] for t in document["targets"]] == [[], []]
