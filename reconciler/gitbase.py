@@ -13,7 +13,7 @@ from reconciler.lockfile import Lockfile
 def lockfile_at(ref: str, path: Path) -> Lockfile:
     """The lockfile at `path` as revision `ref` holds it; one missing there is empty (a base
     branch without a lockfile), so that a pull request adding one with entries shows them."""
-    if not ref or ref.startswith("-"):
+    if not ref or ref.startswith("-") or any(c < " " or c == "\x7f" for c in ref):
         raise ReconcilerError(
             f"--base-ref {ref!r} is not a git revision; name the base branch, e.g. origin/main"
         )

@@ -9,9 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reconciler import lockfile
 from reconciler.models import canonical
 from tests.helpers import arn_for, manifest_doc, save_recorded, write_manifests
+from tests.hostile import HOSTILE, assert_safe_text
 from tests.sandboxed import declare, reconciler
 from tests.test_targets import CONFIG, shared
 
@@ -113,3 +116,14 @@ def test_targets_whose_lockfiles_do_not_exist_yet_have_empty_bases(repo: Path) -
     assert planned.code == 0, planned.err
     document = json.loads(planned.out)
     assert [t["plan"]["lockfile_notes"] for t in document["targets"]] == [[], []]
+
+
+@pytest.mark.parametrize("ref", [h for h in HOSTILE if not h.startswith("-")])
+def test_a_hostile_revision_is_shown_escaped(repo: Path, ref: str) -> None:
+    declare(repo, manifest_doc("a"))
+    _commit_all(repo)
+    refused = reconciler("plan", "--base-ref", ref)
+    assert refused.code == 1
+    assert refused.err.startswith("error: --base-ref"), refused.err
+    assert len(refused.err.splitlines()) == 1, refused.err
+    assert_safe_text(refused.out + refused.err)
