@@ -90,14 +90,11 @@ class _Constructor(SafeConstructor):
         problem, not whatever the tag's converter happens to raise."""
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, KeyError, TypeError, OverflowError) as exc:
-            if not isinstance(node, ScalarNode):
-                raise
-            raise _unreadable_scalar(node) from exc
-        except ConstructorError as exc:
-            if not isinstance(node, ScalarNode) or "could not determine a constructor" in str(
+        except (ValueError, KeyError, TypeError, OverflowError, ConstructorError) as exc:
+            unknown_tag = isinstance(exc, ConstructorError) and "could not determine a" in str(
                 exc.problem
-            ):
+            )  # a refused tag keeps its own message
+            if not isinstance(node, ScalarNode) or unknown_tag:
                 raise
             raise _unreadable_scalar(node) from exc
 
