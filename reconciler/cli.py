@@ -59,7 +59,12 @@ from reconciler.sandbox.service import (
     DEFAULT_ASSOCIATION_QUOTA,
 )
 from reconciler.schema import SCHEMA_PATH, schema_text
-from reconciler.targets import TargetContext, github_matrix, matrix_entry
+from reconciler.targets import (
+    TargetContext,
+    github_matrix,
+    implicit_matrix_entry,
+    matrix_entry,
+)
 from reconciler.textsafe import safe_line, safe_lines, visible
 from reconciler.words import counted
 
@@ -250,7 +255,8 @@ def _read_state(
     echo_warnings(state.desired.warnings)
     if live is None:
         return state
-    return state.refresh(connect_for(state.recorded, live, settings), deep=deep)
+    service = connect_for(state.recorded, live, settings, read_only=True)
+    return state.refresh(service, deep=deep)
 
 
 def _render(
@@ -1111,9 +1117,7 @@ def targets_command(output_format: str, target_names: tuple[str, ...]) -> None:
     """
     selected = _selected(target_names)
     entries = [
-        matrix_entry(s.target)
-        if s.target is not None
-        else {"target": "", "account": "", "region": "", "role": "", "lockfile": str(s.lockfile)}
+        matrix_entry(s.target) if s.target is not None else implicit_matrix_entry(s.lockfile)
         for s in selected
     ]
     if output_format == "github-matrix":

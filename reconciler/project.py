@@ -119,9 +119,10 @@ def read_state(settings: Settings, cache: ParsedFiles | None = None) -> State:
     return State(desired, recorded)
 
 
-def connection_for(settings: Settings, given: Connection) -> Connection:
-    """How to reach the settings' target: its region and its profile or role; a --profile given
-    on the command line wins over the target's profile (and is what its role is assumed from)."""
+def connection_for(settings: Settings, given: Connection, *, read_only: bool = False) -> Connection:
+    """How to reach the settings' target: its region and its profile or role (its audit_role,
+    when given, for a run that only reads); a --profile given on the command line wins over the
+    target's profile (and is what its role is assumed from)."""
     target = settings.target
     if target is None:
         return given
@@ -129,18 +130,27 @@ def connection_for(settings: Settings, given: Connection) -> Connection:
         given,
         region=target.region,
         profile=given.profile or target.profile,
-        role=target.role,
+        role=(target.audit_role or target.role) if read_only else target.role,
         session_name=f"reconciler-{target.name}"[:64],
     )
 
 
 def connect_for(
-    recorded: Lockfile, connection: Connection, settings: Settings | None = None
+    recorded: Lockfile,
+    connection: Connection,
+    settings: Settings | None = None,
+    *,
+    read_only: bool = False,
 ) -> Lineage:
     """A client for the lockfile's target (and the settings' target, if any); refused if the
-    credentials reach another account or region."""
+    credentials reach another account or region. `read_only`: the run never writes, so a
+    target's audit_role serves."""
     bound = settings.target if settings is not None else None
-    chosen = connection if settings is None else connection_for(settings, connection)
+    chosen = (
+        connection
+        if settings is None
+        else connection_for(settings, connection, read_only=read_only)
+    )
     service = connect(chosen, default_region=recorded.target.region)
     if bound is not None:
         reached = service.target

@@ -38,6 +38,9 @@ class TargetSpec(BaseModel):
     profile: Annotated[str, Field(min_length=1)] | None = None
     #: A role to assume with STS AssumeRole (from the profile's, or the chain's, credentials).
     role: str | None = None
+    #: A read-only role for what only reads the account (`audit --live`, `plan --refresh`):
+    #: assumed instead of `role` there, so a daily audit never holds write permissions.
+    audit_role: str | None = None
     #: Values for ${vars.NAME} in the manifests' string values.
     vars: dict[str, str] = Field(default_factory=dict)
 
@@ -55,7 +58,7 @@ class TargetSpec(BaseModel):
             raise ValueError(f"must be an AWS region such as eu-west-1, not {region!r}")
         return region
 
-    @field_validator("role")
+    @field_validator("role", "audit_role")
     @classmethod
     def _role(cls, role: str | None) -> str | None:
         if role is not None and not ROLE_ARN.fullmatch(role):
@@ -77,16 +80,16 @@ class TargetSpec(BaseModel):
 
     @model_validator(mode="after")
     def _credentials(self) -> TargetSpec:
-        if self.profile is not None and self.role is not None:
-            raise ValueError(
-                "give 'profile' or 'role', not both (a role is assumed from the standard "
-                "chain's credentials, or from --profile)"
-            )
-        if self.role is not None:
-            match = ROLE_ARN.fullmatch(self.role)
+        for field, role in (("role", self.role), ("audit_role", self.audit_role)):
+            if self.profile is not None and role is not None:
+                raise ValueError(
+                    f"give 'profile' or '{field}', not both (a role is assumed from the "
+                    "standard chain's credentials, or from --profile)"
+                )
+            match = ROLE_ARN.fullmatch(role) if role is not None else None
             if match is not None and match.group("account") != self.account:
                 raise ValueError(
-                    f"the role {self.role} is in account {match.group('account')}, not the "
+                    f"the role {role} is in account {match.group('account')}, not the "
                     f"target's account {self.account}"
                 )
         return self
@@ -124,6 +127,7 @@ class TargetContext:
     lockfile: Path
     profile: str | None = None
     role: str | None = None
+    audit_role: str | None = None
     vars: Mapping[str, str] | None = None
 
     def variables(self) -> dict[str, str]:
@@ -148,6 +152,7 @@ def contexts(targets: Mapping[str, TargetSpec], base: Path) -> list[TargetContex
             lockfile=base / spec.lockfile,
             profile=spec.profile,
             role=spec.role,
+            audit_role=spec.audit_role,
             vars=dict(spec.vars),
         )
         for name, spec in targets.items()
@@ -178,8 +183,16 @@ def matrix_entry(target: TargetContext) -> dict[str, Any]:
         "account": target.account,
         "region": target.region,
         "role": target.role or "",
+        "audit_role": target.audit_role or "",
         "lockfile": target.lockfile.as_posix(),
     }
+
+
+def implicit_matrix_entry(lockfile: Path) -> dict[str, Any]:
+    """The matrix entry of the one implicit target (no `targets` in reconciler.yaml): the
+    workflow's repository variables give its role and region."""
+    keys = ("target", "account", "region", "role", "audit_role")
+    return dict.fromkeys(keys, "") | {"lockfile": str(lockfile)}
 
 
 def github_matrix(entries: list[dict[str, Any]]) -> str:

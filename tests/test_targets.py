@@ -23,6 +23,7 @@ from tests.sandboxed import REGION, apply, reconciler, use
 
 DEV, PROD, OTHER = "123456789012", "222222222222", "333333333333"
 PROD_ROLE = f"arn:aws:iam::{PROD}:role/reconciler-apply"
+PROD_AUDIT_ROLE = f"arn:aws:iam::{PROD}:role/reconciler-audit"
 
 
 def entry(name: str, account: str, role: str | None = None, own: str | None = None) -> str:
@@ -140,6 +141,12 @@ def target_config(**fields: str) -> str:
         ({"role": PROD_ROLE}, f"is in account {PROD}, not the target's account {DEV}"),
         ({"role": "reconciler-apply"}, "must be an IAM role ARN"),
         ({"role": f"arn:aws:iam::{DEV}:role/r", "profile": "dev"}, "give 'profile' or 'role'"),
+        ({"audit_role": PROD_AUDIT_ROLE}, f"is in account {PROD}, not the target's account {DEV}"),
+        ({"audit_role": "reconciler-audit"}, "targets.dev.audit_role: must be an IAM role ARN"),
+        (
+            {"audit_role": f"arn:aws:iam::{DEV}:role/r", "profile": "dev"},
+            "give 'profile' or 'audit_role'",
+        ),
         ({"manifests": "[]"}, "targets.dev.manifests"),
         ({"vars": "{'a b': x}"}, "variable name 'a b' must be letters"),
         ({"vars": "{n: 3}"}, "targets.dev.vars.n must be a string, not a number"),
@@ -487,6 +494,7 @@ def test_targets_lists_them_and_makes_the_github_matrix(targets_repo: Path) -> N
         "include": [
             {
                 "account": DEV,
+                "audit_role": "",
                 "lockfile": "locks/dev.lock.json",
                 "region": REGION,
                 "role": "",
@@ -494,6 +502,7 @@ def test_targets_lists_them_and_makes_the_github_matrix(targets_repo: Path) -> N
             },
             {
                 "account": PROD,
+                "audit_role": "",
                 "lockfile": "locks/prod.lock.json",
                 "region": REGION,
                 "role": PROD_ROLE,
@@ -514,6 +523,7 @@ def test_without_targets_the_matrix_has_the_one_implicit_target(repo: Path) -> N
         "include": [
             {
                 "account": "",
+                "audit_role": "",
                 "lockfile": "artifacts.lock.json",
                 "region": "",
                 "role": "",
@@ -545,6 +555,46 @@ def test_the_apply_workflow_runs_one_job_per_target_with_its_own_role() -> None:
     )
     assert credentials["with"]["role-to-assume"].startswith("${{ matrix.role || ")
     assert credentials["with"]["aws-region"].startswith("${{ matrix.region || ")
+
+
+def test_the_audit_workflow_audits_each_target_with_its_read_only_role(tmp_path: Path) -> None:
+    workflow = YAML(typ="safe").load((ROOT / ".github/workflows/audit.yml").read_text())
+    assert (
+        "reconciler targets --format github-matrix"
+        in workflow["jobs"]["targets"]["steps"][-1]["run"]
+    )
+    job = workflow["jobs"]["audit"]
+    assert job["strategy"] == {
+        "fail-fast": False,
+        "matrix": "${{ fromJSON(needs.targets.outputs.matrix) }}",
+    }
+    credentials = next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+    assert credentials["with"]["role-to-assume"] == (
+        "${{ matrix.audit_role || vars.RECONCILER_AUDIT_ROLE_ARN }}"
+    )
+    log = tmp_path / "calls"
+    stand_in = tmp_path / "bin" / "reconciler"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f'#!/bin/sh\necho "$*" >> {log}\necho "# drift"\nexit 2\n')
+    stand_in.chmod(0o755)
+    step = next(s for s in job["steps"] if s.get("name") == "Audit against the live account")
+    for target in ("prod", ""):
+        env = {
+            "PATH": f"{stand_in.parent}:/usr/bin:/bin",
+            "TARGET": target,
+            "RUNNER_TEMP": str(tmp_path),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        }
+        done = subprocess.run(
+            ["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 2  # drift fails the job
+        assert done.stdout.startswith("::error title=reconciler audit::")
+    assert log.read_text().splitlines() == [
+        "audit --live --target prod --format markdown --max-length 1000000",
+        "audit --live --format markdown --max-length 1000000",
+    ]
+    assert (tmp_path / "summary").read_text() == "# drift\n# drift\n"
 
 
 @pytest.mark.parametrize(
@@ -651,10 +701,8 @@ def test_an_alias_bomb_in_a_targets_manifest_is_reported_not_expanded(targets_re
     assert run.err.splitlines()[0].endswith("(target dev)")
 
 
-def test_a_job_already_holding_the_role_does_not_assume_it_again(
-    targets_repo: Path, accounts: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As in a matrix job that assumed the target's role through OIDC."""
+def hold_role(accounts: Sandbox, role: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials of `role` in the environment, as a job that assumed it through OIDC has."""
     sts = boto3.client(
         "sts",
         endpoint_url=accounts.url,
@@ -662,10 +710,43 @@ def test_a_job_already_holding_the_role_does_not_assume_it_again(
         aws_access_key_id="AKIDSANDBOX",
         aws_secret_access_key="x",
     )
-    held = sts.assume_role(RoleArn=PROD_ROLE, RoleSessionName="github-actions")["Credentials"]
+    held = sts.assume_role(RoleArn=role, RoleSessionName="github-actions")["Credentials"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", held["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", held["SecretAccessKey"])
     monkeypatch.setenv("AWS_SESSION_TOKEN", held["SessionToken"])
+
+
+def test_a_read_only_run_uses_the_targets_audit_role_not_its_apply_role(
+    targets_repo: Path, accounts: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit workflow's job holds the audit role: audit and plan --refresh keep it, rather
+    than assuming the apply role (which can write) from it."""
+    assert apply().code == 0
+    with_audit_role = CONFIG.replace(
+        f"    role: {PROD_ROLE}\n", f"    role: {PROD_ROLE}\n    audit_role: {PROD_AUDIT_ROLE}\n"
+    )
+    assert with_audit_role != CONFIG
+    (targets_repo / "reconciler.yaml").write_text(with_audit_role)
+    matrix = json.loads(reconciler("targets", "--format", "github-matrix").out)
+    assert [entry["audit_role"] for entry in matrix["include"]] == ["", PROD_AUDIT_ROLE]
+    hold_role(accounts, PROD_AUDIT_ROLE, monkeypatch)
+    accounts.reset_counters()
+    run = reconciler("audit", "--live", "--target", "prod")
+    assert run.code == 0, run.err
+    run = reconciler("plan", "--refresh", "--target", "prod")
+    assert run.code == 0, run.err
+    assert accounts.counters().get("sts:AssumeRole", 0) == 0
+    # Writing still takes the apply role, assumed from the audit role's credentials.
+    write_manifests(targets_repo / "manifests" / "prod", manifest_doc("prod-new"))
+    assert apply("--target", "prod").code == 0
+    assert accounts.counters().get("sts:AssumeRole", 0) == 1
+
+
+def test_a_job_already_holding_the_role_does_not_assume_it_again(
+    targets_repo: Path, accounts: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in a matrix job that assumed the target's role through OIDC."""
+    hold_role(accounts, PROD_ROLE, monkeypatch)
     accounts.reset_counters()
     run = apply("--target", "prod")
     assert run.code == 0, run.err
