@@ -13,12 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.associations import edge, reattach_requests
 from reconciler.aws import (
-    CallStats,
     Lineage,
     OutcomeUnknown,
     ServiceCallError,
@@ -30,6 +29,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.journal import Journal
 from reconciler.lockfile import Detached, Entry, Lockfile
 from reconciler.models import LINEAGE_TAG_KEY
+from reconciler.outcomes import ApplyResult, Outcome, OutcomeKind
 from reconciler.ownership import Claim, Owner, is_reserved, not_ours
 from reconciler.plan import Action, Change, Plan, compare
 
@@ -42,38 +42,6 @@ CREATE_ATTEMPTS = 3
 class ApplyOptions:
     parallelism: int = 8
     lookup_timeout: float = DEFAULT_LOOKUP_TIMEOUT
-
-
-@dataclass(frozen=True)
-class Outcome:
-    name: str
-    #: created, adopted, recreated, updated, replaced, deleted, gone
-    result: str
-    arn: str | None = None
-    detail: str = ""
-
-
-@dataclass
-class ApplyResult:
-    outcomes: list[Outcome] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    skipped: int = 0
-    stats: CallStats = field(default_factory=CallStats)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def summary(self) -> dict[str, int]:
-        counts = {key: 0 for key in ("created", "adopted", "updated", "replaced", "deleted")}
-        for outcome in self.outcomes:
-            key = {"recreated": "created", "gone": "deleted"}.get(outcome.result, outcome.result)
-            counts[key] = counts.get(key, 0) + 1
-        counts["throttled"] = self.stats.throttled
-        counts["errors_retried"] = self.stats.retried_errors
-        counts["failed"] = len(self.errors)
-        counts["not_started"] = self.skipped
-        return counts
 
 
 class NotOwned(ReconcilerError):
@@ -166,7 +134,7 @@ class Executor:
         if self._owned_tags(change.name, arn) is None:  # refuses what is no longer ours
             return
         self.service.add_tags(arn, [{"Key": LINEAGE_TAG_KEY, "Value": self.lineage}])
-        self._report(Outcome(change.name, "lineage tag added", arn, self.lineage))
+        self._report(Outcome(change.name, OutcomeKind.LINEAGE_TAG_ADDED, arn, self.lineage))
 
     def _reattach_step(self, change: Change) -> None:
         self._reattach(change.name)
@@ -175,7 +143,7 @@ class Executor:
         """Report the delete half of a replace that did not finish."""
         outcome = Outcome(
             name,
-            "deleted",
+            OutcomeKind.DELETED,
             arn,
             "to replace it; its new artifact was not created: the next apply creates it and "
             "puts its associations back",
@@ -258,7 +226,9 @@ class Executor:
             with self._lock:
                 self._half_replaced.pop(change.name, None)
             self._reattach(change.name)
-            return Outcome(change.name, "replaced", outcome.arn, ", ".join(change.replace_because))
+            return Outcome(
+                change.name, OutcomeKind.REPLACED, outcome.arn, ", ".join(change.replace_because)
+            )
         assert change.arn is not None and change.before is not None
         return self._update(change.name, change.arn, change.before, change.after)
 
@@ -306,7 +276,7 @@ class Executor:
                 continue
             arn: str = response["ArtifactArn"]
             self.recorder.put(name, Entry(arn, spec))
-            return Outcome(name, "created", arn)
+            return Outcome(name, OutcomeKind.CREATED, arn)
         raise ReconcilerError(f"CreateArtifact did not succeed after {CREATE_ATTEMPTS} attempts")
 
     def _adopt(self, name: str, spec: dict[str, Any], *, patience: float) -> Outcome | None:
@@ -347,10 +317,12 @@ class Executor:
         self.recorder.put(name, live)
         change = compare(name, live, spec)
         if change is None:
-            return Outcome(name, "adopted", arn, "created by an earlier run")
+            return Outcome(name, OutcomeKind.ADOPTED, arn, "created by an earlier run")
         if change.action is Action.UPDATE:
             self._update(name, arn, live.spec, spec)
-            return Outcome(name, "adopted", arn, "created by an earlier run, then updated")
+            return Outcome(
+                name, OutcomeKind.ADOPTED, arn, "created by an earlier run, then updated"
+            )
         raise ReconcilerError(
             f"{arn}, created by an earlier run, differs in {', '.join(change.replace_because)}, "
             "which cannot change in place; run apply again to replace it"
@@ -364,7 +336,9 @@ class Executor:
         tags = self._owned_tags(name, arn)
         if tags is None:
             outcome = self._create(name, after)
-            return Outcome(name, "recreated", outcome.arn, "it had been deleted outside reconciler")
+            return Outcome(
+                name, OutcomeKind.RECREATED, outcome.arn, "it had been deleted outside reconciler"
+            )
         self.recorder.intend(name)  # until the put below, the outcome is unknown
         request: dict[str, Any] = {}
         if before.get("ArtifactName") != after["ArtifactName"]:
@@ -386,7 +360,7 @@ class Executor:
             previous = self.recorder.entries.get(name)
             modified = previous.last_modified_time if previous else None
         self.recorder.put(name, Entry(arn, after, modified))
-        return Outcome(name, "updated", arn)
+        return Outcome(name, OutcomeKind.UPDATED, arn)
 
     def _sync_tags(self, arn: str, live: dict[str, str], spec: dict[str, Any]) -> None:
         """Make the live tags those declared, leaving the ownership tags alone (and adding the
@@ -422,9 +396,9 @@ class Executor:
     def _delete(self, name: str, arn: str) -> Outcome:
         if self._take_down(name, arn) is None:
             self.recorder.remove(name)
-            return Outcome(name, "gone", arn, "it had already been deleted")
+            return Outcome(name, OutcomeKind.GONE, arn, "it had already been deleted")
         self.recorder.remove(name)
-        return Outcome(name, "deleted", arn)
+        return Outcome(name, OutcomeKind.DELETED, arn)
 
     def _take_down(
         self, name: str, arn: str, *, detach: bool = False
@@ -441,7 +415,7 @@ class Executor:
             self._report(
                 Outcome(
                     name,
-                    "association removed",
+                    OutcomeKind.ASSOCIATION_REMOVED,
                     arn,
                     f"{edge_summary['SourceArn']} -> {edge_summary['DestinationArn']}",
                 )
@@ -482,32 +456,12 @@ class Executor:
             self._report(
                 Outcome(
                     name,
-                    "association restored",
+                    OutcomeKind.ASSOCIATION_RESTORED,
                     self.recorder.entries[name].arn,
                     f"{request['SourceArn']} -> {request['DestinationArn']}",
                 )
             )
         self.recorder.reattached(name)
-
-
-def refuse_emptying(plan: Plan, recorded: Lockfile, allow_empty: bool) -> None:
-    deletes = sum(1 for c in plan.changes if c.action is Action.DELETE)
-    if deletes and deletes == len(recorded.artifacts) and not allow_empty:
-        raise ReconcilerError(
-            f"refusing to delete every recorded artifact ({deletes}): the manifests declare none "
-            "of them, which is more often a mistake (a wrong --manifests, an emptied folder) than "
-            "the intent; pass --allow-empty if it is"
-        )
-
-
-def check_target(recorded: Lockfile, service: Lineage) -> None:
-    """Refuse, before any write, to apply a lockfile to another account or region."""
-    wanted, actual = recorded.target, service.target
-    if wanted.is_set and (wanted.account, wanted.region) != (actual.account, actual.region):
-        raise ReconcilerError(
-            f"the lockfile targets {wanted}, but these credentials and settings reach {actual}; "
-            "use the matching profile or --region (each account and region needs its own lockfile)"
-        )
 
 
 def execute(

@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import botocore.exceptions
@@ -21,6 +21,7 @@ import botocore.exceptions
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Target
 from reconciler.models import canonical, canonical_source
+from reconciler.outcomes import CallStats
 from reconciler.ownership import is_reserved, ownership_tags
 
 THROTTLING_CODES = frozenset(
@@ -65,30 +66,6 @@ class ServiceCallError(ReconcilerError):
         super().__init__(f"{operation} failed: {code}: {message}")
         self.code = code
         self.service_message = message
-
-
-@dataclass
-class CallStats:
-    calls: dict[str, int] = field(default_factory=dict)
-    throttled: int = 0
-    retried_errors: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def count(self, operation: str) -> None:
-        with self._lock:
-            self.calls[operation] = self.calls.get(operation, 0) + 1
-
-    def throttle(self) -> None:
-        with self._lock:
-            self.throttled += 1
-
-    def error(self) -> None:
-        with self._lock:
-            self.retried_errors += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ import pydantic_core
 import ruamel.yaml
 
 from reconciler import __version__
+from reconciler.fsio import write_atomic
 
 FORMAT = 1
 
@@ -106,7 +105,7 @@ class ManifestCache:
         body = json.dumps(entries, ensure_ascii=False, separators=(",", ":")).encode()
         header = {"format": FORMAT, "tool": self._key, "sha256": hashlib.sha256(body).hexdigest()}
         with contextlib.suppress(OSError):
-            _write_atomic(self.path, json.dumps(header).encode() + b"\n" + body)
+            write_atomic(self.path, json.dumps(header).encode() + b"\n" + body, durable=False)
 
 
 def _read(path: Path, key: str) -> dict[str, Any]:
@@ -147,16 +146,3 @@ def _documents(rows: Any) -> list[CachedDocument] | None:
             return None
         documents.append(CachedDocument(row[0], row[1], row[2], row[3]))
     return documents
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one; a torn write fails the checksum."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from reconciler import __version__, gitbase, lockfile, planfile
-from reconciler.apply import ApplyResult, Outcome
+from reconciler import __version__, fsio, gitbase, lockfile, planfile
 from reconciler.aws import Connection, endpoint_problem
 from reconciler.config import Settings, resolve_targets
 from reconciler.errors import Diagnostic, ManifestError, ReconcilerError
@@ -35,6 +34,7 @@ from reconciler.lockfile import Target
 from reconciler.manifest import ParsedFiles
 from reconciler.memory import paused_gc
 from reconciler.multitarget import for_each
+from reconciler.outcomes import ApplyResult, Outcome
 from reconciler.placement import refuse_misplaced_out
 from reconciler.plan import Plan
 from reconciler.project import (
@@ -808,16 +808,7 @@ class Progress:
 
     def report(self, outcome: Outcome) -> None:
         with self._lock:
-            if outcome.result in (
-                "created",
-                "adopted",
-                "imported",
-                "recreated",
-                "updated",
-                "replaced",
-                "deleted",
-                "gone",
-            ):
+            if outcome.result.finishes_a_change:
                 self.done += 1
             line = text.outcome_line(outcome)
             if self.live:
@@ -1164,7 +1155,7 @@ def schema(schema_path: Path, check: bool) -> None:
             _fail(f"{schema_path} is out of date; run 'reconciler schema' and commit the result")
         _say(f"{schema_path} is up to date.")
         return
-    lockfile.write_atomic(schema_path, generated.encode())
+    fsio.write_atomic(schema_path, generated.encode())
     _say(f"Wrote {schema_path}.")
 
 
@@ -1360,7 +1351,7 @@ def serve_until_signalled(config: SandboxConfig, url_file: Path | None) -> None:
         ) from None
     try:
         if url_file is not None:
-            lockfile.write_atomic(url_file, (server.url + "\n").encode())
+            fsio.write_atomic(url_file, (server.url + "\n").encode())
         click.echo(server.url)
         click.echo(f"reconciler sandbox serving on {server.url}; Ctrl-C to stop", err=True)
         while not stopping.wait(0.2):

@@ -7,9 +7,7 @@ strict reading: a lockfile that cannot be read is an error, and nothing here eve
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +17,9 @@ from typing import Any, TypeGuard
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.errors import LockfileError
+from reconciler.fsio import write_atomic
 from reconciler.models import NAME_MAX, NAME_PATTERN, ArtifactSpec
+from reconciler.models import Target as Target  # re-exported: callers import it from here
 
 FORMAT_VERSION = 1
 
@@ -30,21 +30,6 @@ ARTIFACT_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z\-]*):sagemaker:(?P<region>[a-z0-9\-]*):"
     r"(?P<account>[0-9]{12}):artifact/(?P<id>.+)$"
 )
-
-
-@dataclass(frozen=True)
-class Target:
-    """The account and region the lockfile's artifacts live in; unset until the first apply."""
-
-    account: str | None = None
-    region: str | None = None
-
-    @property
-    def is_set(self) -> bool:
-        return self.account is not None and self.region is not None
-
-    def __str__(self) -> str:
-        return f"account {self.account or '?'} in {self.region or '?'}"
 
 
 @dataclass(frozen=True)
@@ -433,47 +418,6 @@ def dump(lockfile: Lockfile) -> bytes:
 
 def new_lineage() -> str:
     return str(uuid.uuid4())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a reader sees the old bytes or the new, never a mix."""
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, _mode_for(path))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
-
-
-def _mode_for(path: Path) -> int:
-    """Keep the file's mode; a new file gets the usual 0666 less the umask (mkstemp uses 0600)."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save(path: Path, lockfile: Lockfile) -> Lockfile:

@@ -7,6 +7,7 @@ minimums, so everything else would otherwise surface as a ValidationException fr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -164,3 +165,18 @@ def canonical_source(source: dict[str, Any]) -> dict[str, Any]:
 
 def _by_key(tag: dict[str, str]) -> str:
     return tag["Key"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The account and region the lockfile's artifacts live in; unset until the first apply."""
+
+    account: str | None = None
+    region: str | None = None
+
+    @property
+    def is_set(self) -> bool:
+        return self.account is not None and self.region is not None
+
+    def __str__(self) -> str:
+        return f"account {self.account or '?'} in {self.region or '?'}"

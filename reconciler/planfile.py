@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
-from reconciler.lockfile import SAVED_PLAN_KIND, Lockfile, is_integer, write_atomic
+from reconciler.fsio import write_atomic
+from reconciler.lockfile import SAVED_PLAN_KIND, Lockfile, is_integer
 from reconciler.plan import Plan
 
 FORMAT_VERSION = 2

@@ -14,19 +14,13 @@ from typing import Any
 
 from reconciler import journal, lockfile, planfile
 from reconciler.adoption import Imported, forget, import_artifact, match_by_source, unrecorded
-from reconciler.apply import (
-    ApplyOptions,
-    ApplyResult,
-    Outcome,
-    check_target,
-    execute,
-    refuse_emptying,
-)
+from reconciler.apply import ApplyOptions, execute
 from reconciler.audit import AuditReport, audit_live, audit_offline
 from reconciler.aws import Connection, Lineage, connect
 from reconciler.cache import ManifestCache, cache_path
 from reconciler.config import Settings
 from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.guards import check_target, refuse_emptying
 from reconciler.live import LiveReader, LiveState, refreshed
 from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
 from reconciler.manifest import (
@@ -36,6 +30,7 @@ from reconciler.manifest import (
     load_target_manifests,
 )
 from reconciler.memory import paused_gc
+from reconciler.outcomes import ApplyResult, Outcome, OutcomeKind
 from reconciler.ownership import Claim
 from reconciler.plan import Plan, compute_plan
 from reconciler.planfile import Mode
@@ -310,7 +305,7 @@ def run_import(
         if name is not None and arn is not None:
             expect(1)
             after, imported = import_artifact(service, recorded, declared, name, arn, from_lineage)
-            report(Outcome(name, "imported", arn))
+            report(Outcome(name, OutcomeKind.IMPORTED, arn))
             _write(settings, recorded, after, service)
             return ImportReport([imported], [])
         return _import_all(
@@ -341,7 +336,7 @@ def _import_all(
         except ReconcilerError as exc:
             refused.add(name)
             return None, None, f"{name}: not imported: {exc}"
-        report(Outcome(name, "imported", arn))
+        report(Outcome(name, OutcomeKind.IMPORTED, arn))
         return imported, after, ""
 
     names = unrecorded(recorded, declared)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -114,27 +113,3 @@ def test_foreign_entries_are_recognised() -> None:
     other_region = Entry(arn_for("a", region="us-east-1"), SPEC)
     assert "region us-east-1" in (foreign_reason(other_region, target) or "")
     assert foreign_reason(other_account, Target()) is None
-
-
-def test_atomic_write_leaves_no_temporary_files_and_replaces_in_one_step(tmp_path: Path) -> None:
-    path = tmp_path / "l.json"
-    path.write_text("old")
-    inode_before = os.stat(path).st_ino
-    lockfile.write_atomic(path, b"new")
-    assert path.read_bytes() == b"new"
-    assert os.stat(path).st_ino != inode_before
-    assert [p.name for p in tmp_path.iterdir()] == ["l.json"]
-
-
-def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "l.json"
-    path.write_text("old")
-
-    def broken_replace(src: str, dst: str) -> None:
-        raise OSError("disk on fire")
-
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
-        lockfile.write_atomic(path, b"new")
-    assert path.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["l.json"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.apply import ApplyResult
 from reconciler.audit import AuditReport
 from reconciler.lockfile import Lockfile
+from reconciler.outcomes import ApplyResult
 from reconciler.plan import Change, Plan
 from reconciler.textsafe import json_safe
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
+from reconciler.outcomes import SUMMARY_KEYS
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
 from reconciler.render import shown_fields
 from reconciler.render.text import (
@@ -282,10 +283,7 @@ def render_apply(document: dict[str, Any] | None, *, budget: int = DEFAULT_BUDGE
             "see the step's log.\n\n" + retry
         )
     summary = document.get("summary", {})
-    counts = ", ".join(
-        f"{_count(summary, key)} {key}"
-        for key in ("created", "adopted", "updated", "replaced", "deleted")
-    )
+    counts = ", ".join(f"{_count(summary, key)} {key}" for key in SUMMARY_KEYS)
     ok = bool(document.get("ok"))
     head = (
         f"#### reconciler apply\n\n**{'Applied' if ok else 'Apply stopped'}:** {counts}; "

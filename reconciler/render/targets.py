@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from reconciler.apply import ApplyResult
 from reconciler.audit import AuditReport
 from reconciler.lockfile import Lockfile
+from reconciler.outcomes import ApplyResult
 from reconciler.plan import Plan
 from reconciler.render import jsondoc, markdown, text
 from reconciler.targets import ACCOUNT, NAME, REGION, TargetContext

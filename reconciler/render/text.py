@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from reconciler.apply import ApplyResult, Outcome
 from reconciler.audit import FINDING_TEXT, AuditReport, FindingKind
+from reconciler.outcomes import SUMMARY_KEYS, ApplyResult, Outcome, OutcomeKind
 from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
 from reconciler.render import shown_fields, value_text
 from reconciler.textsafe import visible
@@ -136,14 +136,14 @@ def render_audit(report: AuditReport, *, color: bool = False) -> str:
 
 
 _OUTCOME_SYMBOLS = {
-    "created": "+",
-    "recreated": "+",
-    "adopted": "=",
-    "imported": "=",
-    "updated": "~",
-    "replaced": "-/+",
-    "deleted": "-",
-    "gone": "-",
+    OutcomeKind.CREATED: "+",
+    OutcomeKind.RECREATED: "+",
+    OutcomeKind.ADOPTED: "=",
+    OutcomeKind.IMPORTED: "=",
+    OutcomeKind.UPDATED: "~",
+    OutcomeKind.REPLACED: "-/+",
+    OutcomeKind.DELETED: "-",
+    OutcomeKind.GONE: "-",
 }
 
 
@@ -159,9 +159,7 @@ def outcome_line(outcome: Outcome) -> str:
 
 def apply_summary(result: ApplyResult, lockfile_path: Path) -> str:
     counts = result.summary()
-    done = ", ".join(
-        f"{counts[key]} {key}" for key in ("created", "adopted", "updated", "replaced", "deleted")
-    )
+    done = ", ".join(f"{counts[key]} {key}" for key in SUMMARY_KEYS)
     calls = result.stats.total
     head = "Apply complete" if result.ok else "Apply stopped"
     throttled = counts["throttled"]

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from reconciler.lockfile import write_atomic
+from reconciler.fsio import write_atomic
 
 FORMAT_VERSION = 3
 #: The log is compacted when it holds more records than this, or than the state has entries.
