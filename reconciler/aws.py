@@ -31,7 +31,11 @@ THROTTLING_CODES = frozenset(
 IDEMPOTENT = frozenset(
     {
         "describe_artifact",
+        "describe_context",
+        "describe_action",
         "list_artifacts",
+        "list_contexts",
+        "list_actions",
         "list_tags",
         "list_associations",
         "update_artifact",
@@ -305,6 +309,11 @@ class Lineage:
             for edge in (edge for page in pages for edge in page):
                 edges[(edge["SourceArn"], edge["DestinationArn"])] = edge
         return list(edges.values())
+
+    def pages(self, operation: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
+        """Any list operation (`key`: its items' member), one page at a time; the caller may stop
+        early."""
+        return self._page_lists(operation, key, **params)
 
     def _page_lists(
         self, operation: str, key: str, **params: Any

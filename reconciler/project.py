@@ -63,7 +63,9 @@ class State:
             return audit_live(self.desired.specs(), self.recorded, self.live)
 
     def refresh(self, service: Lineage, *, deep: bool = False) -> State:
-        live = LiveReader(service, self.recorded, self.desired.specs()).read(deep=deep)
+        live = LiveReader(service, self.recorded, {"Artifact": self.desired.specs()}).read(
+            deep=deep
+        )
         return replace(self, live=live)
 
     def legacy(self) -> list[str]:
@@ -80,7 +82,7 @@ class State:
 
     def read_back(self, service: Lineage) -> State:
         """Only the entries whose last write has an unknown outcome, read from the service."""
-        live = LiveReader(service, self.recorded, self.desired.specs()).read_back()
+        live = LiveReader(service, self.recorded, {"Artifact": self.desired.specs()}).read_back()
         return replace(self, live=live)
 
 
