@@ -156,7 +156,7 @@ def test_import_takes_another_lockfiles_artifact_only_when_its_lineage_is_named(
         assert f"lineage {lineage_of(second)}" in refused_update.err
         refreshed = reconciler("plan", "--refresh", "--deep")
         assert refreshed.code == 1
-        assert "records artifacts that are not its own" in refreshed.err
+        assert "records entities that are not its own" in refreshed.err
         declare(first)
         refused_delete = apply("--prune", "--allow-empty")
         assert refused_delete.code == 1
