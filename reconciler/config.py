@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from reconciler.diagnostics import describe_validation_errors, display_path, place_in_text
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
-from reconciler.manifest import describe_validation_errors, display_path, place_in_text
 from reconciler.placement import refuse_lockfile_among_manifests, refuse_lockfile_link_outside
 from reconciler.redact import DEFAULT_PATTERN, KeyPattern, PatternError, compile_pattern
 from reconciler.targets import TargetContext, TargetSpec, check_targets, contexts, select

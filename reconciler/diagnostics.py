@@ -1,0 +1,342 @@
+"""Problems in a manifest (or in reconciler.yaml) and where they are: pydantic's errors in plain
+words, did-you-mean hints, and the line and column of each problem in its file.
+
+Problems are found on the fast path (no positions) and placed afterwards, composing only the files
+that have one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import ErrorDetails
+from ruamel.yaml.nodes import Node, ScalarNode
+
+from reconciler import models
+from reconciler.errors import Diagnostic, Location
+from reconciler.models import Manifest
+from reconciler.yamlio import LineIndex, compose_documents, key_node_at, node_at
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class Problem:
+    """An error found on the fast path, placed later."""
+
+    path: str
+    document: int
+    loc: Loc
+    message: str
+    at_key: bool = False
+    quote_hint: bool = False
+    #: Another place the message names, as "{related}" (path, document, loc).
+    related: tuple[str, int, Loc] | None = None
+    #: Reported, but does not make the manifests invalid.
+    warning: bool = False
+
+
+def display_path(path: Path) -> str:
+    """The path relative to the working directory when it is below it (as CI annotations need)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# --- turning pydantic errors into messages -------------------------------------------------------
+
+_PATTERN_MEANING = {
+    models.NAME_PATTERN: (
+        "must be letters, digits and hyphens, starting and ending with a letter or digit"
+    ),
+    models.TAG_PATTERN: "may hold only letters, digits, spaces and the characters _ . : / = + - @",
+    models.SINGLE_LINE_PATTERN: "must be a single line",
+}
+
+
+def describe_validation_errors(
+    shown: str, index: int, errors: list[ErrorDetails], root: type[BaseModel] = Manifest
+) -> list[Problem]:
+    """Problems for pydantic's errors, minus a "missing X" that a misspelt X already explains."""
+    misspelt: set[Loc] = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            loc = tuple(error["loc"])
+            hint = close_match(str(loc[-1]), _allowed_fields(loc[:-1], root))
+            if hint is not None:
+                misspelt.add((*loc[:-1], hint))
+    return [
+        describe_validation_error(shown, index, error, root)
+        for error in errors
+        if not (error["type"] == "missing" and tuple(error["loc"]) in misspelt)
+    ]
+
+
+def describe_validation_error(
+    shown: str, index: int, error: ErrorDetails, root: type[BaseModel] = Manifest
+) -> Problem:
+    """A pydantic error as a problem with a plain-words message, not yet placed in the file."""
+    loc: Loc = tuple(error["loc"])
+    kind = error["type"]
+    where = _dotted(loc)
+    ctx = error.get("ctx", {})
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        return Problem(shown, index, loc, _unknown_field(loc, root), at_key=True)
+    if kind == "missing":
+        parent = _dotted(loc[:-1]) or "the manifest"
+        return Problem(shown, index, loc[:-1], f"{parent}: missing required field '{loc[-1]}'")
+    if kind == "string_type" and loc and loc[-1] == "[key]":
+        return Problem(
+            shown,
+            index,
+            loc,
+            f"{_dotted(loc[:-2])}: keys must be strings; quote the key",
+        )
+    if kind == "string_type" and isinstance(value, (list, dict)):
+        return Problem(shown, index, loc, _not_a_string(where, loc, value))
+    if kind == "string_type":
+        return Problem(
+            shown,
+            index,
+            loc,
+            f"{where} must be a string, not {kind_of(value)}; quote it",
+            quote_hint=True,
+        )
+    if kind == "literal_error":
+        expected = ctx.get("expected", "")
+        given = kind_of(value) if isinstance(value, (list, dict)) else repr(value)
+        message = f"{where} must be {expected}, not {given}"
+        hint = close_match(
+            str(value),
+            [e.strip("'\" ") for e in expected.replace(" or ", ",").split(",")],
+        )
+        if hint:
+            message += f" (did you mean '{hint}'?)"
+        return Problem(shown, index, loc, message)
+    if kind == "string_too_long":
+        return Problem(
+            shown,
+            index,
+            loc,
+            f"{where} is {len(value)} characters long; the limit is {ctx['max_length']}",
+        )
+    if kind == "string_too_short":
+        return Problem(shown, index, loc, f"{where} must not be empty")
+    if kind == "too_long":
+        return Problem(shown, index, loc, _too_many(loc, ctx, value))
+    if kind == "string_pattern_mismatch":
+        meaning = _PATTERN_MEANING.get(ctx.get("pattern", ""), f"must match {ctx.get('pattern')}")
+        return Problem(shown, index, loc, f"{where} {meaning}; got {value!r}")
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return Problem(shown, index, loc, f"{where} must be a mapping, not {kind_of(value)}")
+    if kind == "list_type":
+        return Problem(shown, index, loc, f"{where} must be a list, not {kind_of(value)}")
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        return Problem(shown, index, loc, f"{where}: {message}")
+    return Problem(shown, index, loc, f"{where}: {error['msg']}")
+
+
+def _not_a_string(where: str, loc: Loc, value: list[Any] | dict[str, Any]) -> str:
+    """Quoting fits a scalar; a list or a mapping has to be written another way."""
+    message = f"{where} must be a string, not {kind_of(value)}; "
+    if isinstance(value, dict):
+        return message + "write it as one string, or as several properties"
+    items = [str(item) for item in value if not isinstance(item, (list, dict))]
+    joined = ", ".join(items)
+    example = f'{loc[-1] if loc else "key"}: "{joined}"'
+    if len(items) != len(value) or not items or not _fits_a_hint(joined, example):
+        return message + "write the items as one string"
+    return message + f"write the items as one string: {example}"
+
+
+def _fits_a_hint(joined: str, example: str) -> bool:
+    """Whether the example can be shown as is: short, one line, nothing to escape."""
+    plain = '"' not in joined and "\\" not in joined
+    return plain and len(example) <= 80 and example.isprintable()
+
+
+def _too_many(loc: Loc, ctx: dict[str, Any], value: Any) -> str:
+    count = len(value) if hasattr(value, "__len__") else ctx.get("actual_length")
+    if loc[-1] == "Tags":
+        return (
+            f"spec.Tags has {count} tags; the limit is {models.TAGS_MAX} "
+            "(the service allows 50, two of which are the ownership tags "
+            f"'{models.OWNERSHIP_TAG_KEY}' and '{models.LINEAGE_TAG_KEY}')"
+        )
+    return f"{_dotted(loc)} has {count} entries; the limit is {ctx['max_length']}"
+
+
+def _unknown_field(loc: Loc, root: type[BaseModel]) -> str:
+    name = str(loc[-1])
+    allowed = _allowed_fields(loc[:-1], root)
+    message = f"unknown field '{name}'"
+    parent = _dotted(loc[:-1])
+    if parent:
+        message += f" in {parent}"
+    hint = close_match(name, allowed)
+    if hint:
+        return message + f" (did you mean '{hint}'?)"
+    if allowed:
+        return message + f"; expected one of: {', '.join(allowed)}"
+    return message
+
+
+def close_match(word: str, candidates: list[str]) -> str | None:
+    by_lower = {c.lower(): c for c in candidates}
+    if word.lower() in by_lower:
+        return by_lower[word.lower()]
+    matches = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[matches[0]] if matches else None
+
+
+def _allowed_fields(loc: Loc, root: type[BaseModel]) -> list[str]:
+    """Field names of the model at `loc`, walking the fields of `root`."""
+    model: type[BaseModel] | None = root
+    keyed = False  # the field just entered is a mapping of models: the next part is its key
+    for part in loc:
+        if model is None:
+            return []
+        if isinstance(part, int) or keyed:
+            keyed = False
+            continue
+        info = model.model_fields.get(str(part))
+        model = _model_in(info.annotation) if info is not None else None
+        keyed = info is not None and _is_mapping(info.annotation)
+    return list(model.model_fields) if model is not None else []
+
+
+def _is_mapping(annotation: Any) -> bool:
+    if getattr(annotation, "__origin__", None) is dict:
+        return True
+    return any(_is_mapping(arg) for arg in getattr(annotation, "__args__", ()))
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+#: The longest value a "quote it" message repeats as the example of how to write it.
+MAX_QUOTED_EXAMPLE = 100
+
+
+def kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+def byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return line, column
+
+
+# --- placing problems (slow path) ----------------------------------------------------------------
+
+
+def _is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.value == "" and node.style is None
+
+
+def place_in_text(shown: str, text: str, problem: Problem) -> Diagnostic:
+    """Place one problem found in `text` (read from `shown`)."""
+    return Placer({shown: text}).place(problem)
+
+
+class Placer:
+    """Finds line and column for problems by composing the affected files once each."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self._texts = texts
+        self._composed: dict[str, tuple[list[Node | None], list[tuple[int, int]]]] = {}
+        self._line_indexes: dict[str, LineIndex] = {}
+
+    def place(self, problem: Problem) -> Diagnostic:
+        node = self._node(problem.path, problem.document, problem.loc, problem.at_key)
+        message = problem.message
+        if problem.related is not None:
+            path, document, loc = problem.related
+            line, col = self._position(path, document, self._node(path, document, loc, False))
+            message = message.replace("{related}", f"{path}:{line}:{col}")
+        if problem.quote_hint and problem.loc:
+            spelt = self._scalar_text(problem)
+            if len(spelt) <= MAX_QUOTED_EXAMPLE:  # a 5,000-digit number is not repeated
+                message += f': {problem.loc[-1]}: "{spelt}"'
+        line, col = self._position(problem.path, problem.document, node)
+        return Diagnostic(Location(problem.path, line, col), message)
+
+    def _node(self, path: str, document: int, loc: Loc, at_key: bool) -> Node | None:
+        roots, _ = self._compose(path)
+        root = roots[document] if document < len(roots) else None
+        if root is None or _is_empty(root):
+            return None  # an empty document: its '---' is the place to show
+        if at_key:
+            return key_node_at(root, loc) or node_at(root, loc[:-1])
+        node = node_at(root, loc)
+        if _is_empty(node) and loc:
+            return key_node_at(root, loc) or node  # `key:` with nothing after it
+        return node
+
+    def _scalar_text(self, problem: Problem) -> str:
+        """The value as the file spells it (`yes`, `1.10`), which is what quoting keeps."""
+        roots, _ = self._compose(problem.path)
+        root = roots[problem.document]
+        node = node_at(root, problem.loc) if root is not None else None
+        if isinstance(node, ScalarNode) and not _is_empty(node):
+            return str(node.value).replace('"', '\\"')
+        return ""
+
+    def _position(self, path: str, document: int, node: Node | None) -> tuple[int, int]:
+        if node is not None:
+            return self._lines(path).position(node.start_mark.index)
+        _, starts = self._compose(path)
+        return starts[document] if document < len(starts) else (1, 1)
+
+    def _lines(self, path: str) -> LineIndex:
+        if path not in self._line_indexes:
+            self._line_indexes[path] = LineIndex(self._texts[path])
+        return self._line_indexes[path]
+
+    def _compose(self, path: str) -> tuple[list[Node | None], list[tuple[int, int]]]:
+        if path not in self._composed:
+            self._composed[path] = compose_documents(self._texts[path])
+        return self._composed[path]
