@@ -4,6 +4,10 @@ Rewriting the whole lockfile per operation is quadratic, so apply appends one fs
 per operation to `.reconciler/<lockfile>.journal` and folds the journal into the lockfile at the
 end of the run, or at the start of the next one after a crash. Plan and audit read the lockfile
 with the journal replayed in memory, so a crashed apply is never forgotten.
+
+Records of entities carry their `kind` ("Context", "Action"; absent for an artifact, so a
+journal written before contexts existed replays as it did). Associations have records of their
+own: `put-edge` and `remove-edge` (and `intent` with kind "Association").
 """
 
 from __future__ import annotations
@@ -17,10 +21,21 @@ from typing import IO, Any
 
 from reconciler import lockfile
 from reconciler.errors import LockfileError
-from reconciler.lockfile import Detached, Entry, Lockfile, Target, parse_entries
+from reconciler.kinds import ARTIFACT, ENTITY_KINDS
+from reconciler.lockfile import (
+    Detached,
+    Edge,
+    Entry,
+    Lockfile,
+    Target,
+    parse_edges,
+    parse_entries,
+)
 from reconciler.runlock import state_directory
 
 FORMAT_VERSION = 1
+#: The kind of an intent about an association.
+EDGE_KIND = "Association"
 
 
 def journal_path(lockfile_path: Path) -> Path:
@@ -42,11 +57,19 @@ class Journal:
     def target(self, target: Target) -> None:
         self._append({"op": "target", "account": target.account, "region": target.region})
 
-    def put(self, name: str, entry: Entry) -> None:
-        self._append({"op": "put", "name": name, "entry": entry.to_json()})
+    def put(self, name: str, entry: Entry, kind: str = ARTIFACT.kind) -> None:
+        """`name` is recorded as `entry`, an entity of `kind` ("Artifact", "Context", "Action")."""
+        self._append(_kinded({"op": "put", "name": name, "entry": entry.to_json()}, kind))
 
-    def remove(self, name: str) -> None:
-        self._append({"op": "remove", "name": name})
+    def remove(self, name: str, kind: str = ARTIFACT.kind) -> None:
+        self._append(_kinded({"op": "remove", "name": name}, kind))
+
+    def put_edge(self, name: str, edge: Edge) -> None:
+        """The association `name` is recorded as `edge`."""
+        self._append({"op": "put-edge", "name": name, "edge": edge.to_json()})
+
+    def remove_edge(self, name: str) -> None:
+        self._append({"op": "remove-edge", "name": name})
 
     def detach(self, name: str, arn: str, associations: list[dict[str, str]]) -> None:
         """Associations of `name`'s artifact at `arn`, about to be removed for a replace."""
@@ -56,10 +79,11 @@ class Journal:
         """Every association detached from `name` is back (or its other end is gone)."""
         self._append({"op": "reattached", "name": name})
 
-    def intend(self, name: str) -> None:
-        """A write to `name`'s artifact is about to be sent. Until a put or remove for `name`
-        follows, its outcome is unknown: replay marks the entry uncertain."""
-        self._append({"op": "intent", "name": name})
+    def intend(self, name: str, kind: str = ARTIFACT.kind) -> None:
+        """A write to `name` (an entity of `kind`, or an association with kind "Association")
+        is about to be sent. Until a put or remove for `name` follows, its outcome is unknown:
+        replay marks the entry uncertain."""
+        self._append(_kinded({"op": "intent", "name": name}, kind))
 
     def _append(self, record: dict[str, Any]) -> None:
         self._handle.write(json.dumps(record, sort_keys=True).encode() + b"\n")
@@ -68,6 +92,15 @@ class Journal:
 
     def close(self) -> None:
         self._handle.close()
+
+
+def _kinded(record: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The record with its kind; an artifact's has none (as journals before other kinds)."""
+    if kind != ARTIFACT.kind:
+        if kind != EDGE_KIND and kind not in ENTITY_KINDS:
+            raise ValueError(f"no such kind: {kind!r}")
+        record["kind"] = kind
+    return record
 
 
 def read_records(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
@@ -109,44 +142,114 @@ def replay(base: Lockfile, path: Path) -> Lockfile:
             f"the apply journal {path} belongs to another lockfile (lineage {lineage}); "
             "move it away if that lockfile is gone"
         )
-    artifacts = dict(base.artifacts)
-    malformed = dict(base.malformed)
-    target = base.target
-    unsettled: set[str] = set()
-    detached = dict(base.detached)
-    for record in records:
+    unknown = sorted(
+        {
+            str(r["kind"])
+            for r in records
+            if r.get("kind", EDGE_KIND) not in (*ENTITY_KINDS, EDGE_KIND)
+        }
+    )
+    if unknown:
+        raise LockfileError(
+            f"the apply journal {path} records entities of a kind this reconciler does not know "
+            f"({', '.join(unknown)}); upgrade reconciler"
+        )
+    return _Replay(base).run(lineage, records)
+
+
+class _Replay:
+    """The lockfile's maps, changed record by record."""
+
+    def __init__(self, base: Lockfile) -> None:
+        self.base = base
+        self.entities = {k.section: dict(base.entities(k)) for k in ENTITY_KINDS.values()}
+        self.edges = dict(base.associations)
+        self.malformed = dict(base.malformed)
+        self.malformed_sections = dict(base.malformed_sections)
+        self.target = base.target
+        self.detached = dict(base.detached)
+        #: (kind, name) of writes sent whose outcome no record gave yet.
+        self.unsettled: set[tuple[str, str]] = set()
+
+    def run(self, lineage: str, records: list[dict[str, Any]]) -> Lockfile:
+        for record in records:
+            self.apply(record)
+        for kind_name, name in self.unsettled:
+            self._mark_uncertain(kind_name, name)
+        return replace(
+            self.base,
+            lineage=lineage,
+            target=self.target,
+            artifacts=self.entities[ARTIFACT.section],
+            contexts=self.entities["contexts"],
+            actions=self.entities["actions"],
+            associations=self.edges,
+            malformed=self.malformed,
+            malformed_sections=self.malformed_sections,
+            detached=self.detached,
+        )
+
+    def apply(self, record: dict[str, Any]) -> None:
         op = record.get("op")
+        kind_name = record.get("kind", ARTIFACT.kind)
         if op == "target":
-            target = Target(record.get("account"), record.get("region"))
+            self.target = Target(record.get("account"), record.get("region"))
         elif op == "put":
-            good, bad = parse_entries({record["name"]: record["entry"]})
-            artifacts.update(good)
-            malformed.update(bad)
-            if record["name"] in good:
-                malformed.pop(record["name"], None)
-            unsettled.discard(record["name"])
+            kind = ENTITY_KINDS[kind_name]
+            good, bad = parse_entries({record["name"]: record["entry"]}, kind=kind)
+            self._forget(record["name"])
+            self.entities[kind.section].update(good)
+            self._keep_malformed(bad, kind.section)
         elif op == "remove":
-            artifacts.pop(record["name"], None)
-            malformed.pop(record["name"], None)
-            unsettled.discard(record["name"])
+            self._forget(record["name"], ENTITY_KINDS[kind_name].section)
+        elif op == "put-edge":
+            edges, bad = parse_edges({record["name"]: record["edge"]})
+            self._forget(record["name"])
+            self.edges.update(edges)
+            self._keep_malformed(bad, "associations")
+            kind_name = EDGE_KIND
+        elif op == "remove-edge":
+            self._forget(record["name"], "associations")
+            kind_name = EDGE_KIND
         elif op == "intent":
-            unsettled.add(record["name"])
+            self.unsettled.add((kind_name, record["name"]))
         elif op == "detach":
             name = record["name"]
-            start = detached.get(name, Detached((), ()))
-            detached[name] = start.joined(record["arn"], record["associations"])
+            start = self.detached.get(name, Detached((), ()))
+            self.detached[name] = start.joined(record["arn"], record["associations"])
         elif op == "reattached":
-            detached.pop(record["name"], None)
-    for name in unsettled & set(artifacts):
-        artifacts[name] = replace(artifacts[name], uncertain=True)
-    return replace(
-        base,
-        lineage=lineage,
-        target=target,
-        artifacts=artifacts,
-        malformed=malformed,
-        detached=detached,
-    )
+            self.detached.pop(record["name"], None)
+        if op in ("put", "remove", "put-edge", "remove-edge"):
+            self.unsettled.discard((kind_name, record["name"]))
+
+    def _forget(self, name: str, section: str | None = None) -> None:
+        """`name` no longer recorded in `section` (None: in any section: a put records a name
+        in one section only, so a name recorded as another kind before is that kind no more)."""
+        for entries_section, entries in self.entities.items():
+            if section in (None, entries_section):
+                entries.pop(name, None)
+        if section in (None, "associations"):
+            self.edges.pop(name, None)
+        if name in self.malformed and section in (None, self._section_of_malformed(name)):
+            del self.malformed[name]
+            self.malformed_sections.pop(name, None)
+
+    def _section_of_malformed(self, name: str) -> str:
+        return self.malformed_sections.get(name, ARTIFACT.section)
+
+    def _keep_malformed(self, bad: dict[str, tuple[str, Any]], section: str) -> None:
+        self.malformed.update(bad)
+        if section != ARTIFACT.section:
+            self.malformed_sections.update(dict.fromkeys(bad, section))
+
+    def _mark_uncertain(self, kind_name: str, name: str) -> None:
+        if kind_name == EDGE_KIND:
+            if name in self.edges:
+                self.edges[name] = replace(self.edges[name], uncertain=True)
+            return
+        entries = self.entities[ENTITY_KINDS[kind_name].section]
+        if name in entries:
+            entries[name] = replace(entries[name], uncertain=True)
 
 
 def load_with_journal(

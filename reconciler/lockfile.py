@@ -1,5 +1,10 @@
 """The lockfile: what was applied, where, with which ARN.
 
+One map per kind: `artifacts`, `contexts` and `actions` (entries: ARN and spec) and
+`associations` (edges: both ends' ARNs and the spec). A metadata.name is in one map at most. The
+maps other than `artifacts` are written only when they hold something, so a lockfile of artifacts
+keeps its bytes.
+
 Deterministic bytes (sorted keys, two-space indent, trailing newline), atomic replacement, and a
 strict reading: a lockfile that cannot be read is an error, and nothing here ever overwrites it.
 """
@@ -14,10 +19,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from reconciler.errors import LockfileError
 from reconciler.fsio import write_atomic
+from reconciler.kinds import ARTIFACT, ENTITY_KINDS, EntityKind
+from reconciler.kinds.association import (
+    ENTITY_ARN,
+    ENTITY_ARN_MAX,
+    AssociationSpec,
+    is_arn,
+)
+from reconciler.kinds.association import SECTION as ASSOCIATIONS
 from reconciler.models import NAME_MAX, NAME_PATTERN, ArtifactSpec
 from reconciler.models import Target as Target  # re-exported: callers import it from here
 
@@ -26,15 +39,29 @@ FORMAT_VERSION = 1
 #: Entries are keyed by metadata.name; another key was not written by reconciler.
 NAME_RULE = re.compile(NAME_PATTERN)
 
-ARTIFACT_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z\-]*):sagemaker:(?P<region>[a-z0-9\-]*):"
-    r"(?P<account>[0-9]{12}):artifact/(?P<id>.+)$"
-)
+
+def _arn_rule(resource: str) -> re.Pattern[str]:
+    return re.compile(
+        r"^arn:(?P<partition>aws[a-z\-]*):sagemaker:(?P<region>[a-z0-9\-]*):"
+        rf"(?P<account>[0-9]{{12}}):(?P<resource>{resource})/(?P<id>.+)$"
+    )
+
+
+ARTIFACT_ARN = _arn_rule("artifact")
+#: By section: the ARNs an entry of that kind may record.
+ENTITY_ARNS: dict[str, re.Pattern[str]] = {
+    kind.section: _arn_rule(re.escape(kind.arn_resource)) for kind in ENTITY_KINDS.values()
+}
+#: Any SageMaker ARN, for its account and region.
+_ANY_ARN = _arn_rule(r"[a-z\-]+")
+#: The entity maps, in the order they are listed.
+ENTITY_SECTIONS: tuple[str, ...] = tuple(kind.section for kind in ENTITY_KINDS.values())
+SECTIONS: tuple[str, ...] = (*ENTITY_SECTIONS, ASSOCIATIONS)
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One applied artifact."""
+    """One applied entity (an artifact, a context, an action)."""
 
     arn: str
     spec: dict[str, Any]
@@ -48,6 +75,37 @@ class Entry:
         out: dict[str, Any] = {"arn": self.arn, "spec": self.spec}
         if self.last_modified_time is not None:
             out["last_modified_time"] = self.last_modified_time
+        if self.uncertain:
+            out["uncertain"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One applied association: the ARNs its ends had when it was added, and its spec (ends as
+    declared: a metadata.name or an ARN)."""
+
+    source_arn: str
+    destination_arn: str
+    spec: dict[str, Any]
+    #: It existed when apply went to add it: ours to record, never ours to delete (removing it
+    #: from the lockfile only forgets it).
+    adopted: bool = False
+    #: An add or delete of it was sent and its outcome never known.
+    uncertain: bool = False
+
+    @property
+    def ends(self) -> tuple[str, str]:
+        return (self.source_arn, self.destination_arn)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "source_arn": self.source_arn,
+            "destination_arn": self.destination_arn,
+            "spec": self.spec,
+        }
+        if self.adopted:
+            out["adopted"] = True
         if self.uncertain:
             out["uncertain"] = True
         return out
@@ -78,10 +136,16 @@ class Lockfile:
     serial: int = 0
     target: Target = field(default_factory=Target)
     artifacts: dict[str, Entry] = field(default_factory=dict)
-    #: Entries that could not be read, by name, with why; kept verbatim so nothing is lost.
+    #: Entries that could not be read (of every section), by name, with why; kept verbatim so
+    #: nothing is lost.
     malformed: dict[str, tuple[str, Any]] = field(default_factory=dict)
     #: By name: associations of a replaced artifact not yet put back on the new one.
     detached: dict[str, Detached] = field(default_factory=dict)
+    contexts: dict[str, Entry] = field(default_factory=dict)
+    actions: dict[str, Entry] = field(default_factory=dict)
+    associations: dict[str, Edge] = field(default_factory=dict)
+    #: The section of each malformed entry that is not in `artifacts`.
+    malformed_sections: dict[str, str] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:
@@ -89,8 +153,67 @@ class Lockfile:
 
     @property
     def uncertain(self) -> list[str]:
-        """Entries whose last write has an unknown outcome."""
+        """Artifacts whose last write has an unknown outcome (see `uncertain_names` for every
+        kind)."""
         return sorted(name for name, entry in self.artifacts.items() if entry.uncertain)
+
+    def uncertain_names(self) -> list[tuple[str, str]]:
+        """(kind, name) of every entry and edge whose last write has an unknown outcome."""
+        found = [
+            (kind.kind, name)
+            for kind in ENTITY_KINDS.values()
+            for name, entry in self.entities(kind).items()
+            if entry.uncertain
+        ]
+        found += [("Association", n) for n, edge in self.associations.items() if edge.uncertain]
+        return sorted(found, key=lambda pair: pair[1])
+
+    def entities(self, kind: EntityKind) -> dict[str, Entry]:
+        """The entries of one entity kind."""
+        entries: dict[str, Entry] = getattr(self, kind.section)
+        return entries
+
+    def kind_of(self, name: str) -> str | None:
+        """The kind (manifest `kind`) `name` is recorded as, or None (malformed ones included)."""
+        for kind in ENTITY_KINDS.values():
+            if name in self.entities(kind):
+                return kind.kind
+        if name in self.associations:
+            return "Association"
+        if name in self.malformed:
+            return _KIND_OF_SECTION[self.malformed_section(name)]
+        return None
+
+    def arn_of(self, name: str) -> str | None:
+        """The ARN recorded for the entity `name`, of whichever kind, or None."""
+        for kind in ENTITY_KINDS.values():
+            entry = self.entities(kind).get(name)
+            if entry is not None:
+                return entry.arn
+        return None
+
+    def malformed_section(self, name: str) -> str:
+        """The section a malformed entry was read from."""
+        return self.malformed_sections.get(name, ARTIFACT.section)
+
+    def with_entities(self, kind: EntityKind, entries: dict[str, Entry]) -> Lockfile:
+        """This lockfile with the entries of `kind` replaced by `entries`."""
+        changes: dict[str, Any] = {kind.section: entries}
+        return replace(self, **changes)
+
+    @property
+    def is_empty(self) -> bool:
+        """Records nothing at all (no entity, no edge, nothing unreadable)."""
+        return not (
+            self.malformed
+            or self.associations
+            or any(self.entities(kind) for kind in ENTITY_KINDS.values())
+        )
+
+
+_KIND_OF_SECTION = {kind.section: kind.kind for kind in ENTITY_KINDS.values()} | {
+    ASSOCIATIONS: "Association"
+}
 
 
 class _SpecModel(ArtifactSpec):
@@ -122,22 +245,72 @@ class _EntryModel(BaseModel):
     uncertain: bool = False
 
 
+def _entry_model(kind: EntityKind) -> type[BaseModel]:
+    """An applied entry of `kind`: its spec is that kind's Create* request (canonical)."""
+    if kind is ARTIFACT:
+        return _EntryModel
+    model: type[BaseModel] = create_model(
+        f"{kind.kind}EntryModel",
+        __config__=ConfigDict(extra="forbid", strict=True),
+        arn=(str, ...),
+        spec=(kind.spec_model, ...),
+        last_modified_time=(str | None, None),
+        uncertain=(bool, False),
+    )
+    return model
+
+
+_ENTRY_MODELS = {kind.section: _entry_model(kind) for kind in ENTITY_KINDS.values()}
+
+
+class _EdgeEntryModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    source_arn: str
+    destination_arn: str
+    spec: AssociationSpec
+    adopted: bool = False
+    uncertain: bool = False
+
+
 def parse_arn(arn: str) -> dict[str, str] | None:
+    """An artifact ARN's parts (partition, region, account, resource, id), or None."""
     match = ARTIFACT_ARN.match(arn)
+    return match.groupdict() if match else None
+
+
+def parse_entity_arn(arn: str) -> dict[str, str] | None:
+    """A SageMaker ARN's parts (partition, region, account, resource, id), or None."""
+    match = _ANY_ARN.match(arn)
     return match.groupdict() if match else None
 
 
 def foreign_reason(entry: Entry, target: Target) -> str | None:
     """Why the entry's ARN does not belong to the lockfile's target, or None if it does."""
-    parts = parse_arn(entry.arn)
+    return _arn_foreign_reason(entry.arn, target, "its ARN")
+
+
+def edge_foreign_reason(edge: Edge, target: Target) -> str | None:
+    """Why an edge does not belong to the target: an end that is one of our entities (named in
+    its spec, not given as an ARN) recorded in another account or region. An end given as an
+    ARN is whatever the manifest says it is."""
+    for field_name, arn in (("Source", edge.source_arn), ("Destination", edge.destination_arn)):
+        if is_arn(str(edge.spec.get(field_name, ""))):
+            continue
+        reason = _arn_foreign_reason(arn, target, f"its {field_name} ARN")
+        if reason is not None:
+            return reason
+    return None
+
+
+def _arn_foreign_reason(arn: str, target: Target, what: str) -> str | None:
+    parts = parse_entity_arn(arn)
     if parts is None or not target.is_set:
         return None
     if parts["account"] != target.account:
-        return (
-            f"its ARN is in account {parts['account']}, but the lockfile targets {target.account}"
-        )
+        return f"{what} is in account {parts['account']}, but the lockfile targets {target.account}"
     if parts["region"] != target.region:
-        return f"its ARN is in region {parts['region']}, but the lockfile targets {target.region}"
+        return f"{what} is in region {parts['region']}, but the lockfile targets {target.region}"
     return None
 
 
@@ -227,7 +400,7 @@ def parse_text(
         raise LockfileError(
             _broken(shown, f"its format_version is {version!r}, expected {FORMAT_VERSION}")
         )
-    known = {"format_version", "lineage", "serial", "target", "artifacts", "detached"}
+    known = {"format_version", "lineage", "serial", "target", "detached", *SECTIONS}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise LockfileError(_broken(shown, f"it has unknown keys: {', '.join(unknown)}"))
@@ -243,7 +416,50 @@ def parse_text(
         raise LockfileError(_broken(shown, "'artifacts' is missing or not an object"))
     artifacts, malformed = parse_entries(artifacts_raw, declared)
     detached = _parse_detached(raw.get("detached", {}), shown)
-    return Lockfile(lineage, serial, target, artifacts, malformed, detached)
+    sections: dict[str, Any] = {}
+    malformed_sections: dict[str, str] = {}
+    for section in SECTIONS[1:]:
+        section_raw = raw.get(section, {})
+        if not isinstance(section_raw, dict):
+            raise LockfileError(_broken(shown, f"'{section}' is not an object"))
+        good: dict[str, Any]
+        if section == ASSOCIATIONS:
+            good, bad = parse_edges(section_raw)
+        else:
+            good, bad = parse_entries(section_raw, kind=_ENTITY_OF_SECTION[section])
+        sections[section] = good
+        malformed.update(bad)
+        malformed_sections.update(dict.fromkeys(bad, section))
+    _refuse_a_name_twice(raw, shown)
+    return Lockfile(
+        lineage,
+        serial,
+        target,
+        artifacts,
+        malformed,
+        detached,
+        malformed_sections=malformed_sections,
+        **sections,
+    )
+
+
+_ENTITY_OF_SECTION = {kind.section: kind for kind in ENTITY_KINDS.values()}
+
+
+def _refuse_a_name_twice(raw: dict[str, Any], shown: str) -> None:
+    """A metadata.name is unique across kinds: one name in two maps is refused."""
+    seen: dict[str, str] = {}
+    for section in SECTIONS:
+        for name in raw.get(section, {}):
+            if name in seen:
+                raise LockfileError(
+                    _broken(
+                        shown,
+                        f"the name {json.dumps(name)} is in both '{seen[name]}' and '{section}' "
+                        "(a metadata.name names one entry)",
+                    )
+                )
+            seen[name] = section
 
 
 def _parse_detached(raw: Any, shown: str) -> dict[str, Detached]:
@@ -333,42 +549,92 @@ def _parse_target(raw: Any, shown: str) -> Target:
 
 
 def parse_entries(
-    raw: dict[str, Any], declared: Mapping[str, dict[str, Any]] | None = None
+    raw: dict[str, Any],
+    declared: Mapping[str, dict[str, Any]] | None = None,
+    *,
+    kind: EntityKind = ARTIFACT,
 ) -> tuple[dict[str, Entry], dict[str, tuple[str, Any]]]:
-    """Entries and, apart, those that cannot be read. An entry whose spec equals the validated,
-    canonical spec `declared` under its name needs no validation of its own, and shares that
-    dict (one copy in memory instead of two)."""
-    artifacts: dict[str, Entry] = {}
+    """Entries of `kind` and, apart, those that cannot be read. An entry whose spec equals the
+    validated, canonical spec `declared` under its name needs no validation of its own, and
+    shares that dict (one copy in memory instead of two)."""
+    entries: dict[str, Entry] = {}
     malformed: dict[str, tuple[str, Any]] = {}
     declared = declared or {}
+    arn_rule = ENTITY_ARNS[kind.section]
+    model = _ENTRY_MODELS[kind.section]
     for name, value in raw.items():
         spec = declared.get(name)
-        if (
-            spec is not None
-            and _valid_as_declared(value, spec)
-            and ARTIFACT_ARN.match(value["arn"])
-        ):
-            artifacts[name] = Entry(value["arn"], spec, value.get("last_modified_time"))
+        if spec is not None and _valid_as_declared(value, spec) and arn_rule.match(value["arn"]):
+            entries[name] = Entry(value["arn"], spec, value.get("last_modified_time"))
             continue
-        if len(name) > NAME_MAX or not NAME_RULE.fullmatch(name):
-            malformed[name] = (
-                f"the name {json.dumps(name)} is not a valid metadata.name "
-                "(1-120 letters, digits and hyphens, starting and ending with a letter or digit)",
-                value,
-            )
-            continue
-        try:
-            _EntryModel.model_validate(value)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "entry"
-            malformed[name] = (f"{where}: {first['msg']}", value)
-            continue
-        if ARTIFACT_ARN.match(value["arn"]):
-            artifacts[name] = _entry(value)
+        reason = _name_problem(name) or _model_problem(model, value)
+        if reason is None and not arn_rule.match(value["arn"]):
+            reason = f"arn {value['arn']!r} is not a SageMaker {kind.arn_resource} ARN"
+        if reason is None:
+            entries[name] = _entry(value)
         else:
-            malformed[name] = (f"arn {value['arn']!r} is not a SageMaker artifact ARN", value)
-    return artifacts, malformed
+            malformed[name] = (reason, value)
+    return entries, malformed
+
+
+def parse_edges(
+    raw: dict[str, Any],
+) -> tuple[dict[str, Edge], dict[str, tuple[str, Any]]]:
+    """Associations and, apart, those that cannot be read."""
+    edges: dict[str, Edge] = {}
+    malformed: dict[str, tuple[str, Any]] = {}
+    for name, value in raw.items():
+        reason = _name_problem(name) or _model_problem(_EdgeEntryModel, value)
+        if reason is None:
+            reason = _edge_problem(value)
+        if reason is None:
+            edges[name] = edge_from_json(value)
+        else:
+            malformed[name] = (reason, value)
+    return edges, malformed
+
+
+def edge_from_json(value: dict[str, Any]) -> Edge:
+    """An edge from its (valid) JSON form."""
+    return Edge(
+        value["source_arn"],
+        value["destination_arn"],
+        value["spec"],
+        value.get("adopted", False),
+        value.get("uncertain", False),
+    )
+
+
+def _edge_problem(value: dict[str, Any]) -> str | None:
+    """What is wrong with a well-shaped association entry: an end that is no lineage ARN, or
+    one recorded otherwise than the ARN its spec gives."""
+    for field_name, key in (("Source", "source_arn"), ("Destination", "destination_arn")):
+        arn = value[key]
+        if len(arn) > ENTITY_ARN_MAX or not ENTITY_ARN.match(arn):
+            return f"{key} {arn!r} is not the ARN of a SageMaker lineage entity"
+        end = value["spec"][field_name]
+        if is_arn(end) and end != arn:
+            return f"{key} {arn!r} is not spec.{field_name} {end!r}"
+    return None
+
+
+def _name_problem(name: str) -> str | None:
+    if len(name) > NAME_MAX or not NAME_RULE.fullmatch(name):
+        return (
+            f"the name {json.dumps(name)} is not a valid metadata.name "
+            "(1-120 letters, digits and hyphens, starting and ending with a letter or digit)"
+        )
+    return None
+
+
+def _model_problem(model: type[BaseModel], value: Any) -> str | None:
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "entry"
+        return f"{where}: {first['msg']}"
+    return None
 
 
 _ENTRY_KEYS = frozenset(("arn", "spec", "last_modified_time"))
@@ -400,17 +666,23 @@ def _broken(shown: str, why: str) -> str:
 
 
 def dump(lockfile: Lockfile) -> bytes:
-    """The lockfile's bytes: the same state always gives the same bytes."""
-    artifacts: dict[str, Any] = {name: e.to_json() for name, e in lockfile.artifacts.items()}
+    """The lockfile's bytes: the same state always gives the same bytes. The maps other than
+    `artifacts` are written only when they hold something."""
+    sections: dict[str, dict[str, Any]] = {
+        kind.section: {name: e.to_json() for name, e in lockfile.entities(kind).items()}
+        for kind in ENTITY_KINDS.values()
+    }
+    sections[ASSOCIATIONS] = {name: e.to_json() for name, e in lockfile.associations.items()}
     for name, (_, raw) in lockfile.malformed.items():
-        artifacts[name] = raw
-    document = {
+        sections[lockfile.malformed_section(name)][name] = raw
+    document: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "lineage": lockfile.lineage,
         "serial": lockfile.serial,
         "target": {"account": lockfile.target.account, "region": lockfile.target.region},
-        "artifacts": artifacts,
+        "artifacts": sections.pop(ARTIFACT.section),
     }
+    document.update({section: entries for section, entries in sections.items() if entries})
     if lockfile.detached:
         document["detached"] = {name: d.to_json() for name, d in lockfile.detached.items()}
     return (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()

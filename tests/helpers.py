@@ -41,11 +41,16 @@ def write_manifests(
     return path
 
 
-def arn_for(name: str, account: str = ACCOUNT, region: str = REGION) -> str:
+def arn_for(
+    name: str, account: str = ACCOUNT, region: str = REGION, resource: str = "artifact"
+) -> str:
     """A made-up ARN that is the same for a name in every run (no hash(): it varies with
-    PYTHONHASHSEED, and tests that sort or compare ARNs would pass or fail by chance)."""
+    PYTHONHASHSEED, and tests that sort or compare ARNs would pass or fail by chance).
+    `resource`: "artifact", "context", "action", "experiment-trial-component"."""
     digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-    return f"arn:aws:sagemaker:{region}:{account}:artifact/{digest}"
+    if resource in ("context", "action"):  # named by their (unique) names
+        return f"arn:aws:sagemaker:{region}:{account}:{resource}/{name}"
+    return f"arn:aws:sagemaker:{region}:{account}:{resource}/{digest}"
 
 
 def recorded(specs: dict[str, dict[str, Any]], *, serial: int = 1) -> Lockfile:
