@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from reconciler.audit import FINDING_TEXT, AuditReport, FindingKind
 from reconciler.outcomes import SUMMARY_KEYS, ApplyResult, Outcome, OutcomeKind
 from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
 from reconciler.render import shown_fields, value_text
-from reconciler.textsafe import visible
+from reconciler.textsafe import safe_line, visible
 from reconciler.words import counted
 
 _COLOURS = {
@@ -171,3 +173,36 @@ def apply_summary(result: ApplyResult, lockfile_path: Path) -> str:
         line + f"\n{counts['failed']} failed, {counts['not_started']} not started. Everything that "
         f"succeeded is recorded in {shown}; fix the cause and run apply again to continue."
     )
+
+
+class Progress:
+    """One line per finished operation; on a terminal, one line that keeps count."""
+
+    def __init__(self, *, to_stderr: bool) -> None:
+        self.total = 0
+        self.done = 0
+        self.to_stderr = to_stderr
+        stream = sys.stderr if to_stderr else sys.stdout
+        self.live = stream.isatty()
+        self._lock = threading.Lock()
+
+    def report(self, outcome: Outcome) -> None:
+        with self._lock:
+            if outcome.result.finishes_a_change:
+                self.done += 1
+            line = outcome_line(outcome)
+            if self.live:
+                click.echo(
+                    f"\r\x1b[2K[{self.done}/{self.total}] {safe_line(line)}",
+                    nl=False,
+                    err=self.to_stderr,
+                )
+            else:
+                click.echo(safe_line(line), err=self.to_stderr)
+
+    def expect(self, total: int) -> None:
+        self.total = total
+
+    def close(self) -> None:
+        if self.live and self.done:
+            click.echo("", err=self.to_stderr)

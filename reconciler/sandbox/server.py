@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import signal
 import sys
 import threading
 import time
@@ -21,8 +22,11 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 import botocore.session
+import click
 from botocore.model import ServiceModel, StructureShape
 
+from reconciler import fsio
+from reconciler.errors import ReconcilerError
 from reconciler.sandbox import preload, validation
 from reconciler.sandbox.accounts import Accounts
 from reconciler.sandbox.errors import ServiceError
@@ -538,3 +542,28 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def serve_until_signalled(config: SandboxConfig, url_file: Path | None) -> None:
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        server = Sandbox(config).start()
+    except ValueError as exc:  # an unreadable --state file
+        raise ReconcilerError(str(exc)) from None
+    except OSError as exc:
+        raise ReconcilerError(
+            f"cannot listen on {config.host}:{config.port} ({exc.strerror}); "
+            "choose another --port, or 0 for a free one"
+        ) from None
+    try:
+        if url_file is not None:
+            fsio.write_atomic(url_file, (server.url + "\n").encode())
+        click.echo(server.url)
+        click.echo(f"reconciler sandbox serving on {server.url}; Ctrl-C to stop", err=True)
+        while not stopping.wait(0.2):
+            pass
+    finally:
+        server.stop()
+    click.echo("reconciler sandbox stopped", err=True)

@@ -1,0 +1,146 @@
+"""reconciler import and forget: taking artifacts under management, and handing them over."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler.aws import Connection
+from reconciler.cli.options import (
+    EXIT_ERROR,
+    aws_options,
+    handle_errors,
+    no_region_with,
+    one_settings,
+    one_target_option,
+    parallelism_option,
+    path_options,
+    say,
+)
+from reconciler.config import Settings
+from reconciler.errors import ReconcilerError
+from reconciler.project import load_desired, run_forget, run_import
+from reconciler.redact import redact_fields
+from reconciler.render import text
+from reconciler.render.text import Progress
+
+
+@click.command("import")
+@click.argument("name", required=False)
+@click.argument("arn", required=False)
+@click.option(
+    "--all",
+    "import_all",
+    is_flag=True,
+    help="Import every declared artifact missing from the lockfile whose whole Source the service "
+    "already has.",
+)
+@click.option(
+    "--from-lineage",
+    metavar="ID",
+    help="Also take over artifacts owned by the lockfile with this lineage id (a lost lockfile, "
+    "or another repository's that hands them over).",
+)
+@parallelism_option
+@path_options()
+@one_target_option
+@aws_options
+@handle_errors
+def import_command(
+    name: str | None,
+    arn: str | None,
+    import_all: bool,
+    from_lineage: str | None,
+    parallelism: int,
+    manifests: str | None,
+    lockfile_path: str | None,
+    target_names: tuple[str, ...],
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Bring an existing artifact under management as the declared NAME.
+
+    Adds the ownership tag, records the artifact as it is, and shows how it differs from the
+    manifest: the next apply reconciles it. Refuses an artifact owned by another name, or by
+    another lockfile unless --from-lineage names that lockfile's lineage.
+
+    \b
+    Example:
+      reconciler import churn-train-data arn:aws:sagemaker:eu-west-1:123456789012:artifact/0f1e...
+      reconciler import --all
+      reconciler import --all --from-lineage 5b8e4c1e-2f7a-4d0e-9c55-0a4a1f6a2b11
+    """
+    if import_all == (name is not None) or (name is None) != (arn is None):
+        raise click.UsageError("give either NAME and ARN, or --all")
+    settings = one_settings(manifests, lockfile_path, target_names, "import")
+    no_region_with(settings, region)
+    connection = Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
+    progress = Progress(to_stderr=False)
+    try:
+        outcome = run_import(
+            settings,
+            connection,
+            name,
+            arn,
+            from_lineage,
+            parallelism=parallelism,
+            expect=progress.expect,
+            report=progress.report,
+        )
+    finally:
+        progress.close()
+    for item in outcome.imported:
+        if item.pending is None:
+            say(f"{item.name}: it matches the manifest")
+        else:
+            say(f"{item.name}: the next apply will {item.pending.action.value} it:")
+            for field in redact_fields(item.pending.fields, settings.sensitive):
+                say(f"      {text.field_line(field)}")
+    for note in outcome.notes:
+        say(f"  {note}")
+    say(f"{len(outcome.imported)} imported into {settings.lockfile}.")
+    if outcome.refused:
+        sys.exit(EXIT_ERROR)
+
+
+@click.command("forget")
+@click.argument("name")
+@path_options(manifests_too=False)
+@one_target_option
+@aws_options
+@handle_errors
+def forget_command(
+    name: str,
+    lockfile_path: str | None,
+    target_names: tuple[str, ...],
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Drop NAME from the lockfile and remove our ownership tag, leaving the artifact in place
+    (to hand it over to another tool or team).
+
+    \b
+    Example:
+      reconciler forget churn-raw-events
+    """
+    settings = one_settings(None, lockfile_path, target_names, "forget")
+    no_region_with(settings, region)
+    note = run_forget(settings, Connection(region, profile, endpoint_url), name)
+    say(f"Forgot '{name}': {note}.")
+    declared = _declared_names(settings)
+    if name in declared:
+        say(
+            f"'{name}' is still declared: remove its manifest, or the next apply will find the "
+            "artifact unowned and stop.",
+            err=True,
+        )
+
+
+def _declared_names(settings: Settings) -> set[str]:
+    try:
+        return set(load_desired(settings).artifacts)
+    except ReconcilerError:
+        return set()

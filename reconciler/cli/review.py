@@ -1,0 +1,229 @@
+"""reconciler plan and audit: what apply would change; where the state's three sides differ."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler import gitbase, lockfile, planfile
+from reconciler.aws import Connection
+from reconciler.cli.options import (
+    EXIT_CHANGES,
+    aws_options,
+    cache_option,
+    deep_needs_refresh,
+    handle_errors,
+    has_targets,
+    markdown_length_option,
+    path_options,
+    render,
+    report_format_option,
+    say,
+    selected_settings,
+    state_of,
+    target_option,
+)
+from reconciler.config import Settings
+from reconciler.errors import ReconcilerError
+from reconciler.manifest import ParsedFiles
+from reconciler.multitarget import for_each
+from reconciler.placement import refuse_misplaced_out
+from reconciler.redact import redact_plan, redact_report
+from reconciler.render import jsondoc, markdown, text
+from reconciler.render import targets as multi
+
+
+@click.command()
+@path_options()
+@target_option
+@report_format_option
+@click.option("--prune", is_flag=True, help="Plan to delete artifacts no longer declared.")
+@markdown_length_option
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Save the plan for 'reconciler apply FILE', which refuses it once stale.",
+)
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Read the live state of recorded artifacts first (needs credentials): drift shows as "
+    "updates, artifacts deleted outside reconciler as creates.",
+)
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="With --refresh: read every artifact fully, tags included (tag edits may not show "
+    "otherwise).",
+)
+@click.option(
+    "--base-lockfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The lockfile as the target branch has it (in a pull request: git show "
+    "origin/main:artifacts.lock.json > base.json); entries whose ARN the change edited show as "
+    "changes, and a changed lineage is refused.",
+)
+@click.option(
+    "--base-ref",
+    metavar="REF",
+    help="As --base-lockfile, for every target at once: each target's lockfile as git revision "
+    "REF has it (in a pull request, the fetched base branch); one missing there is empty.",
+)
+@aws_options
+@cache_option
+@handle_errors
+def plan(
+    manifests: str | None,
+    lockfile_path: str | None,
+    target_names: tuple[str, ...],
+    output_format: str,
+    prune: bool,
+    max_length: int,
+    detailed_exitcode: bool,
+    out: Path | None,
+    refresh: bool,
+    deep: bool,
+    base_lockfile: Path | None,
+    base_ref: str | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    no_cache: bool,
+) -> None:
+    """Show what apply would change: manifests against the lockfile, offline (no credentials)
+    unless --refresh.
+
+    \b
+    Example:
+      reconciler plan --format markdown --detailed-exitcode --out plan.json
+      reconciler plan --refresh --region eu-west-1
+    """
+    deep_needs_refresh(deep, refresh)
+    selected = selected_settings(target_names, manifests, lockfile_path, region, cache=not no_cache)
+    if out is not None and len(selected) > 1:
+        raise click.UsageError("--out saves the plan of one target; choose it with --target NAME")
+    if out is not None:
+        _refuse_misplaced_out(out, selected[0])
+    if base_lockfile is not None and base_ref is not None:
+        raise click.UsageError("give --base-lockfile or --base-ref, not both")
+    based = "--base-lockfile" if base_lockfile is not None else "--base-ref"
+    if (base_lockfile is not None or base_ref is not None) and out is not None:
+        raise click.UsageError(
+            f"{based} is for reviewing a change; a plan saved with --out is compared "
+            "with what apply plans, which never has a base: drop one of them"
+        )
+    if base_lockfile is not None and len(selected) > 1:
+        raise click.UsageError(
+            "--base-lockfile is one target's lockfile; choose the target with --target NAME, "
+            "or give --base-ref REF to compare every target's lockfile with git's at REF"
+        )
+    live = Connection(region, profile, endpoint_url) if refresh else None
+    cache = ParsedFiles()
+    states = for_each(selected, lambda settings: state_of(settings, live, deep, cache))
+
+    def base_of(settings: Settings) -> lockfile.Lockfile | None:
+        if base_lockfile is not None:
+            return lockfile.load(base_lockfile)
+        if base_ref is not None:
+            return gitbase.lockfile_at(base_ref, settings.lockfile)
+        return None
+
+    computed = [(s, state.plan(prune=prune, base=base_of(s))) for s, state in states]
+    plans = [(s, redact_plan(c, s.sensitive)) for s, c in computed]
+    if has_targets(selected):
+        shown = [(s.target, p) for s, p in plans if s.target is not None]
+        several = (multi.render_plans_json, multi.render_plans_markdown, multi.render_plans_text)
+        render(shown, output_format, max_length, *several)
+    else:
+        renderers = (jsondoc.render_plan, markdown.render_plan, text.render_plan)
+        render(plans[0][1], output_format, max_length, *renderers)
+    if out is not None:
+        state = states[0][1]
+        mode = planfile.Mode(prune, refresh, deep)
+        planfile.save(out, computed[0][1], state.recorded, state.desired.digest, mode)
+        again = "" if not has_targets(selected) else f" --target {_target_name(selected[0])}"
+        say(f"Saved the plan to {out}; apply it with: reconciler apply {out}{again}", err=True)
+    if detailed_exitcode and any(result.has_changes for _, result in plans):
+        sys.exit(EXIT_CHANGES)
+
+
+def _refuse_misplaced_out(out: Path, settings: Settings) -> None:
+    target = settings.target
+    manifests = [settings.manifests] if target is None else list(target.manifests)
+    try:
+        refuse_misplaced_out(out, settings.lockfile, manifests, settings.config_path)
+    except ReconcilerError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _target_name(settings: Settings) -> str:
+    return settings.target.name if settings.target is not None else ""
+
+
+@click.command()
+@path_options()
+@target_option
+@report_format_option
+@click.option("--live", is_flag=True, help="Also compare with the service (needs credentials).")
+@markdown_length_option
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="With --live: read every artifact fully (DescribeArtifact and ListTags each).",
+)
+@aws_options
+@cache_option
+@handle_errors
+def audit(
+    manifests: str | None,
+    lockfile_path: str | None,
+    target_names: tuple[str, ...],
+    output_format: str,
+    live: bool,
+    max_length: int,
+    deep: bool,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    no_cache: bool,
+) -> None:
+    """Report where the manifests, the lockfile and (with --live) the service disagree; exit 0
+    clean, 2 findings, 1 error.
+
+    Offline: declared but not applied, applied but no longer declared, applied spec differing
+    from the manifest, lockfile entries malformed or of another account or region. Live: recorded
+    artifacts missing on the service, drift (changed outside reconciler), ownership tag missing or
+    naming another artifact, owned artifacts the lockfile does not know.
+
+    \b
+    Example:
+      reconciler audit --format json
+      reconciler audit --live --region eu-west-1
+    """
+    selected = selected_settings(target_names, manifests, lockfile_path, region, cache=not no_cache)
+    connection = Connection(region, profile, endpoint_url) if live else None
+    cache = ParsedFiles()
+    states = for_each(selected, lambda settings: state_of(settings, connection, deep, cache))
+    reports = [(s, redact_report(state.audit(), s.sensitive)) for s, state in states]
+    if has_targets(selected):
+        shown = [(s.target, r) for s, r in reports if s.target is not None]
+        several = (
+            multi.render_audits_json,
+            multi.render_audits_markdown,
+            multi.render_audits_text,
+        )
+        render(shown, output_format, max_length, *several)
+    else:
+        renderers = (jsondoc.render_audit, markdown.render_audit, text.render_audit)
+        render(reports[0][1], output_format, max_length, *renderers)
+    if not all(report.clean for _, report in reports):
+        sys.exit(EXIT_CHANGES)

@@ -1,0 +1,108 @@
+"""reconciler validate and schema: the manifests checked, and their JSON Schema written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconciler import fsio
+from reconciler.cli.options import (
+    cache_option,
+    echo_warnings,
+    fail,
+    handle_errors,
+    path_options,
+    say,
+    selected_settings,
+    target_option,
+)
+from reconciler.errors import ManifestError
+from reconciler.manifest import ParsedFiles
+from reconciler.multitarget import for_each
+from reconciler.project import load_desired
+from reconciler.render.annotations import error_annotation, warning_annotation
+from reconciler.schema import SCHEMA_PATH, schema_text
+from reconciler.words import counted
+
+
+@click.command()
+@path_options(lockfile_too=False)
+@target_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="github: also print ::error annotations, which GitHub Actions shows on the lines.",
+)
+@cache_option
+@handle_errors
+def validate(
+    manifests: str | None, target_names: tuple[str, ...], output_format: str, no_cache: bool
+) -> None:
+    """Check the manifests; exit 0 when valid, 1 when not.
+
+    Every problem is reported at once, as path:line:col: message.
+
+    \b
+    Example:
+      reconciler validate --manifests manifests --format github
+    """
+    selected = selected_settings(target_names, manifests, cache=not no_cache)
+    cache = ParsedFiles()
+    try:
+        loaded = for_each(selected, lambda settings: load_desired(settings, cache))
+    except ManifestError as exc:
+        if output_format == "github":
+            for diagnostic in exc.warnings:
+                click.echo(warning_annotation(diagnostic))
+            for diagnostic in exc.diagnostics:
+                click.echo(error_annotation(diagnostic))
+        raise
+    for settings, desired in loaded:
+        if output_format == "github":
+            for diagnostic in desired.warnings:
+                click.echo(warning_annotation(diagnostic))
+        echo_warnings(desired.warnings)
+        target = settings.target
+        where = settings.manifests if target is None else ", ".join(map(str, target.manifests))
+        prefix = "" if target is None else f"{target.name}: "
+        count = len(desired.artifacts)
+        say(
+            f"{prefix}{counted(count, 'artifact')} in {counted(desired.files, 'file')} under "
+            f"{where} {'is' if count == 1 else 'are'} valid."
+        )
+
+
+@click.command()
+@click.option(
+    "--path",
+    "schema_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=SCHEMA_PATH,
+    show_default=True,
+    help="Where the schema is kept.",
+)
+@click.option("--check", is_flag=True, help="Exit 1 if the file differs from the models.")
+@handle_errors
+def schema(schema_path: Path, check: bool) -> None:
+    """Write the manifests' JSON Schema, generated from the models (editors use it).
+
+    \b
+    Example:
+      reconciler schema --check
+    """
+    generated = schema_text()
+    if check:
+        try:
+            current = schema_path.read_text(encoding="utf-8")
+        except OSError:
+            current = None
+        if current != generated:
+            fail(f"{schema_path} is out of date; run 'reconciler schema' and commit the result")
+        say(f"{schema_path} is up to date.")
+        return
+    fsio.write_atomic(schema_path, generated.encode())
+    say(f"Wrote {schema_path}.")
