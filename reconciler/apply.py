@@ -27,11 +27,13 @@ from reconciler.aws import (
 )
 from reconciler.errors import ReconcilerError
 from reconciler.journal import Journal
+from reconciler.kinds import ARTIFACT
 from reconciler.lockfile import Detached, Entry, Lockfile
 from reconciler.models import LINEAGE_TAG_KEY
 from reconciler.outcomes import ApplyResult, Outcome, OutcomeKind
-from reconciler.ownership import Claim, Owner, is_reserved, not_ours
+from reconciler.ownership import Claim, Owner, not_ours
 from reconciler.plan import Action, Change, Plan, compare
+from reconciler.requests import tag_changes, update_request
 
 #: How long to keep looking for an artifact the service says exists (ListArtifacts may lag).
 DEFAULT_LOOKUP_TIMEOUT = 30.0
@@ -340,15 +342,7 @@ class Executor:
                 name, OutcomeKind.RECREATED, outcome.arn, "it had been deleted outside reconciler"
             )
         self.recorder.intend(name)  # until the put below, the outcome is unknown
-        request: dict[str, Any] = {}
-        if before.get("ArtifactName") != after["ArtifactName"]:
-            request["ArtifactName"] = after["ArtifactName"]
-        wanted = after.get("Properties", {})
-        if before.get("Properties", {}) != wanted:
-            request["Properties"] = wanted
-            removed = sorted(set(before.get("Properties", {})) - set(wanted))
-            if removed:
-                request["PropertiesToRemove"] = removed
+        request = update_request(ARTIFACT, before, after)
         if request:
             self.service.call("update_artifact", ArtifactArn=arn, **request)
         self._sync_tags(arn, tags, after)
@@ -365,14 +359,11 @@ class Executor:
     def _sync_tags(self, arn: str, live: dict[str, str], spec: dict[str, Any]) -> None:
         """Make the live tags those declared, leaving the ownership tags alone (and adding the
         lineage tag to an artifact made before there was one)."""
-        wanted = {t["Key"]: t["Value"] for t in spec.get("Tags", [])}
-        wanted[LINEAGE_TAG_KEY] = self.lineage
-        to_add = [{"Key": k, "Value": v} for k, v in wanted.items() if live.get(k) != v]
-        to_remove = sorted(k for k in live if k not in wanted and not is_reserved(k))
-        if to_add:
-            self.service.add_tags(arn, to_add)
-        if to_remove:
-            self.service.delete_tags(arn, to_remove)
+        changes = tag_changes(live, spec, self.lineage)
+        if changes.add:
+            self.service.add_tags(arn, changes.add)
+        if changes.remove:
+            self.service.delete_tags(arn, changes.remove)
 
     def _owned_tags(self, name: str, arn: str) -> dict[str, str] | None:
         """The artifact's tags if it is ours; None if it is gone; NotOwned otherwise.

@@ -12,17 +12,18 @@ import random
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import botocore.exceptions
 
+from reconciler import requests
 from reconciler.errors import ReconcilerError
+from reconciler.kinds import ARTIFACT, EntityKind
 from reconciler.lockfile import Target
-from reconciler.models import canonical, canonical_source
+from reconciler.models import canonical_source
 from reconciler.outcomes import CallStats
-from reconciler.ownership import is_reserved, ownership_tags
 
 THROTTLING_CODES = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
@@ -39,10 +40,14 @@ IDEMPOTENT = frozenset(
         "list_tags",
         "list_associations",
         "update_artifact",
+        "update_context",
+        "update_action",
         "add_tags",
         "delete_tags",
         # Repeating these answers ResourceNotFound, which the caller takes as done.
         "delete_artifact",
+        "delete_context",
+        "delete_action",
         "delete_association",
     }
 )
@@ -70,6 +75,15 @@ class ServiceCallError(ReconcilerError):
         super().__init__(f"{operation} failed: {code}: {message}")
         self.code = code
         self.service_message = message
+
+
+#: How the service says a Create<Kind> or AddAssociation met what exists (a taken name, the same
+#: two ends): a ValidationException whose message says so (the SDK's own reading of it).
+ALREADY_EXISTS = "already exists"
+
+
+def already_exists(exc: ServiceCallError) -> bool:
+    return exc.code == "ValidationException" and ALREADY_EXISTS in exc.service_message
 
 
 @dataclass(frozen=True)
@@ -234,17 +248,7 @@ class Lineage:
 
     def describe_showing(self, arn: str, update: dict[str, Any]) -> dict[str, Any] | None:
         """DescribeArtifact, once it shows an UpdateArtifact request made before."""
-
-        def shows(described: dict[str, Any] | None) -> bool:
-            return described is None or all(
-                (described.get(key) or {}) == (value or {})
-                if key == "Properties"
-                else described.get(key) == value
-                for key, value in update.items()
-                if key in ("ArtifactName", "Properties")
-            )
-
-        return self._settle(lambda: self.describe(arn), shows)
+        return self._settle(lambda: self.describe(arn), lambda d: requests.shows_update(d, update))
 
     def add_tags(self, arn: str, tags: list[dict[str, str]]) -> None:
         self.call("add_tags", ResourceArn=arn, Tags=tags)
@@ -262,18 +266,86 @@ class Lineage:
         self.call("delete_artifact", ArtifactArn=arn)
         self._settle(lambda: self.describe(arn), lambda described: described is None)
 
+    # --- every entity kind, and the edges between them ------------------------------------------
+
+    def create(self, kind: EntityKind, request: Mapping[str, Any]) -> str:
+        """Create<Kind>; the new entity's ARN. Never repeated after an unknown outcome: that
+        raises OutcomeUnknown, and the caller looks for what it may have made."""
+        response = self.call(kind.operations.create, **request)
+        return str(response[kind.arn_field])
+
+    def update(
+        self, kind: EntityKind, arn: str, spec: Mapping[str, Any], request: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Update<Kind> (`spec`, as recorded, gives the name contexts and actions are addressed
+        by); then its Describe answer once reads show the update (None if it is gone)."""
+        self.call(kind.operations.update, **kind.address(arn, dict(spec)), **request)
+        return self._settle(
+            lambda: self.describe(kind, arn), lambda d: requests.shows_update(d, request)
+        )
+
+    def delete(self, kind: EntityKind, arn: str, spec: Mapping[str, Any]) -> bool:
+        """Delete<Kind>, until reads show it gone; False if it did not exist."""
+        try:
+            self.call(kind.operations.delete, **kind.address(arn, dict(spec)))
+        except ServiceCallError as exc:
+            if exc.code == "ResourceNotFound":
+                return False
+            raise
+        self._settle(lambda: self.describe(kind, arn), lambda described: described is None)
+        return True
+
+    def add_association(self, request: Mapping[str, str]) -> None:
+        """AddAssociation. An edge between the same ends raises ServiceCallError (see
+        `already_exists`); an unknown outcome raises OutcomeUnknown (read it back with
+        `association`)."""
+        self.call("add_association", **request)
+
+    def delete_association(self, source_arn: str, destination_arn: str) -> bool:
+        """DeleteAssociation; False if there was no such edge."""
+        try:
+            self.call("delete_association", SourceArn=source_arn, DestinationArn=destination_arn)
+        except ServiceCallError as exc:
+            if exc.code == "ResourceNotFound":
+                return False
+            raise
+        return True
+
     # --- reads ---------------------------------------------------------------------------------
 
-    def describe(self, arn: str) -> dict[str, Any] | None:
+    @overload
+    def describe(self, kind: str, /) -> dict[str, Any] | None: ...
+
+    @overload
+    def describe(self, kind: EntityKind, arn: str, /) -> dict[str, Any] | None: ...
+
+    def describe(self, kind: EntityKind | str, arn: str | None = None, /) -> dict[str, Any] | None:
+        """Describe<Kind> of the entity at `arn`, or None if it does not exist. With the ARN
+        alone, an artifact's. Every kind's Describe takes the ARN (contexts and actions: in
+        place of the name)."""
+        if isinstance(kind, str):
+            return self.describe(ARTIFACT, kind)
+        assert arn is not None
+        parameter = kind.arn_field if kind.addressed_by == "arn" else kind.name_field
+        return self._described(kind, {parameter: arn})
+
+    def _described(self, kind: EntityKind, address: dict[str, str]) -> dict[str, Any] | None:
         try:
-            return self.call("describe_artifact", ArtifactArn=arn)
+            return self.call(kind.operations.describe, **address)
         except ServiceCallError as exc:
             if exc.code == "ResourceNotFound":
                 return None
             raise
 
+    def find_by_name(self, kind: EntityKind, name: str) -> dict[str, Any] | None:
+        """The context or action with this name (names are unique per account and region, so
+        this is one Describe), or None. Reads may lag a create by a while."""
+        if kind.addressed_by != "name":
+            raise ValueError(f"{kind.kind} names are not unique; find one by its Source instead")
+        return self._described(kind, {kind.name_field: name})
+
     def tags(self, arn: str) -> dict[str, str] | None:
-        """Every tag of an artifact, or None if it does not exist."""
+        """Every tag of an entity of any kind, or None if it does not exist."""
         try:
             pages = list(self._page_lists("list_tags", "Tags", ResourceArn=arn, MaxResults=100))
         except ServiceCallError as exc:
@@ -314,6 +386,30 @@ class Lineage:
         """Any list operation (`key`: its items' member), one page at a time; the caller may stop
         early."""
         return self._page_lists(operation, key, **params)
+
+    def association_pages(self, **filters: Any) -> Iterator[list[dict[str, Any]]]:
+        """ListAssociations with these filters (SourceArn, DestinationArn, SourceType,
+        AssociationType, CreatedAfter...), 100 a page, one page at a time."""
+        return self._page_lists(
+            "list_associations", "AssociationSummaries", **filters, MaxResults=100
+        )
+
+    def association(self, source_arn: str, destination_arn: str) -> dict[str, Any] | None:
+        """The edge between these two ends (the service keys edges on them), or None."""
+        for page in self.association_pages(SourceArn=source_arn, DestinationArn=destination_arn):
+            for summary in page:
+                if (summary["SourceArn"], summary["DestinationArn"]) == (
+                    source_arn,
+                    destination_arn,
+                ):
+                    return summary
+        return None
+
+    def entity_pages(self, kind: EntityKind, **filters: Any) -> Iterator[list[dict[str, Any]]]:
+        """List<Kind>s, 100 a page, one page at a time (the caller may stop early)."""
+        return self._page_lists(
+            kind.operations.list, kind.operations.summaries, **filters, MaxResults=100
+        )
 
     def _page_lists(
         self, operation: str, key: str, **params: Any
@@ -448,31 +544,14 @@ def _assume_role(session: Any, connection: Connection, config: Any, region: str)
 
 
 def create_request(spec: dict[str, Any], name: str, lineage: str) -> dict[str, Any]:
-    """The CreateArtifact request for a canonical spec, with the ownership tags added."""
-    request: dict[str, Any] = {
-        "ArtifactName": spec["ArtifactName"],
-        "Source": spec["Source"],
-        "ArtifactType": spec["ArtifactType"],
-        "Tags": [*spec.get("Tags", []), *ownership_tags(name, lineage)],
-    }
-    if spec.get("Properties"):
-        request["Properties"] = spec["Properties"]
-    if spec.get("MetadataProperties"):
-        request["MetadataProperties"] = spec["MetadataProperties"]
-    return request
+    """The CreateArtifact request for a canonical spec (requests.create_request for any kind)."""
+    return requests.create_request(ARTIFACT, spec, name, lineage)
 
 
 def live_spec(described: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
-    """The canonical spec of an artifact as the service holds it (ownership tags left out)."""
-    spec = {
-        key: described.get(key)
-        for key in ("ArtifactName", "ArtifactType", "Source", "Properties", "MetadataProperties")
-    }
-    spec["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items() if not is_reserved(k)]
-    out = canonical("", spec)
-    if not out["ArtifactName"]:  # made without a name (by another tool): record none, not ""
-        del out["ArtifactName"]
-    return out
+    """An artifact's canonical spec as the service holds it (requests.live_spec_of for any
+    kind)."""
+    return requests.live_spec_of(ARTIFACT, described, tags)
 
 
 def timestamp_text(value: Any) -> str | None:
