@@ -9,11 +9,15 @@ limits, the changed part first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from reconciler.kinds import ENTITY_KINDS, kind_of_arn
+from reconciler.kinds.association import is_arn
+from reconciler.lockfile import Lockfile
+from reconciler.plan import Change, Plan
 from reconciler.textsafe import visible
 from reconciler.words import counted
 
@@ -28,8 +32,17 @@ class Status(StrEnum):
     DELETED = "deleted"
     #: Recorded, no longer declared, left alone (a plan without --prune).
     ORPHAN = "orphan"
-    #: Drawn for context (a neighbour of what changes, or the declared graph): faded.
+    #: Drawn for context (a neighbour of what changes, an entity reconciler does not manage):
+    #: faded.
     UNCHANGED = "unchanged"
+    #: As declared, no plan involved (`reconciler graph`): drawn plainly.
+    DECLARED = "declared"
+
+
+#: The statuses of what a plan changes (or reports, for orphans).
+CHANGES = frozenset(
+    {Status.CREATED, Status.UPDATED, Status.REPLACED, Status.DELETED, Status.ORPHAN}
+)
 
 
 #: What a node can be: the kinds reconciler manages, and what an edge may reach beyond them.
@@ -91,7 +104,7 @@ class LeftOut:
         )
 
     def sentence(self) -> str:
-        """'Left out of the picture: 3 entities (1 changed) and 2 edges (unchanged).'"""
+        """'Left out of the picture: 3 entities (1 changed) and 2 edges.'"""
         parts = [
             _part(self.nodes, self.changed_nodes, "entity", "entities"),
             _part(self.links, self.changed_links, "edge", None),
@@ -111,8 +124,9 @@ class LeftOut:
 def _part(count: int, changed: int, noun: str, plural: str | None) -> str:
     if not count:
         return ""
-    detail = "unchanged" if not changed else "all changed" if changed == count else None
-    return f"{counted(count, noun, plural)} ({detail or f'{changed} changed'})"
+    if not changed:
+        return counted(count, noun, plural)
+    return f"{counted(count, noun, plural)} ({'all' if changed == count else changed} changed)"
 
 
 @dataclass(frozen=True)
@@ -160,7 +174,7 @@ def shown_label(text: str) -> str:
 
 
 def changed(status: Status) -> bool:
-    return status is not Status.UNCHANGED
+    return status in CHANGES
 
 
 def fit(
@@ -219,3 +233,131 @@ def _part_of(drawing: Drawing, kept_ids: Iterable[str], max_links: int | None) -
         changed_links=sum(changed(link.status) for link in dropped_links),
     )
     return replace(drawing, nodes=nodes, links=tuple(candidates), left_out=left_out)
+
+
+# --- builders -----------------------------------------------------------------------------------
+
+#: desired state by kind: kind -> metadata.name -> canonical spec (DesiredState.by_kind()).
+ByKind = Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+_ASSOCIATION = "Association"
+_STATUS_OF_ACTION = {
+    "create": Status.CREATED,
+    "update": Status.UPDATED,
+    "replace": Status.REPLACED,
+    "delete": Status.DELETED,
+    "orphan": Status.ORPHAN,
+}
+#: ARN resource types of the lineage entities reconciler does not manage.
+_FOREIGN_KINDS = {"experiment-trial-component": "TrialComponent", "experiment": "Experiment"}
+
+
+class _Graph:
+    """What is known of the graph: kinds of names (declared or recorded), ARNs of recorded names,
+    and the declared edges with their ends resolved to node ids (a name, or an ARN reconciler does
+    not manage)."""
+
+    def __init__(self, desired: ByKind, lockfile: Lockfile | None) -> None:
+        self.kinds: dict[str, str] = {}
+        self.name_of_arn: dict[str, str] = {}
+        if lockfile is not None:
+            for entity_kind in ENTITY_KINDS.values():
+                for name, entry in lockfile.entities(entity_kind).items():
+                    self.kinds[name] = entity_kind.kind
+                    self.name_of_arn[entry.arn] = name
+        for kind in ENTITY_KINDS:
+            self.kinds.update(dict.fromkeys(desired.get(kind, {}), kind))
+        self.edges = {
+            name: self.link(spec, Status.UNCHANGED, name)
+            for name, spec in desired.get(_ASSOCIATION, {}).items()
+        }
+
+    def node_id(self, reference: str) -> str:
+        """An edge end's node: the entity it names, the recorded entity its ARN is, or the ARN."""
+        if is_arn(reference):
+            return self.name_of_arn.get(reference, reference)
+        return reference
+
+    def link(self, spec: Mapping[str, Any], status: Status, name: str) -> Link:
+        source, destination = (self.node_id(str(spec[end])) for end in ("Source", "Destination"))
+        return Link(source, destination, str(spec.get("AssociationType") or ""), status, name)
+
+    def node(self, node_id: str, status: Status) -> Node:
+        kind = self.kinds.get(node_id)
+        if kind is not None:
+            return Node(node_id, node_id, kind, status)
+        if not is_arn(node_id):  # a name neither declared nor recorded: nothing more is known
+            return Node(node_id, node_id, "External", status)
+        resource = node_id.split(":", 5)[-1]
+        resource_type, _, resource_name = resource.partition("/")
+        entity = kind_of_arn(node_id)
+        shown_kind = entity.kind if entity else _FOREIGN_KINDS.get(resource_type, "External")
+        return Node(node_id, resource_name or node_id, shown_kind, status)
+
+
+def from_plan(plan: Plan, desired: ByKind, lockfile: Lockfile | None = None) -> Drawing:
+    """What `plan` changes: its entities and edges, each with its status, and the unchanged
+    entities one declared edge away from a changed one, with those edges (faded). An edge whose
+    replacement moves an end is drawn as the old one deleted and the new one created."""
+    graph = _Graph(desired, lockfile)
+    statuses: dict[str, Status] = {}
+    links: list[Link] = []
+    for change in plan.changes:
+        status = _STATUS_OF_ACTION[change.action.value]
+        if getattr(change, "kind", "Artifact") == _ASSOCIATION:
+            links += _changed_links(graph, change, status)
+        else:
+            statuses[change.name] = status
+    drawn_edges = {link.name for link in links}
+    links += [
+        link
+        for name, link in graph.edges.items()
+        if name not in drawn_edges and (link.source in statuses or link.destination in statuses)
+    ]
+    order = dict.fromkeys([*statuses, *(end for link in links for end in _ends(link))])
+    nodes = tuple(graph.node(node_id, statuses.get(node_id, Status.UNCHANGED)) for node_id in order)
+    return Drawing(nodes, tuple(links))
+
+
+def _changed_links(graph: _Graph, change: Change, status: Status) -> list[Link]:
+    before = graph.link(change.before, Status.DELETED, change.name) if change.before else None
+    after = graph.link(change.after, Status.CREATED, change.name) if change.after else None
+    if before is not None and after is not None:
+        if _ends(before) != _ends(after):
+            return [before, after]
+        return [replace(after, status=status)]
+    drawn = after or before
+    return [] if drawn is None else [replace(drawn, status=status)]
+
+
+def from_declared(desired: ByKind, around: str | None = None, depth: int = 1) -> Drawing:
+    """The declared graph: every declared entity (plain) and edge, and the entities reconciler does
+    not manage that edges reach (faded). With `around` (a declared entity's name), only what is
+    at most `depth` edges away from it, whichever way they point."""
+    graph = _Graph(desired, None)
+    links = list(graph.edges.values())
+    declared = [name for kind in ENTITY_KINDS for name in desired.get(kind, {})]
+    order = list(dict.fromkeys([*declared, *(end for link in links for end in _ends(link))]))
+    if around is not None:
+        if around not in graph.kinds:
+            raise KeyError(around)
+        near = _within(around, depth, links)
+        order = [node_id for node_id in order if node_id in near]
+        links = [link for link in links if set(_ends(link)) <= near]
+    nodes = tuple(
+        graph.node(node_id, Status.DECLARED if node_id in graph.kinds else Status.UNCHANGED)
+        for node_id in order
+    )
+    return Drawing(nodes, tuple(links))
+
+
+def _within(start: str, depth: int, links: Iterable[Link]) -> set[str]:
+    neighbours: dict[str, set[str]] = {}
+    for link in links:
+        neighbours.setdefault(link.source, set()).add(link.destination)
+        neighbours.setdefault(link.destination, set()).add(link.source)
+    reached, frontier = {start}, {start}
+    for _ in range(depth):
+        frontier = {n for node in frontier for n in neighbours.get(node, ())} - reached
+        reached |= frontier
+    return reached

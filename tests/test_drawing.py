@@ -66,7 +66,7 @@ def test_left_out_says_what_and_how_much() -> None:
         LeftOut(nodes=3, links=1, changed_nodes=1, changed_links=1).sentence()
         == "Left out of the picture: 3 entities (1 changed) and 1 edge (all changed)."
     )
-    assert LeftOut(links=2).sentence() == "Left out of the picture: 2 edges (unchanged)."
+    assert LeftOut(links=2).sentence() == "Left out of the picture: 2 edges."
     assert LeftOut(1, 2, 0, 1) + LeftOut(1, 0, 1, 0) == LeftOut(2, 2, 1, 1)
 
 

@@ -4,15 +4,19 @@ back: a diagram Mermaid refuses fails, and each label must come out as the text 
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 
 import pytest
 
 from reconciler.drawing import NODE_KINDS, Drawing, LeftOut, Link, Node, Status
-from reconciler.render import mermaid
+from reconciler.plan import compute_plan
+from reconciler.render import markdown, mermaid
 from reconciler.render.palette import SYMBOLS
+from tests.helpers import recorded
 from tests.hostile import HOSTILE
 from tests.jsdeps import Rendered, render_mermaid
+from tests.test_plan import spec
 
 #: Names that Mermaid would read as syntax, or that its renderer would change, were they raw.
 MERMAID_HOSTILE: tuple[str, ...] = (
@@ -116,6 +120,14 @@ TOO_MANY_EDGES = "flowchart LR\n" + "".join(f"  n{i} --> n{i + 1}\n" for i in ra
 TOO_LONG = "flowchart LR\n" + "".join(f"  n{i}[{'x' * 40}]\n" for i in range(1_300))
 
 
+def _chart_in_a_markdown_plan() -> str:
+    """The flowchart of a markdown plan (a pull-request comment) of a budget too small for all."""
+    plan = compute_plan({"churn-dataset-00003": spec("churn-dataset-00003")}, recorded({}))
+    output = markdown.render_plan(plan, budget=12_000, drawing=LARGE)
+    (chart,) = re.findall(r"```mermaid\n(.*?)```\n", output, re.DOTALL)
+    return str(chart)
+
+
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, Rendered]:
     diagrams = {
@@ -123,6 +135,7 @@ def rendered() -> dict[str, Rendered]:
         "kinds": mermaid.render(_every_kind_and_status()),
         "large": mermaid.render(LARGE),
         "small budget": mermaid.render(LARGE, budget=3_000),
+        "in a comment": _chart_in_a_markdown_plan(),
         "broken": BROKEN,
         "too many edges": TOO_MANY_EDGES,
         "too long": TOO_LONG,
@@ -255,3 +268,11 @@ def test_a_small_budget_keeps_the_changed_part_and_says_what_was_left_out(
     )
     assert nodes["omitted"] == left_out.sentence()
     assert left_out.nodes > 1_000
+
+
+def test_the_chart_of_a_markdown_plan_renders_with_the_changed_part(
+    rendered: dict[str, Rendered],
+) -> None:
+    nodes = rendered["in a comment"].node_labels()
+    assert {"+ churn-dataset-00003", "- churn-dataset-00600"} <= set(nodes.values())
+    assert nodes["omitted"].startswith("Left out of the picture: ")

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
+from reconciler.drawing import Drawing
 from reconciler.outcomes import SUMMARY_KEYS
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
-from reconciler.render import shown_fields
+from reconciler.render import mermaid, shown_fields
 from reconciler.render.text import (
     LOCKFILE_NOTES_TITLE,
     audit_count,
@@ -39,7 +40,9 @@ _ACTION_TITLE = {
 }
 
 
-def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
+def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET, drawing: Drawing | None = None) -> str:
+    """The plan; with `drawing` (drawing.from_plan) that has an edge, a Mermaid flowchart of what
+    changes first, given at most a third of `budget`."""
     warning = _lockfile_warning(plan, budget // 3)
     if not plan.changes:
         return warning + (
@@ -47,6 +50,8 @@ def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
             f"({counted(plan.unchanged, 'artifact')}).\n"
         )
     head = f"#### reconciler plan\n\n{warning}**{plan_summary_line(plan)}**\n\n"
+    if drawing is not None and drawing.links:
+        head += graph_section(drawing, budget // 3)
     groups = [(action, [c for c in plan.changes if c.action is action]) for action in ACTION_ORDER]
     groups = [(action, changes) for action, changes in groups if changes]
     sections = [
@@ -71,6 +76,27 @@ def render_audit(report: AuditReport, *, budget: int = DEFAULT_BUDGET) -> str:
             title = _summary_title("!", FINDING_TEXT[kind], len(findings))
             sections.append((title, [_finding_block(f) for f in findings]))
     return _fit(head, sections, budget, _AUDIT)
+
+
+GRAPH_LEGEND = (
+    "_+ create, ~ update, -/+ replace, - delete, ! orphaned (left alone); faded: unchanged. "
+    "Rectangle: artifact, hexagon: context, stadium: action, subroutine: trial component, "
+    "circle: experiment, parallelogram: an entity reconciler does not manage. "
+    "Edges are labelled with their association type._"
+)
+_GRAPH_TOO_LARGE = "_The graph of this plan is too large to draw here._\n\n"
+
+
+def graph_section(drawing: Drawing, room: int) -> str:
+    """A collapsible section holding the Mermaid flowchart of `drawing` (as much of it as fits),
+    what it left out, and a legend, in at most `room` characters (or a sentence saying that the
+    graph is too large, when even its smallest form does not fit)."""
+    open_tag = "<details open><summary><b>graph</b> of what changes</summary>\n\n"
+    close_tag = f"\n{GRAPH_LEGEND}\n\n</details>\n\n"
+    fence_cost = len("```mermaid\n```\n")
+    chart = mermaid.render(drawing, budget=room - len(open_tag) - len(close_tag) - fence_cost)
+    section = f"{open_tag}```mermaid\n{chart}```\n{close_tag}"
+    return section if len(section) <= room else _GRAPH_TOO_LARGE
 
 
 def _lockfile_warning(plan: Plan, room: int) -> str:

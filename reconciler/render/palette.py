@@ -25,6 +25,7 @@ COLOURS: dict[Status, Colours] = {
     Status.DELETED: Colours("#ffebe9", "#cf222e", "#82071e", "#cf222e"),
     Status.ORPHAN: Colours("#ffffff", "#8c959f", "#57606a", "#8c959f"),
     Status.UNCHANGED: Colours("#f6f8fa", "#d0d7de", "#8c959f", "#afb8c1"),
+    Status.DECLARED: Colours("#ffffff", "#57606a", "#24292f", "#57606a"),
 }
 #: Before each label, as in a plan's listing.
 SYMBOLS: dict[Status, str] = {
@@ -34,6 +35,7 @@ SYMBOLS: dict[Status, str] = {
     Status.DELETED: "- ",
     Status.ORPHAN: "! ",
     Status.UNCHANGED: "",
+    Status.DECLARED: "",
 }
 #: Drawn with a thick line (what a plan adds), or a dashed one (what it removes or leaves).
 THICK = frozenset({Status.CREATED, Status.UPDATED, Status.REPLACED, Status.DELETED})

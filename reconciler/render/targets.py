@@ -6,11 +6,12 @@ read (targets.py), so they need no escaping here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from reconciler.audit import AuditReport
+from reconciler.drawing import Drawing
 from reconciler.lockfile import Lockfile
 from reconciler.outcomes import ApplyResult
 from reconciler.plan import Plan
@@ -94,7 +95,14 @@ def _title(target: TargetContext) -> str:
     return f"<code>{target.name}</code> (account {target.account} in {target.region})"
 
 
-def render_plans_markdown(plans: Rendered[Plan], *, budget: int = markdown.DEFAULT_BUDGET) -> str:
+def render_plans_markdown(
+    plans: Rendered[Plan],
+    *,
+    budget: int = markdown.DEFAULT_BUDGET,
+    drawings: Mapping[str, Drawing] | None = None,
+) -> str:
+    """Every target's plan; with `drawings` (by target name), each with the graph of what it
+    changes."""
     changed = sum(1 for _, plan in plans if plan.has_changes)
     head = (
         f"#### reconciler plan: {len(plans)} targets\n\n"
@@ -108,11 +116,19 @@ def render_plans_markdown(plans: Rendered[Plan], *, budget: int = markdown.DEFAU
     return _sections(
         head,
         lines,
-        [(t, bool(p.changes or p.lockfile_notes), p) for t, p in plans],
-        markdown.render_plan,
+        [
+            (t, bool(p.changes or p.lockfile_notes), (p, (drawings or {}).get(t.name)))
+            for t, p in plans
+        ],
+        _render_plan,
         "no changes",
         budget,
     )
+
+
+def _render_plan(value: tuple[Plan, Drawing | None], *, budget: int) -> str:
+    plan, drawing = value
+    return markdown.render_plan(plan, budget=budget, drawing=drawing)
 
 
 def render_audits_markdown(

@@ -1,0 +1,227 @@
+"""Drawings built from a plan and from the declared graph, and the graph in the markdown plan."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.drawing import (
+    Drawing,
+    Link,
+    Node,
+    Status,
+    from_declared,
+    from_plan,
+)
+from reconciler.plan import compute_plan
+from reconciler.render import markdown, mermaid
+from reconciler.render import targets as multi
+from reconciler.targets import TargetContext
+from tests.helpers import arn_for, recorded
+from tests.hostile import HOSTILE, assert_safe_markdown
+from tests.test_plan import spec
+
+TRIAL = (
+    "arn:aws:sagemaker:eu-west-1:123456789012:experiment-trial-component/"
+    "churn-train-2026-11-aws-training-job"
+)
+
+
+def _edge(source: str, destination: str, kind: str = "ContributedTo") -> dict[str, Any]:
+    return {"Source": source, "Destination": destination, "AssociationType": kind}
+
+
+def _by_kind(
+    artifacts: dict[str, dict[str, Any]],
+    edges: dict[str, dict[str, Any]] | None = None,
+    contexts: dict[str, dict[str, Any]] | None = None,
+    actions: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    return {
+        "Artifact": artifacts,
+        "Context": contexts or {},
+        "Action": actions or {},
+        "Association": edges or {},
+    }
+
+
+DEMO = _by_kind(
+    {"data": spec("data"), "image": spec("image"), "model": spec("model")},
+    {
+        "data-to-model": _edge("data", "model"),
+        "image-to-model": _edge("image", "model"),
+        "model-to-approval": _edge("model", "approval", "AssociatedWith"),
+        "approval-to-endpoint": _edge("approval", "endpoint"),
+        "training-to-model": _edge(TRIAL, "model", "Produced"),
+    },
+    contexts={"endpoint": {"ContextName": "endpoint", "ContextType": "Endpoint"}},
+    actions={"approval": {"ActionName": "approval", "ActionType": "ModelApproval"}},
+)
+
+
+def _nodes(drawing: Drawing) -> dict[str, tuple[str, Status]]:
+    return {node.id: (node.kind, node.status) for node in drawing.nodes}
+
+
+def _links(drawing: Drawing) -> set[tuple[str, str, str, Status]]:
+    return {(lk.source, lk.destination, lk.label, lk.status) for lk in drawing.links}
+
+
+# --- from_declared ------------------------------------------------------------------------------
+
+
+def test_the_declared_graph_draws_every_entity_and_edge() -> None:
+    drawing = from_declared(DEMO)
+    assert _nodes(drawing) == {
+        "data": ("Artifact", Status.DECLARED),
+        "image": ("Artifact", Status.DECLARED),
+        "model": ("Artifact", Status.DECLARED),
+        "endpoint": ("Context", Status.DECLARED),
+        "approval": ("Action", Status.DECLARED),
+        TRIAL: ("TrialComponent", Status.UNCHANGED),
+    }
+    assert ("model", "approval", "AssociatedWith", Status.UNCHANGED) in _links(drawing)
+    assert len(drawing.links) == 5
+    assert [n.label for n in drawing.nodes if n.id == TRIAL] == [
+        "churn-train-2026-11-aws-training-job"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("depth", "expected"),
+    [
+        (0, {"approval"}),
+        (1, {"approval", "model", "endpoint"}),
+        (2, {"approval", "model", "endpoint", "data", "image", TRIAL}),
+    ],
+)
+def test_around_a_name_draws_what_is_within_depth_edges_either_way(
+    depth: int, expected: set[str]
+) -> None:
+    drawing = from_declared(DEMO, around="approval", depth=depth)
+    assert set(_nodes(drawing)) == expected
+    assert all({lk.source, lk.destination} <= expected for lk in drawing.links)
+
+
+def test_around_an_undeclared_name_is_refused() -> None:
+    with pytest.raises(KeyError):
+        from_declared(DEMO, around="modle")
+
+
+# --- from_plan ----------------------------------------------------------------------------------
+
+
+def test_a_plan_draws_what_changes_and_its_unchanged_neighbours() -> None:
+    lock = recorded({"data": spec("data"), "image": spec("image"), "model": spec("model")})
+    desired = dict(DEMO)
+    desired["Artifact"] = {**DEMO["Artifact"], "model": spec("model", Properties={"v": "2"})}
+    plan = compute_plan(desired["Artifact"], lock)
+    drawing = from_plan(plan, desired, lock)
+    assert _nodes(drawing) == {
+        "model": ("Artifact", Status.UPDATED),
+        "data": ("Artifact", Status.UNCHANGED),
+        "image": ("Artifact", Status.UNCHANGED),
+        "approval": ("Action", Status.UNCHANGED),
+        TRIAL: ("TrialComponent", Status.UNCHANGED),
+    }
+    assert ("data", "model", "ContributedTo", Status.UNCHANGED) in _links(drawing)
+    assert len(drawing.links) == 4  # approval -> endpoint is two hops away
+    assert drawing.nodes[0].id == "model"  # what changes comes first
+
+
+def test_a_recorded_arn_end_is_drawn_as_the_entity_it_names() -> None:
+    lock = recorded({"data": spec("data"), "model": spec("model")})
+    desired = _by_kind(
+        {"data": spec("data", Properties={"v": "2"}), "model": spec("model")},
+        {"e": _edge(arn_for("data"), "model")},
+    )
+    drawing = from_plan(compute_plan(desired["Artifact"], lock), desired, lock)
+    assert _links(drawing) == {("data", "model", "ContributedTo", Status.UNCHANGED)}
+    assert _nodes(drawing)["data"] == ("Artifact", Status.UPDATED)
+
+
+def test_a_plan_with_no_changes_draws_nothing() -> None:
+    lock = recorded({"data": spec("data")})
+    desired = _by_kind({"data": spec("data")})
+    assert from_plan(compute_plan(desired["Artifact"], lock), desired, lock) == Drawing()
+
+
+# --- the graph in the markdown plan -------------------------------------------------------------
+
+
+def _changed_graph(size: int = 3, names: tuple[str, ...] = ()) -> tuple[Drawing, Any]:
+    labels = list(names) or [f"churn-dataset-{i:04d}" for i in range(size)]
+    nodes = tuple(
+        Node(f"id{i}", label, "Artifact", Status.CREATED if i % 2 else Status.UNCHANGED)
+        for i, label in enumerate(labels)
+    )
+    links = tuple(
+        Link(f"id{i}", f"id{i + 1}", "ContributedTo", Status.CREATED) for i in range(len(nodes) - 1)
+    )
+    desired = {label: spec(label) for label in labels}
+    plan = compute_plan(desired, recorded({}))
+    return Drawing(nodes, links), plan
+
+
+def _mermaid_blocks(output: str) -> list[str]:
+    return re.findall(r"```mermaid\n(.*?)```\n", output, re.DOTALL)
+
+
+def test_the_markdown_plan_draws_the_graph_first() -> None:
+    drawing, plan = _changed_graph()
+    output = markdown.render_plan(plan, drawing=drawing)
+    assert _mermaid_blocks(output) == [mermaid.render(drawing)]
+    assert output.index("```mermaid") < output.index("<b>+ create</b>")
+    assert markdown.GRAPH_LEGEND in output
+    assert_safe_markdown(output)
+
+
+def test_a_drawing_without_edges_is_not_drawn() -> None:
+    drawing, plan = _changed_graph()
+    output = markdown.render_plan(plan, drawing=Drawing(drawing.nodes))
+    assert "```mermaid" not in output
+    assert output == markdown.render_plan(plan)
+
+
+@pytest.mark.parametrize("budget", [4_000, 8_000, 20_000, 60_000])
+def test_the_graph_takes_at_most_a_third_of_the_budget(budget: int) -> None:
+    drawing, plan = _changed_graph(600)
+    output = markdown.render_plan(plan, budget=budget, drawing=drawing)
+    assert len(output) <= budget
+    section = output[output.index("<details open>") : output.index("</details>")]
+    assert len(section) <= budget // 3
+    (chart,) = _mermaid_blocks(output)
+    assert '  omitted["Left out of the picture#58; ' in chart
+    assert_safe_markdown(output)
+
+
+def test_a_graph_too_large_for_its_share_is_replaced_by_a_sentence() -> None:
+    drawing, plan = _changed_graph(50)
+    output = markdown.render_plan(plan, budget=1_500, drawing=drawing)
+    assert "```mermaid" not in output
+    assert "too large to draw here" in output
+    assert len(output) <= 1_500
+
+
+def test_hostile_names_in_the_graph_leave_the_markdown_safe() -> None:
+    drawing, plan = _changed_graph(names=HOSTILE)
+    output = markdown.render_plan(plan, drawing=drawing)
+    assert_safe_markdown(output)
+    (chart,) = _mermaid_blocks(output)
+    assert chart.isascii() and "`" not in chart
+
+
+def _target(name: str) -> TargetContext:
+    return TargetContext(name, "123456789012", "eu-west-1", (Path("manifests"),), Path(name))
+
+
+def test_each_target_of_a_multi_target_plan_gets_its_graph() -> None:
+    drawing, plan = _changed_graph()
+    plans = [(_target("staging"), plan), (_target("prod"), plan)]
+    output = multi.render_plans_markdown(plans, drawings={"prod": drawing})
+    assert len(_mermaid_blocks(output)) == 1
+    assert output.index("```mermaid") > output.index("prod</code> (account")
+    assert_safe_markdown(output)
