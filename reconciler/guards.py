@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
+from reconciler.kinds import ENTITY_KINDS
 from reconciler.lockfile import Lockfile
 from reconciler.plan import Action, Plan
 
@@ -14,9 +15,13 @@ if TYPE_CHECKING:
 
 def refuse_emptying(plan: Plan, recorded: Lockfile, allow_empty: bool) -> None:
     deletes = sum(1 for c in plan.changes if c.action is Action.DELETE)
-    if deletes and deletes == len(recorded.artifacts) and not allow_empty:
+    recorded_count = len(recorded.associations) + sum(
+        len(recorded.entities(kind)) for kind in ENTITY_KINDS.values()
+    )
+    what = "artifact" if recorded_count == len(recorded.artifacts) else "entity and association"
+    if deletes and deletes == recorded_count and not allow_empty:
         raise ReconcilerError(
-            f"refusing to delete every recorded artifact ({deletes}): the manifests declare none "
+            f"refusing to delete every recorded {what} ({deletes}): the manifests declare none "
             "of them, which is more often a mistake (a wrong --manifests, an emptied folder) than "
             "the intent; pass --allow-empty if it is"
         )

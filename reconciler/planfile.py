@@ -15,11 +15,13 @@ import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reconciler.errors import ReconcilerError
 from reconciler.fsio import write_atomic
+from reconciler.kinds import ARTIFACT
 from reconciler.lockfile import SAVED_PLAN_KIND, Lockfile, is_integer
-from reconciler.plan import Plan
+from reconciler.plan import Change, Plan
 
 FORMAT_VERSION = 2
 KIND = SAVED_PLAN_KIND
@@ -84,19 +86,28 @@ def plan_digest(plan: Plan, mode: Mode) -> str:
     canonical = {
         "mode": {"prune": mode.prune, "refresh": mode.refresh, "deep": mode.deep},
         "unchanged": plan.unchanged,
-        "changes": [
-            {
-                "name": change.name,
-                "action": change.action.value,
-                "arn": change.arn,
-                "before": change.before,
-                "after": change.after,
-            }
-            for change in plan.changes
-        ],
+        "changes": [_digested(change) for change in plan.changes],
     }
     text = json.dumps(canonical, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _digested(change: Change) -> dict[str, Any]:
+    """What the digest covers of a change: every kind's identity, ARNs and specs. The kind and
+    an edge's recorded ends are left out where they add nothing (an artifact's change), so a plan
+    of artifacts has the digest it had before other kinds existed."""
+    out: dict[str, Any] = {
+        "name": change.name,
+        "action": change.action.value,
+        "arn": change.arn,
+        "before": change.before,
+        "after": change.after,
+    }
+    if change.kind != ARTIFACT.kind:
+        out["kind"] = change.kind
+    if change.ends is not None:
+        out["ends"] = list(change.ends)
+    return out
 
 
 def save(path: Path, plan: Plan, lockfile: Lockfile, manifests_digest: str, mode: Mode) -> None:
@@ -108,10 +119,15 @@ def save(path: Path, plan: Plan, lockfile: Lockfile, manifests_digest: str, mode
         "mode": {"prune": mode.prune, "refresh": mode.refresh, "deep": mode.deep},
         "plan_digest": plan_digest(plan, mode),
         "summary": plan.summary(),
-        "changes": [{"name": c.name, "action": c.action.value} for c in plan.changes],
+        "changes": [_listed(c) for c in plan.changes],
     }
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
     write_atomic(path, text.encode())
+
+
+def _listed(change: Change) -> dict[str, str]:
+    """A change as a saved plan lists it: its name, action and kind (no values)."""
+    return {"name": change.name, "action": change.action.value, "kind": change.kind}
 
 
 def load(path: Path) -> SavedPlan:

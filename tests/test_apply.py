@@ -629,7 +629,7 @@ def test_on_a_terminal_apply_shows_the_plan_and_asks(repo: Path, sandbox: Sandbo
     declare(repo, manifest_doc("a"))
     code, output = _apply_on_a_terminal(repo, sandbox, b"n\n")
     assert code == 0  # a choice, not an error
-    assert "+ a  (create)" in output
+    assert "+ artifact a  (create)" in output
     assert "Apply cancelled; nothing was changed." in output
     assert "error" not in output
     assert live(sandbox) == {}

@@ -270,7 +270,7 @@ def test_an_artifact_made_without_a_name_is_imported_and_then_named(
     offline = json.loads(reconciler("audit", "--format", "json").out)
     assert {f["kind"] for f in offline["findings"]} == {"differs"}
     plan = reconciler("plan")
-    assert '  ~ a  (update)\n      + ArtifactName: "a"\n' in plan.out, plan.out
+    assert '  ~ artifact a  (update)\n      + ArtifactName: "a"\n' in plan.out, plan.out
     assert apply().code == 0
     assert sm(sandbox).describe_artifact(ArtifactArn=arn)["ArtifactName"] == "a"
     assert audit_live()[0] == 0

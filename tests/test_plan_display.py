@@ -51,7 +51,7 @@ def create_plan() -> Plan:
 def test_a_create_shows_every_field_in_text() -> None:
     output = text.render_plan(create_plan())
     lines = [line.strip() for line in output.splitlines()]
-    assert lines[0] == "+ a  (create)"
+    assert lines[0] == "+ artifact a  (create)"
     assert lines[1 : 1 + len(CREATE_LINES)] == CREATE_LINES
 
 
@@ -59,7 +59,7 @@ def test_a_create_shows_every_field_in_markdown() -> None:
     output = markdown.render_plan(create_plan())
     body = re.search(r"```diff\n(.*?)\n```", output, flags=re.DOTALL)
     assert body is not None
-    assert [line.strip() for line in body.group(1).splitlines()] == ["+ a", *CREATE_LINES]
+    assert [line.strip() for line in body.group(1).splitlines()] == ["+ artifact a", *CREATE_LINES]
 
 
 def replace_and_delete_plan() -> Plan:
@@ -108,8 +108,8 @@ def test_an_overflowing_plan_collapses_details_never_a_block() -> None:
     assert_safe_markdown(output)
     assert "shown without their details" in output
     for name in desired:  # every change is still named
-        assert re.search(rf"^\+ {name}(  …)?$", output, flags=re.MULTILINE), name
-    detailed = re.findall(r"^\+ (artifact-\d+)$", output, flags=re.MULTILINE)
+        assert re.search(rf"^\+ artifact {name}(  …)?$", output, flags=re.MULTILINE), name
+    detailed = re.findall(r"^\+ artifact (artifact-\d+)$", output, flags=re.MULTILINE)
     assert detailed[:3] == ["artifact-000", "artifact-001", "artifact-002"]
     assert output.count('+ Properties.key-29: "' + "v" * 60 + '"') == len(detailed)
 

@@ -28,11 +28,11 @@ def mixed_plan() -> Plan:
 
 def test_text_shows_symbols_fields_and_a_summary() -> None:
     output = text.render_plan(mixed_plan())
-    assert "-/+ r  (replace: Source cannot change in place)" in output
+    assert "-/+ artifact r  (replace: Source cannot change in place)" in output
     assert '      ~ Source.SourceUri: "s3://acme/r" → "s3://acme/moved"' in output
-    assert "  + c  (create)" in output
+    assert "  + artifact c  (create)" in output
     assert '      ~ Properties.stage: "raw" → "processed"' in output
-    assert "  - d  (delete)" in output
+    assert "  - artifact d  (delete)" in output
     assert output.rstrip().endswith(
         "Plan: 1 to create, 1 to update, 1 to replace, 1 to delete; 1 unchanged."
     )

@@ -324,7 +324,7 @@ def test_the_markdown_plan_is_one_comment_with_a_section_per_target(
     prod = body.index(f"##### <code>prod</code> (account {PROD} in {REGION})")
     dev = body.index(f"<details><summary><code>dev</code> (account {DEV} in {REGION}): no changes")
     assert dev < prod  # in the order of reconciler.yaml
-    assert "+ prod-report" in body[prod:]
+    assert "+ artifact prod-report" in body[prod:]
 
 
 @pytest.mark.parametrize("budget", [1_000, 4_000, 20_000])

@@ -7,6 +7,7 @@ from typing import Any
 
 from reconciler.plan import Action, Change, FieldChange, comparable
 from reconciler.textsafe import visible
+from reconciler.words import counted
 
 FORMATS = ("text", "markdown", "json")
 
@@ -17,9 +18,37 @@ def value_text(value: Any) -> str:
     return visible(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": ")))
 
 
+def subject(change: Change) -> str:
+    """What a change is about, escaped: its kind and name (`context churn-endpoint`) and, for an
+    edge, its two ends as declared (`association e: data --ContributedTo--> model`)."""
+    out = f"{change.kind.lower()} {visible(change.name)}"
+    spec = change.after if change.after is not None else change.before
+    if change.is_edge and spec is not None:
+        out += f": {edge_text(spec)}"
+    return out
+
+
+def edge_text(spec: dict[str, Any]) -> str:
+    """An edge as `source --Type--> destination` (`source --> destination` without a type),
+    each end escaped."""
+    kind = spec.get("AssociationType")
+    arrow = f"--{visible(str(kind))}-->" if kind else "-->"
+    return f"{visible(str(spec.get('Source')))} {arrow} {visible(str(spec.get('Destination')))}"
+
+
+def counted_by_kind(counts: dict[str, int]) -> str:
+    """`2 artifacts, 1 context, 4 associations`: the kinds counted, in their order (none:
+    `0 artifacts`)."""
+    parts = [counted(n, kind.lower()) for kind, n in counts.items() if n]
+    return ", ".join(parts) or counted(0, "artifact")
+
+
 def shown_fields(change: Change) -> tuple[FieldChange, ...]:
     """What a reviewer must see of a change: every field a create sets (as Terraform shows), the
-    ARN and Source a delete removes, and the differences of an update or a replacement."""
+    ARN and Source a delete removes, and the differences of an update or a replacement. An
+    edge's ends are in its subject line; a delete shows the ARNs it recorded for them."""
+    if change.is_edge:
+        return _edge_fields(change)
     if change.action is Action.CREATE and change.after is not None:
         dropped = tuple(f for f in change.fields if f.path == "arn")  # with --base-lockfile
         return dropped + tuple(
@@ -30,6 +59,16 @@ def shown_fields(change: Change) -> tuple[FieldChange, ...]:
         gone = [("ARN", change.arn)] if change.arn else []
         gone += [(f"Source.{key}", value) for key, value in _leaves(source)]
         return tuple(FieldChange(path, value, None) for path, value in gone)
+    return change.fields
+
+
+def _edge_fields(change: Change) -> tuple[FieldChange, ...]:
+    if change.action in (Action.DELETE, Action.ORPHAN) and change.ends is not None:
+        source, destination = change.ends
+        return (
+            FieldChange("source_arn", source, None),
+            FieldChange("destination_arn", destination, None),
+        )
     return change.fields
 
 

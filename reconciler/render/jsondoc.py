@@ -22,6 +22,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "has_changes": plan.has_changes,
         "lockfile_notes": list(plan.lockfile_notes),
         "summary": plan.summary(),
+        "summary_by_kind": plan.summary_by_kind(),
         "changes": [_change(change) for change in plan.changes],
     }
 
@@ -29,8 +30,10 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 def _change(change: Change) -> dict[str, Any]:
     return {
         "name": change.name,
+        "kind": change.kind,
         "action": change.action.value,
         "arn": change.arn,
+        "ends": None if change.ends is None else list(change.ends),
         "replace_because": list(change.replace_because),
         "fields": [field.to_json() for field in change.fields],
         "notes": list(change.notes),

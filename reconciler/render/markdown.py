@@ -16,13 +16,15 @@ from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
 from reconciler.drawing import Drawing
 from reconciler.outcomes import SUMMARY_KEYS
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
-from reconciler.render import mermaid, shown_fields
+from reconciler.render import mermaid, shown_fields, subject
 from reconciler.render.text import (
     LOCKFILE_NOTES_TITLE,
     audit_count,
     field_line,
     live_line,
     plan_summary_line,
+    replace_reason,
+    unchanged_text,
 )
 from reconciler.textsafe import visible
 from reconciler.words import counted
@@ -46,8 +48,7 @@ def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET, drawing: Drawing | 
     warning = _lockfile_warning(plan, budget // 3)
     if not plan.changes:
         return warning + (
-            "**No changes.** The lockfile matches the manifests "
-            f"({counted(plan.unchanged, 'artifact')}).\n"
+            f"**No changes.** The lockfile matches the manifests ({unchanged_text(plan)}).\n"
         )
     head = f"#### reconciler plan\n\n{warning}**{plan_summary_line(plan)}**\n\n"
     if drawing is not None and drawing.links:
@@ -118,10 +119,10 @@ def _summary_title(symbol: str, title: str, count: int) -> str:
 
 
 def _change_block(change: Change) -> tuple[str, list[str]]:
-    head = f"{SYMBOLS[change.action]} {visible(change.name)}"
+    head = f"{SYMBOLS[change.action]} {subject(change)}"
     details = [f"    {field_line(f)}" for f in shown_fields(change)]
     if change.action is Action.REPLACE:
-        head += f"  (cannot change in place: {', '.join(change.replace_because)})"
+        head += f"  ({replace_reason(change)})"
     details += [f"    note: {visible(note)}" for note in change.notes]
     return head, details
 

@@ -12,7 +12,7 @@ import click
 from reconciler.audit import FINDING_TEXT, AuditReport, FindingKind
 from reconciler.outcomes import SUMMARY_KEYS, ApplyResult, Outcome, OutcomeKind
 from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
-from reconciler.render import shown_fields, value_text
+from reconciler.render import counted_by_kind, shown_fields, subject, value_text
 from reconciler.textsafe import safe_line, visible
 from reconciler.words import counted
 
@@ -62,8 +62,7 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     warning += [""] * bool(warning)
     if not plan.changes:
         return "\n".join(warning) + (
-            "No changes: the lockfile matches the manifests "
-            f"({counted(plan.unchanged, 'artifact')}).\n"
+            f"No changes: the lockfile matches the manifests ({unchanged_text(plan)}).\n"
         )
     lines = warning
     for change in plan.changes:
@@ -78,9 +77,15 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def unchanged_text(plan: Plan) -> str:
+    """How many of each kind are unchanged: `2 artifacts, 1 context` (`0 artifacts` for none)."""
+    by_kind = {kind: counts["unchanged"] for kind, counts in plan.summary_by_kind().items()}
+    return counted_by_kind(by_kind)
+
+
 def _change_lines(change: Change, style: Callable[..., str]) -> list[str]:
     colour = _COLOURS[change.action]
-    head = f"{SYMBOLS[change.action]:>3} {visible(change.name)}"
+    head = f"{SYMBOLS[change.action]:>3} {subject(change)}"
     reason = _reason(change)
     lines = [style(head, fg=colour, bold=True) + (f"  ({reason})" if reason else "")]
     for field in shown_fields(change):
@@ -91,10 +96,18 @@ def _change_lines(change: Change, style: Callable[..., str]) -> list[str]:
 
 def _reason(change: Change) -> str:
     if change.action is Action.REPLACE:
-        return f"replace: {', '.join(change.replace_because)} cannot change in place"
+        return f"replace: {replace_reason(change)}"
     if change.action is Action.ORPHAN:
         return "orphan: no longer declared"
     return change.action.value
+
+
+def replace_reason(change: Change) -> str:
+    """Why a change is a replacement, in a phrase."""
+    because = ", ".join(change.replace_because)
+    if change.is_edge:
+        return f"an association cannot change in place{f' ({because})' if because else ''}"
+    return f"{because} cannot change in place"
 
 
 def field_line(field: FieldChange) -> str:
