@@ -28,10 +28,12 @@ import ruamel.yaml
 
 from reconciler import __version__
 from reconciler.fsio import write_atomic
+from reconciler.kinds.manifests import MANIFEST_KINDS
 
-FORMAT = 1
+FORMAT = 2
 
-#: The modules whose code decides what a manifest file validates to.
+#: The modules whose code decides what a manifest file validates to (and every module of the
+#: kinds package: a kind's spec model and canonical form).
 _DECIDING_MODULES = ("models.py", "manifest.py", "yamlio.py", "cache.py")
 
 
@@ -39,8 +41,9 @@ _DECIDING_MODULES = ("models.py", "manifest.py", "yamlio.py", "cache.py")
 class CachedDocument:
     index: int
     name: str
-    names_artifact: bool
+    spells_name: bool
     spec: dict[str, Any]
+    kind: str
 
 
 def tool_key() -> str | None:
@@ -49,8 +52,10 @@ def tool_key() -> str | None:
     key = hashlib.sha256(f"{versions}{ruamel.yaml.__version__}".encode())
     try:
         here = Path(__file__).parent
-        for module in _DECIDING_MODULES:
-            key.update((here / module).read_bytes())
+        kinds = sorted((here / "kinds").glob("*.py"))
+        for module in [*(here / name for name in _DECIDING_MODULES), *kinds]:
+            key.update(module.relative_to(here).as_posix().encode() + b"\0")
+            key.update(module.read_bytes())
     except OSError:
         return None
     return key.hexdigest()
@@ -99,7 +104,7 @@ class ManifestCache:
         if not self._stored and not self._unused:
             return
         entries = {
-            file_hash: [[d.index, d.name, d.names_artifact, d.spec] for d in documents]
+            file_hash: [[d.index, d.name, d.spells_name, d.spec, d.kind] for d in documents]
             for file_hash, documents in self._used.items()
         }
         body = json.dumps(entries, ensure_ascii=False, separators=(",", ":")).encode()
@@ -137,12 +142,13 @@ def _documents(rows: Any) -> list[CachedDocument] | None:
     for row in rows:
         if not (
             isinstance(row, list)
-            and len(row) == 4
+            and len(row) == 5
             and type(row[0]) is int
             and isinstance(row[1], str)
             and isinstance(row[2], bool)
             and isinstance(row[3], dict)
+            and row[4] in MANIFEST_KINDS
         ):
             return None
-        documents.append(CachedDocument(row[0], row[1], row[2], row[3]))
+        documents.append(CachedDocument(row[0], row[1], row[2], row[3], row[4]))
     return documents

@@ -19,6 +19,8 @@ from ruamel.yaml.nodes import Node, ScalarNode
 
 from reconciler import models
 from reconciler.errors import Diagnostic, Location
+from reconciler.kinds.association import REFERENCE_PATTERN, is_arn
+from reconciler.kinds.context import CONTEXT_NAME_PATTERN
 from reconciler.models import Manifest
 from reconciler.yamlio import LineIndex, compose_documents, key_node_at, node_at
 
@@ -57,7 +59,24 @@ _PATTERN_MEANING = {
     ),
     models.TAG_PATTERN: "may hold only letters, digits, spaces and the characters _ . : / = + - @",
     models.SINGLE_LINE_PATTERN: "must be a single line",
+    CONTEXT_NAME_PATTERN: (
+        "must be letters, digits, hyphens and underscores, starting and ending with a letter or "
+        "digit"
+    ),
 }
+
+
+def _reference_meaning(value: Any) -> str:
+    """What an Association end must be, for the value given."""
+    if isinstance(value, str) and is_arn(value):
+        return (
+            "must be an ARN AddAssociation accepts: arn:aws:sagemaker:REGION:ACCOUNT:TYPE/ID, "
+            "where TYPE is artifact, context, action, experiment or experiment-trial-component"
+        )
+    return (
+        "must be the metadata.name of a declared Artifact, Context or Action (letters, digits "
+        "and hyphens) or an ARN"
+    )
 
 
 def describe_validation_errors(
@@ -132,7 +151,11 @@ def describe_validation_error(
     if kind == "too_long":
         return Problem(shown, index, loc, _too_many(loc, ctx, value))
     if kind == "string_pattern_mismatch":
-        meaning = _PATTERN_MEANING.get(ctx.get("pattern", ""), f"must match {ctx.get('pattern')}")
+        pattern = ctx.get("pattern", "")
+        if pattern == REFERENCE_PATTERN:
+            meaning = _reference_meaning(value)
+        else:
+            meaning = _PATTERN_MEANING.get(pattern, f"must match {pattern}")
         return Problem(shown, index, loc, f"{where} {meaning}; got {value!r}")
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return Problem(shown, index, loc, f"{where} must be a mapping, not {kind_of(value)}")

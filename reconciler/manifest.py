@@ -16,20 +16,24 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.cache import CachedDocument, ManifestCache
+from reconciler.crossrules import check_across
+from reconciler.declared import Declared, DesiredState
 from reconciler.diagnostics import (
-    Loc,
     Placer,
     Problem,
     byte_position,
+    close_match,
     describe_validation_errors,
     display_path,
     kind_of,
 )
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
+from reconciler.kinds import ALL_KINDS
+from reconciler.kinds.manifests import MANIFEST_KINDS
 from reconciler.memory import paused_gc
-from reconciler.models import Manifest, canonical
 from reconciler.textsafe import visible
 from reconciler.variables import MARK, substitute
+from reconciler.words import with_article
 from reconciler.yamlio import (
     MAX_EXPANDED_NODES,
     UNREADABLE,
@@ -40,31 +44,7 @@ from reconciler.yamlio import (
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 
-
-@dataclass(frozen=True, slots=True)
-class Declared:
-    """One validated manifest, canonical, and where it was declared."""
-
-    name: str
-    path: str
-    document: int
-    spec: dict[str, Any]
-    #: Whether spec.ArtifactName is spelt out (else it defaults to the name), to point at it.
-    names_artifact: bool
-
-
-@dataclass(frozen=True)
-class DesiredState:
-    """Every declared artifact, by metadata.name, and a digest of the files they came from."""
-
-    artifacts: dict[str, Declared]
-    digest: str
-    files: int = 0
-    #: Problems that do not make the manifests invalid (a repeated ArtifactName).
-    warnings: tuple[Diagnostic, ...] = ()
-
-    def specs(self) -> dict[str, dict[str, Any]]:
-        return {name: declared.spec for name, declared in self.artifacts.items()}
+__all__ = ["Declared", "DesiredState", "ParsedFiles", "load_manifests", "load_target_manifests"]
 
 
 @dataclass
@@ -72,6 +52,9 @@ class _FileResult:
     declared: list[Declared] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: The metadata.name of each document that did not validate, when it has one: an edge that
+    #: names it is not told that it names nothing.
+    invalid_names: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -225,6 +208,7 @@ def _load_manifests(
 ) -> DesiredState:
     digest = hashlib.sha256()
     declared: list[Declared] = []
+    invalid_names: list[str] = []
     problems: list[Problem] = []
     diagnostics: list[Diagnostic] = []
     texts = _Texts()
@@ -255,12 +239,13 @@ def _load_manifests(
             if cached is not None:
                 texts.locate(shown, path, file_hash)
                 declared.extend(
-                    Declared(d.name, shown, d.index, d.spec, d.names_artifact) for d in cached
+                    Declared(d.name, shown, d.index, d.spec, d.spells_name, d.kind) for d in cached
                 )
                 continue
             result = _load_file(shown, data, texts, values, cache)
             declared.extend(result.declared)
             problems.extend(result.problems)
+            invalid_names.extend(result.invalid_names)
             diagnostics.extend(result.diagnostics)
             if disk is not None and cacheable and not (result.problems or result.diagnostics):
                 disk.store(file_hash.hex(), [_cached(item) for item in result.declared])
@@ -269,14 +254,14 @@ def _load_manifests(
             digest.update(f"{name}\0{value}\0".encode())
 
     placer = Placer(texts)
-    by_name, duplicates = _index_unique(declared)
-    problems.extend(duplicates)
+    by_kind, across = check_across(declared, set(invalid_names))
+    problems.extend(across)
     diagnostics.extend(placer.place(problem) for problem in problems if not problem.warning)
     warnings = sorted(placer.place(problem) for problem in problems if problem.warning)
     if diagnostics:
         raise ManifestError(diagnostics, warnings=warnings)
     return DesiredState(
-        artifacts=by_name,
+        declared=by_kind,
         digest=digest.hexdigest(),
         files=count,
         warnings=tuple(warnings),
@@ -284,7 +269,7 @@ def _load_manifests(
 
 
 def _cached(item: Declared) -> CachedDocument:
-    return CachedDocument(item.document, item.name, item.names_artifact, item.spec)
+    return CachedDocument(item.document, item.name, item.spells_name, item.spec, item.kind)
 
 
 class _Texts(Mapping[str, str]):
@@ -424,18 +409,75 @@ def _validate_document(
 ) -> None:
     duplicate_tags = _duplicate_tag_keys(shown, index, document)
     result.problems.extend(duplicate_tags)
+    kind = document.get("kind")
+    manifest_kind = MANIFEST_KINDS.get(kind) if isinstance(kind, str) else None
+    if manifest_kind is None:
+        result.problems.extend(_unknown_kind(shown, index, document))
+        result.invalid_names.extend(_name_of(document))
+        return
     try:
-        manifest = Manifest.model_validate(document)
+        manifest_kind.model.model_validate(document)
     except ValidationError as exc:
-        result.problems.extend(describe_validation_errors(shown, index, exc.errors()))
+        problems = describe_validation_errors(shown, index, exc.errors(), manifest_kind.model)
+        result.problems.extend(problems)
+        result.invalid_names.extend(_name_of(document))
         return
     if duplicate_tags:
+        result.invalid_names.extend(_name_of(document))
         return
     # The model has done its job (validation); keeping it would double the memory held.
-    name = manifest.metadata.name
+    name = document["metadata"]["name"]
     spec = document["spec"]
-    artifact_named = spec.get("ArtifactName") is not None
-    result.declared.append(Declared(name, shown, index, canonical(name, spec), artifact_named))
+    spelt = manifest_kind.name_field is not None and spec.get(manifest_kind.name_field) is not None
+    canonical = manifest_kind.canonical(name, spec)
+    result.declared.append(Declared(name, shown, index, canonical, spelt, manifest_kind.kind))
+
+
+def _name_of(document: dict[str, Any]) -> list[str]:
+    """The document's metadata.name, if it has a string there."""
+    metadata = document.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return [name] if isinstance(name, str) else []
+
+
+def _unknown_kind(shown: str, index: int, document: dict[str, Any]) -> list[Problem]:
+    """A `kind` that is missing or not one of ALL_KINDS, and the document's other problems as
+    the kind it most likely meant (a close spelling, or what its spec looks like)."""
+    kind = document.get("kind")
+    meant = _meant_kind(kind, document.get("spec"))
+    if "kind" not in document:
+        message = "the manifest: missing required field 'kind'"
+        if meant is not None:
+            message += f"; its spec is that of {with_article(meant)}: add 'kind: {meant}'"
+        problems = [Problem(shown, index, (), message)]
+    else:
+        expected = ", ".join(f"'{k}'" for k in ALL_KINDS[:-1]) + f" or '{ALL_KINDS[-1]}'"
+        given = kind_of(kind) if isinstance(kind, (list, dict)) or kind is None else repr(kind)
+        message = f"kind must be {expected}, not {given}"
+        if meant is not None and isinstance(kind, str):
+            message += f" (did you mean '{meant}'?)"
+        problems = [Problem(shown, index, ("kind",), message)]
+    if meant is None:
+        return problems
+    model = MANIFEST_KINDS[meant].model
+    try:
+        model.model_validate({**document, "kind": meant})
+    except ValidationError as exc:
+        problems += describe_validation_errors(shown, index, exc.errors(), model)
+    return problems
+
+
+def _meant_kind(kind: Any, spec: Any) -> str | None:
+    """The kind a misspelt `kind` is closest to, else the kind whose spec fields `spec` has."""
+    if isinstance(kind, str):
+        close = close_match(kind, list(ALL_KINDS))
+        if close is not None:
+            return close
+    if isinstance(spec, dict):
+        for manifest_kind in MANIFEST_KINDS.values():
+            if manifest_kind.marker in spec:
+                return manifest_kind.kind
+    return None
 
 
 def _duplicate_tag_keys(shown: str, index: int, document: dict[str, Any]) -> list[Problem]:
@@ -462,67 +504,3 @@ def _duplicate_tag_keys(shown: str, index: int, document: dict[str, Any]) -> lis
         else:
             seen[key] = position
     return problems
-
-
-def _index_unique(
-    declared: list[Declared],
-) -> tuple[dict[str, Declared], list[Problem]]:
-    """Index by metadata.name; report a second use of a name or of a whole Source (errors), or
-    of an ArtifactName (a warning: the service does not enforce it)."""
-    problems: list[Problem] = []
-    by_name: dict[str, Declared] = {}
-    by_artifact_name: dict[str, Declared] = {}
-    by_source: dict[tuple[Any, ...], Declared] = {}
-    for item in declared:
-        first = by_name.get(item.name)
-        if first is not None:
-            problems.append(_duplicate(item, first, ("metadata", "name"), "metadata.name"))
-            continue
-        by_name[item.name] = item
-        first = by_source.setdefault(_source_key(item.spec["Source"]), item)
-        if first is not item:
-            problems.append(_duplicate(item, first, ("spec", "Source", "SourceUri"), "Source"))
-        first = by_artifact_name.setdefault(item.spec["ArtifactName"], item)
-        if first is not item:
-            problems.append(_duplicate(item, first, _artifact_name_loc(item), "ArtifactName"))
-    return by_name, problems
-
-
-def _source_key(source: dict[str, Any]) -> tuple[Any, ...]:
-    """The service keeps one artifact per whole Source: its URI and its (canonical, sorted)
-    SourceTypes."""
-    types = tuple((t["SourceIdType"], t["Value"]) for t in source.get("SourceTypes", ()))
-    return (source["SourceUri"], types)
-
-
-def _artifact_name_loc(item: Declared) -> Loc:
-    if not item.names_artifact:
-        return ("metadata", "name")
-    return ("spec", "ArtifactName")
-
-
-def _duplicate(item: Declared, first: Declared, loc: Loc, what: str) -> Problem:
-    related = (
-        first.path,
-        first.document,
-        _artifact_name_loc(first) if what == "ArtifactName" else loc,
-    )
-    if what == "ArtifactName":
-        return Problem(
-            item.path,
-            item.document,
-            loc,
-            f"ArtifactName '{item.spec['ArtifactName']}' is also the name of '{first.name}' at "
-            "{related}; the service allows it, but the two are hard to tell apart there",
-            related=related,
-            warning=True,
-        )
-    if what == "Source":
-        message = (
-            f"duplicate Source: SourceUri '{item.spec['Source']['SourceUri']}' with the same "
-            "SourceTypes is first declared at {related}; the service keeps one artifact per "
-            "source, so give each its own SourceUri or SourceTypes"
-        )
-    else:
-        message = f"duplicate {what} '{item.name}'; first declared at {{related}}"
-    return Problem(item.path, item.document, loc, message, related=related)

@@ -107,7 +107,9 @@ class ArtifactSpec(_Strict):
 
 
 class Metadata(_Strict):
-    name: Name = Field(description="The artifact's identity: its key in the lockfile.")
+    name: Name = Field(
+        description="The manifest's identity, unique across all kinds: its key in the lockfile."
+    )
 
 
 class Manifest(_Strict):

@@ -1,4 +1,4 @@
-"""Counts in English: "1 artifact", "2 artifacts"."""
+"""Counts in English: "1 artifact", "2 artifacts"; and articles: "an Artifact"."""
 
 from __future__ import annotations
 
@@ -8,3 +8,8 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
     if count == 1:
         return f"{count} {noun}"
     return f"{count} {plural or noun + 's'}"
+
+
+def with_article(noun: str) -> str:
+    """The noun with its indefinite article, by its first letter: "an Action", "a Context"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

@@ -20,13 +20,11 @@ def manifest_doc(name: str, **spec: Any) -> dict[str, Any]:
         "ArtifactType": "DataSet",
         "Source": {"SourceUri": f"s3://acme-ml/{name}/data.csv"},
     }
-    body.update(spec)
-    return {
-        "apiVersion": "reconciler/v1",
-        "kind": "Artifact",
-        "metadata": {"name": name},
-        "spec": body,
-    }
+    return _document("Artifact", name, {**body, **spec})
+
+
+def _document(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "reconciler/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 def write_manifests(
@@ -62,3 +60,31 @@ def recorded(specs: dict[str, dict[str, Any]], *, serial: int = 1) -> Lockfile:
 
 def save_recorded(path: Path, specs: dict[str, dict[str, Any]], *, serial: int = 1) -> Lockfile:
     return lockfile.save(path, recorded(specs, serial=serial))
+
+
+def context_doc(name: str, **spec: Any) -> dict[str, Any]:
+    """A Context manifest, as users write it (ContextName defaults to the name)."""
+    body: dict[str, Any] = {
+        "ContextType": "Endpoint",
+        "Source": {"SourceUri": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{name}"},
+    }
+    return _document("Context", name, {**body, **spec})
+
+
+def action_doc(name: str, **spec: Any) -> dict[str, Any]:
+    """An Action manifest, as users write it (ActionName defaults to the name)."""
+    body = {
+        "ActionType": "ModelApproval",
+        "Source": {"SourceUri": f"s3://acme-ml/approvals/{name}"},
+    }
+    return _document("Action", name, {**body, **spec})
+
+
+def association_doc(
+    name: str, source: str, destination: str, edge_type: str | None = "ContributedTo"
+) -> dict[str, Any]:
+    """An Association manifest: an edge between two declared names or ARNs."""
+    body: dict[str, Any] = {"Source": source, "Destination": destination}
+    if edge_type is not None:
+        body["AssociationType"] = edge_type
+    return _document("Association", name, body)

@@ -12,8 +12,16 @@ from click.testing import CliRunner, Result
 
 from reconciler import cache, manifest
 from reconciler.cli import cli
+from reconciler.errors import ManifestError
 from reconciler.yamlio import load_documents
-from tests.helpers import manifest_doc, save_recorded, write_manifests
+from tests.helpers import (
+    action_doc,
+    association_doc,
+    context_doc,
+    manifest_doc,
+    save_recorded,
+    write_manifests,
+)
 
 CORPUS = Path(__file__).parent / "corpus" / "bad"
 
@@ -111,14 +119,24 @@ def test_a_truncated_or_foreign_cache_is_ignored(repo: Path, cut: int) -> None:
     assert _run("plan", "--format", "json").stdout == expected
 
 
-def test_a_cache_with_a_valid_checksum_but_another_shape_is_ignored(repo: Path) -> None:
+@pytest.mark.parametrize(
+    "row",
+    [
+        [0, "evil", "not a bool", {}],
+        [0, "evil", False, {}],  # the kind is missing (a cache of the first format)
+        [0, "evil", False, {"Source": "a"}, "Pipeline"],  # a kind reconciler does not know
+    ],
+)
+def test_a_cache_with_a_valid_checksum_but_another_shape_is_ignored(
+    repo: Path, row: list[object]
+) -> None:
     _declare(repo)
     expected = _run("plan", "--format", "json", "--no-cache").stdout
     assert _run("validate").exit_code == 0
     (path,) = _cache_files(repo)
     header = json.loads(path.read_bytes().partition(b"\n")[0])
     entries = json.loads(path.read_bytes().partition(b"\n")[2])
-    forged = {key: [[0, "evil", "not a bool", {}]] for key in entries}
+    forged = {key: [row] for key in entries}
     body = json.dumps(forged).encode()
     header["sha256"] = hashlib.sha256(body).hexdigest()
     path.write_bytes(json.dumps(header).encode() + b"\n" + body)
@@ -163,3 +181,59 @@ def test_diagnostics_are_the_same_cold_warm_and_without_cache(repo: Path) -> Non
     assert names[0] == "00-first.yaml"
     assert all(name.startswith("duplicate-") for name in names[1:])
     assert "duplicate-yaml-key.yaml" not in names
+
+
+def _lineage_files(directory: Path) -> None:
+    write_manifests(
+        directory,
+        manifest_doc("data"),
+        manifest_doc("model", ArtifactType="Model"),
+        filename="artifacts.yaml",
+    )
+    write_manifests(
+        directory,
+        context_doc("endpoint", Properties={"stage": "prod"}),
+        action_doc("approval", Status="Completed"),
+        filename="entities.yaml",
+    )
+    write_manifests(
+        directory,
+        association_doc("data-to-model", "data", "model"),
+        association_doc("model-to-approval", "model", "approval"),
+        association_doc("approval-to-endpoint", "approval", "endpoint"),
+        filename="edges.yaml",
+    )
+
+
+def test_documents_of_every_kind_are_cached_and_served_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _lineage_files(tmp_path / "manifests")
+    path = tmp_path / "cache.json"
+    cold = manifest.load_manifests(tmp_path / "manifests", cache.ManifestCache.open(path))
+    _no_parsing(monkeypatch)
+    warm = manifest.load_manifests(tmp_path / "manifests", cache.ManifestCache.open(path))
+    assert warm.by_kind() == cold.by_kind()
+    assert warm.declared == cold.declared  # kinds, places and spelt names too
+    assert warm.counts() == {"Artifact": 2, "Context": 1, "Action": 1, "Association": 3}
+
+
+def test_edges_read_from_the_cache_are_still_checked_against_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifests = tmp_path / "manifests"
+    _lineage_files(manifests)
+    path = tmp_path / "cache.json"
+    manifest.load_manifests(manifests, cache.ManifestCache.open(path))
+    write_manifests(manifests, context_doc("endpoint"), filename="entities.yaml")  # no approval
+    with pytest.raises(ManifestError) as info:
+        manifest.load_manifests(manifests, cache.ManifestCache.open(path))
+    shown = manifests.as_posix()
+    assert [str(d) for d in info.value.diagnostics] == [
+        f"{shown}/edges.yaml:17:16: Destination 'approval' is not declared; declare an Artifact, "
+        "a Context or an Action named 'approval', or give the ARN of an entity reconciler does "
+        "not manage",
+        f"{shown}/edges.yaml:25:11: Source 'approval' is not declared; declare an Artifact, a "
+        "Context or an Action named 'approval', or give the ARN of an entity reconciler does not "
+        "manage",
+    ]

@@ -33,8 +33,8 @@ def test_the_bundled_example_is_valid_and_uses_every_spec_field() -> None:
     assert all(doc["spec"]["Source"].get("SourceTypes") for doc in documents)
     metadata_fields = {f for doc in documents for f in doc["spec"].get("MetadataProperties", {})}
     assert metadata_fields == set(ArtifactMetadataProperties.model_fields)
-    assert any(d.names_artifact for d in desired.artifacts.values())
-    assert any(not d.names_artifact for d in desired.artifacts.values())
+    assert any(d.spells_name for d in desired.artifacts.values())
+    assert any(not d.spells_name for d in desired.artifacts.values())
 
 
 def test_reads_recursively_several_documents_per_file_yaml_and_yml(tmp_path: Path) -> None:

@@ -266,7 +266,10 @@ def test_a_deeply_nested_value_where_a_word_is_expected_is_not_echoed(tmp_path: 
     nested = "[" * 600 + "]" * 600
     (tmp_path / "a.yaml").write_text(HEADER.replace("kind: Artifact", f"kind: {nested}"))
     (message,) = messages(tmp_path)
-    assert message == f"{tmp_path.as_posix()}/a.yaml:2:7: kind must be 'Artifact', not a list"
+    assert (
+        message
+        == f"{tmp_path.as_posix()}/a.yaml:2:7: kind must be 'Artifact', 'Context', 'Action' or 'Association', not a list"
+    )
 
 
 def test_documents_after_one_with_a_duplicate_key_or_a_tag_are_still_checked(

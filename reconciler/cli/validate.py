@@ -69,9 +69,9 @@ def validate(
         target = settings.target
         where = settings.manifests if target is None else ", ".join(map(str, target.manifests))
         prefix = "" if target is None else f"{target.name}: "
-        count = len(desired.artifacts)
+        count = desired.total()
         say(
-            f"{prefix}{counted(count, 'artifact')} in {counted(desired.files, 'file')} under "
+            f"{prefix}{desired.phrase()} in {counted(desired.files, 'file')} under "
             f"{where} {'is' if count == 1 else 'are'} valid."
         )
 

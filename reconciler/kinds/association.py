@@ -12,23 +12,33 @@ from typing import Annotated, Any, Literal
 
 from pydantic import StringConstraints
 
-from reconciler.models import _Strict
+from reconciler.models import NAME_PATTERN, _Strict
 
 KIND = "Association"
 SECTION = "associations"
 QUOTA = 6000
 
 EdgeType = Literal["ContributedTo", "AssociatedWith", "DerivedFrom", "Produced", "SameAs"]
-#: botocore's AssociationEntityArn: what AddAssociation accepts as an end.
-ENTITY_ARN_PATTERN = (
-    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:"
-    r"(experiment|experiment-trial-component|artifact|action|context)/.*$"
+#: The resource types of AddAssociation's AssociationEntityArn (not `experiment-trial`).
+ENTITY_RESOURCES = ("experiment", "experiment-trial-component", "artifact", "action", "context")
+#: The experiment entities: the service joins none of them to another (sagemaker-lineage-api.md).
+EXPERIMENT_RESOURCES = frozenset({"experiment", "experiment-trial-component"})
+#: botocore's AssociationEntityArn, anchored, with its Java `.` (any character but a line
+#: terminator) spelt out: what AddAssociation accepts as an end.
+ENTITY_ARN_BODY = (
+    r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:"
+    r"(experiment|experiment-trial-component|artifact|action|context)/[^\n\r\u0085\u2028\u2029]*"
 )
-ENTITY_ARN = re.compile(ENTITY_ARN_PATTERN)
+ENTITY_ARN_PATTERN = f"^{ENTITY_ARN_BODY}$"
+ENTITY_ARN = re.compile(ENTITY_ARN_BODY)
 ENTITY_ARN_MAX = 256
+#: An end as written: a metadata.name (whose rules it follows) or an entity ARN.
+REFERENCE_PATTERN = f"^({NAME_PATTERN[1:-1]}|{ENTITY_ARN_BODY})$"
 
-#: A reference: a metadata.name (checked against what is declared) or an entity ARN.
-Reference = Annotated[str, StringConstraints(min_length=1, max_length=ENTITY_ARN_MAX)]
+Reference = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=ENTITY_ARN_MAX, pattern=REFERENCE_PATTERN),
+]
 
 
 class AssociationSpec(_Strict):
@@ -44,7 +54,20 @@ def is_arn(reference: str) -> bool:
     return reference.startswith("arn:")
 
 
+def is_entity_arn(reference: str) -> bool:
+    """Whether AddAssociation accepts `reference` as an end (botocore's pattern and length)."""
+    return len(reference) <= ENTITY_ARN_MAX and ENTITY_ARN.fullmatch(reference) is not None
+
+
+def resource_of(arn: str) -> str:
+    """The resource type an ARN names: `artifact` in `arn:aws:sagemaker:r:a:artifact/x`."""
+    parts = arn.split(":", 5)
+    return parts[5].split("/", 1)[0] if len(parts) == 6 else ""
+
+
 def canonical_association(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The edge as plans compare it: its two ends as written, and its type when given (the
+    service's default for an absent type is not documented, so absent stays absent)."""
     del name  # an edge has no name on the service
     out = {"Source": spec["Source"], "Destination": spec["Destination"]}
     if spec.get("AssociationType") is not None:

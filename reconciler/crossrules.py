@@ -1,0 +1,245 @@
+"""The rules that span documents, checked over everything a target declares on every run (the
+manifest cache answers for single files only): unique names, one artifact per Source, the ends of
+every edge, one edge per pair of ends, the service's quotas.
+
+Each problem is at a document and a path inside it; the loader places it in the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Set
+from typing import Any
+
+from reconciler.declared import Declared
+from reconciler.diagnostics import Loc, Problem
+from reconciler.kinds import ALL_KINDS, ENTITY_KINDS
+from reconciler.kinds.association import EXPERIMENT_RESOURCES, is_arn, resource_of
+from reconciler.kinds.manifests import MANIFEST_KINDS
+from reconciler.words import with_article
+
+NAME_LOC: Loc = ("metadata", "name")
+ENDS = ("Source", "Destination")
+
+
+def check_across(
+    declared: Iterable[Declared], invalid: Set[str] = frozenset()
+) -> tuple[dict[str, dict[str, Declared]], list[Problem]]:
+    """Everything declared by kind and metadata.name (the first of a repeated name), and every
+    rule broken across documents. `invalid` holds the names of documents that did not validate
+    (reported already): an edge naming one is not said to name nothing."""
+    breaches: list[Problem] = []
+    by_name: dict[str, Declared] = {}
+    by_kind: dict[str, dict[str, Declared]] = {kind: {} for kind in ALL_KINDS}
+    for item in declared:
+        first = by_name.setdefault(item.name, item)
+        if first is not item:
+            breaches.append(_duplicate_name(item, first))
+            continue
+        by_kind[item.kind][item.name] = item
+    breaches += _artifact_rules(by_kind["Artifact"].values())
+    for kind in ("Context", "Action"):
+        breaches += _unique_service_names(kind, by_kind[kind].values())
+    breaches += _edge_rules(by_kind, invalid)
+    breaches += _quotas(by_kind)
+    return by_kind, breaches
+
+
+def _duplicate_name(item: Declared, first: Declared) -> Problem:
+    what = f"duplicate metadata.name '{item.name}'"
+    if first.kind != item.kind:
+        what += f" (the name of {with_article(first.kind)}; names are unique across all kinds)"
+    return Problem(
+        item.path,
+        item.document,
+        NAME_LOC,
+        what + "; first declared at {related}",
+        related=(first.path, first.document, NAME_LOC),
+    )
+
+
+# --- artifacts ------------------------------------------------------------------------------------
+
+
+def _artifact_rules(artifacts: Iterable[Declared]) -> list[Problem]:
+    """A second use of a whole Source (an error: the service keeps one artifact per Source), or
+    of an ArtifactName (a warning: the service does not enforce it)."""
+    breaches: list[Problem] = []
+    by_source: dict[tuple[Any, ...], Declared] = {}
+    by_artifact_name: dict[str, Declared] = {}
+    for item in artifacts:
+        first = by_source.setdefault(_source_key(item.spec["Source"]), item)
+        if first is not item:
+            loc: Loc = ("spec", "Source", "SourceUri")
+            breaches.append(
+                Problem(
+                    item.path,
+                    item.document,
+                    loc,
+                    f"duplicate Source: SourceUri '{item.spec['Source']['SourceUri']}' with the "
+                    "same SourceTypes is first declared at {related}; the service keeps one "
+                    "artifact per source, so give each its own SourceUri or SourceTypes",
+                    related=(first.path, first.document, loc),
+                )
+            )
+        first = by_artifact_name.setdefault(item.spec["ArtifactName"], item)
+        if first is not item:
+            breaches.append(
+                Problem(
+                    item.path,
+                    item.document,
+                    _service_name_loc(item, "ArtifactName"),
+                    f"ArtifactName '{item.spec['ArtifactName']}' is also the name of "
+                    f"'{first.name}' at {{related}}; the service allows it, but the two are hard "
+                    "to tell apart there",
+                    related=(first.path, first.document, _service_name_loc(first, "ArtifactName")),
+                    warning=True,
+                )
+            )
+    return breaches
+
+
+def _source_key(source: dict[str, Any]) -> tuple[Any, ...]:
+    """The service keeps one artifact per whole Source: its URI and its (canonical, sorted)
+    SourceTypes."""
+    types = tuple((t["SourceIdType"], t["Value"]) for t in source.get("SourceTypes", ()))
+    return (source["SourceUri"], types)
+
+
+def _service_name_loc(item: Declared, field: str) -> Loc:
+    """Where a service name is written: its field, or metadata.name that it defaults to."""
+    return ("spec", field) if item.spells_name else NAME_LOC
+
+
+# --- contexts and actions -------------------------------------------------------------------------
+
+
+def _unique_service_names(kind: str, items: Iterable[Declared]) -> list[Problem]:
+    """Contexts and actions are named uniquely per account and region: a second one with a name
+    would fail to create, or, worse, find the first and adopt it."""
+    field = ENTITY_KINDS[kind].name_field
+    breaches: list[Problem] = []
+    by_service_name: dict[str, Declared] = {}
+    for item in items:
+        first = by_service_name.setdefault(item.spec[field], item)
+        if first is not item:
+            breaches.append(
+                Problem(
+                    item.path,
+                    item.document,
+                    _service_name_loc(item, field),
+                    f"{field} '{item.spec[field]}' is also the {field} of '{first.name}' at "
+                    f"{{related}}; the service names {kind.lower()}s uniquely in an account and "
+                    f"region, so give each its own {field}",
+                    related=(first.path, first.document, _service_name_loc(first, field)),
+                )
+            )
+    return breaches
+
+
+# --- associations ---------------------------------------------------------------------------------
+
+
+def _edge_rules(by_kind: dict[str, dict[str, Declared]], invalid: Set[str]) -> list[Problem]:
+    entities = {name for kind in ENTITY_KINDS for name in by_kind[kind]}
+    edges = by_kind["Association"]
+    breaches: list[Problem] = []
+    by_ends: dict[tuple[str, str], Declared] = {}
+    for item in edges.values():
+        for end in ENDS:
+            breach = _undeclared_end(item, end, entities, edges)
+            if breach is not None and item.spec[end] not in invalid:
+                breaches.append(breach)
+        source, destination = item.spec["Source"], item.spec["Destination"]
+        if _both_experiment_entities(source, destination):
+            breaches.append(
+                Problem(
+                    item.path,
+                    item.document,
+                    ("spec",),
+                    "an association cannot join two experiment entities (experiments and trial "
+                    "components); the service refuses it",
+                )
+            )
+        if source == destination:
+            breaches.append(
+                Problem(
+                    item.path,
+                    item.document,
+                    ("spec", "Destination"),
+                    f"an edge from '{source}' to itself; the service documents no rule against "
+                    "it, but it says nothing about lineage: remove it",
+                    warning=True,
+                )
+            )
+        first = by_ends.setdefault((source, destination), item)
+        if first is not item:
+            breaches.append(
+                Problem(
+                    item.path,
+                    item.document,
+                    ("spec", "Source"),
+                    f"duplicate edge from '{source}' to '{destination}': the Association "
+                    f"'{first.name}' at {{related}} joins the same two; the service keeps one "
+                    "edge per pair of ends whatever its type, so keep one of them",
+                    related=(first.path, first.document, ("spec", "Source")),
+                )
+            )
+    return breaches
+
+
+def _undeclared_end(
+    item: Declared, end: str, entities: set[str], edges: dict[str, Declared]
+) -> Problem | None:
+    """A problem with an end that names a manifest: it must name a declared entity."""
+    reference = item.spec[end]
+    if is_arn(reference) or reference in entities:
+        return None
+    if reference in edges:
+        message = (
+            f"{end} '{reference}' is an Association; an edge joins entities (an Artifact, a "
+            "Context or an Action), not edges"
+        )
+    else:
+        hint = difflib.get_close_matches(reference, sorted(entities), n=1, cutoff=0.6)
+        message = f"{end} '{reference}' is not declared"
+        if hint:
+            message += f"; did you mean '{hint[0]}'?"
+        else:
+            message += (
+                f"; declare an Artifact, a Context or an Action named '{reference}', or give "
+                "the ARN of an entity reconciler does not manage"
+            )
+    return Problem(item.path, item.document, ("spec", end), message)
+
+
+def _both_experiment_entities(source: str, destination: str) -> bool:
+    ends = (source, destination)
+    return all(is_arn(end) and resource_of(end) in EXPERIMENT_RESOURCES for end in ends)
+
+
+# --- quotas ---------------------------------------------------------------------------------------
+
+
+def _quotas(by_kind: dict[str, dict[str, Declared]]) -> list[Problem]:
+    """A target is one account and region: declaring more of a kind than the service allows
+    there cannot apply. A warning, at the first one too many: the quotas are the documented
+    defaults, and an account may hold a raised one."""
+    breaches: list[Problem] = []
+    for kind, items in by_kind.items():
+        quota = MANIFEST_KINDS[kind].quota
+        if len(items) <= quota:
+            continue
+        first_beyond = list(items.values())[quota]
+        breaches.append(
+            Problem(
+                first_beyond.path,
+                first_beyond.document,
+                NAME_LOC,
+                f"{kind} number {quota + 1:,} of {len(items):,}: the service allows {quota:,} "
+                f"{kind.lower()}s per account and region (its default quota), so apply will "
+                "stop at the quota unless the account's was raised",
+                warning=True,
+            )
+        )
+    return breaches
