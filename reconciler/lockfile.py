@@ -447,15 +447,25 @@ _ENTITY_OF_SECTION = {kind.section: kind for kind in ENTITY_KINDS.values()}
 
 
 def _refuse_a_name_twice(raw: dict[str, Any], shown: str) -> None:
-    """A metadata.name is unique across kinds: one name in two maps is refused."""
+    """A metadata.name is unique across kinds: one name in two maps is refused. The larger map
+    (the artifacts, usually) is where names are looked up, never copied."""
+    maps = sorted(
+        ((section, raw[section]) for section in SECTIONS if raw.get(section)),
+        key=lambda pair: -len(pair[1]),
+    )
+    if len(maps) < 2:
+        return
+    largest_section, largest = maps[0]
     seen: dict[str, str] = {}
-    for section in SECTIONS:
-        for name in raw.get(section, {}):
-            if name in seen:
+    for section, entries in maps[1:]:
+        for name in entries:
+            other = largest_section if name in largest else seen.get(name)
+            if other is not None:
+                first, second = sorted((other, section), key=SECTIONS.index)
                 raise LockfileError(
                     _broken(
                         shown,
-                        f"the name {json.dumps(name)} is in both '{seen[name]}' and '{section}' "
+                        f"the name {json.dumps(name)} is in both '{first}' and '{second}' "
                         "(a metadata.name names one entry)",
                     )
                 )
