@@ -21,7 +21,6 @@ from reconciler.cache import ManifestCache, cache_path
 from reconciler.config import Settings
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.guards import check_target, refuse_emptying
-from reconciler.kinds import ARTIFACT
 from reconciler.live import LiveReader, LiveState, refreshed
 from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
 from reconciler.manifest import (
@@ -55,9 +54,7 @@ class State:
     def plan(self, *, prune: bool = False, base: Lockfile | None = None) -> Plan:
         """The plan; with `base` (the target branch's lockfile), ARNs edited since show."""
         with paused_gc():
-            return compute_plan(
-                declared_by_kind(self.desired), self.baseline, prune=prune, base=base
-            )
+            return compute_plan(self.desired.by_kind(), self.baseline, prune=prune, base=base)
 
     def audit(self) -> AuditReport:
         with paused_gc():
@@ -87,11 +84,6 @@ class State:
         """Only the entries whose last write has an unknown outcome, read from the service."""
         live = LiveReader(service, self.recorded, {"Artifact": self.desired.specs()}).read_back()
         return replace(self, live=live)
-
-
-def declared_by_kind(desired: DesiredState) -> dict[str, dict[str, dict[str, Any]]]:
-    """What the manifests declare, kind -> name -> canonical spec (the plan's input)."""
-    return {ARTIFACT.kind: desired.specs()}
 
 
 def _disk_cache(settings: Settings) -> ManifestCache | None:

@@ -8,10 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from reconciler import lockfile
+from reconciler.config import resolve_settings
 from reconciler.journal import Journal, journal_path
 from reconciler.lockfile import Entry
 from reconciler.models import canonical
-from tests.helpers import manifest_doc
+from reconciler.project import read_state
+from tests.helpers import action_doc, association_doc, context_doc, manifest_doc
 from tests.sandboxed import declare, reconciler
 from tests.test_plan_kinds import GRAPH, applied
 
@@ -82,3 +84,73 @@ def test_a_malformed_context_stops_the_plan_and_audit_reports_it(repo: Path) -> 
     audited = reconciler("audit", "--format", "json")
     findings = json.loads(audited.out)["findings"]
     assert {"name": "endpoint", "kind": "malformed"}.items() <= findings[0].items()
+
+
+def _declare_graph(repo: Path) -> None:
+    declare(
+        repo,
+        manifest_doc("data"),
+        manifest_doc("model"),
+        context_doc("endpoint"),
+        action_doc("approval", Status="Completed"),
+        association_doc("data-to-model", "data", "model"),
+        association_doc("model-to-endpoint", "model", "endpoint", "AssociatedWith"),
+        association_doc("approval-to-model", "approval", "model", None),
+    )
+
+
+def test_a_declared_graph_plans_entities_then_edges_in_every_format(repo: Path) -> None:
+    _declare_graph(repo)
+    run = reconciler("plan", "--format", "json", "--detailed-exitcode")
+    assert run.code == 2, run.err
+    document = json.loads(run.out)
+    assert [(c["kind"], c["name"]) for c in document["changes"]] == [
+        ("Artifact", "data"),
+        ("Artifact", "model"),
+        ("Context", "endpoint"),
+        ("Action", "approval"),
+        ("Association", "approval-to-model"),
+        ("Association", "data-to-model"),
+        ("Association", "model-to-endpoint"),
+    ]
+    assert document["summary"]["create"] == 7
+    text = reconciler("plan").out
+    assert "  + context endpoint  (create)" in text
+    assert "  + association model-to-endpoint: model --AssociatedWith--> endpoint  (create)" in text
+    assert "  + association approval-to-model: approval --> model  (create)" in text
+    assert text.rstrip().endswith(
+        "Plan: 7 to create, 0 to update, 0 to replace, 0 to delete; 0 unchanged."
+    )
+    markdown = reconciler("plan", "--format", "markdown").out
+    assert "\n+ action approval\n" in markdown
+
+
+def test_a_recorded_graph_that_matches_is_no_change_and_a_replace_takes_its_edges(
+    repo: Path,
+) -> None:
+    _declare_graph(repo)
+    desired = read_state(resolve_settings(None, None)).desired.by_kind()
+    lockfile.save(repo / "artifacts.lock.json", applied(desired))
+    same = reconciler("plan", "--detailed-exitcode")
+    assert same.code == 0, same.out + same.err
+    assert same.out == (
+        "No changes: the lockfile matches the manifests "
+        "(2 artifacts, 1 context, 1 action, 3 associations).\n"
+    )
+    declare(  # the endpoint's type changes: it is replaced, and the edge to it too
+        repo,
+        manifest_doc("data"),
+        manifest_doc("model"),
+        context_doc("endpoint", ContextType="Project"),
+        action_doc("approval", Status="Completed"),
+        association_doc("data-to-model", "data", "model"),
+        association_doc("model-to-endpoint", "model", "endpoint", "AssociatedWith"),
+        association_doc("approval-to-model", "approval", "model", None),
+    )
+    run = reconciler("plan", "--format", "json", "--detailed-exitcode")
+    assert run.code == 2, run.err
+    changes = [(c["kind"], c["name"], c["action"]) for c in json.loads(run.out)["changes"]]
+    assert changes == [
+        ("Association", "model-to-endpoint", "replace"),
+        ("Context", "endpoint", "replace"),
+    ]
