@@ -114,12 +114,12 @@ def read_records(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
     records = []
     for number, line in enumerate(complete, start=1):
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except (ValueError, RecursionError):
-            raise LockfileError(
-                f"the apply journal {path} is damaged at line {number}; move it away and run "
-                "'reconciler audit' to see what the lockfile is missing"
-            ) from None
+            raise _damaged(path, number) from None
+        if not isinstance(record, dict):
+            raise _damaged(path, number)
+        records.append(record)
     if not records:
         return None, []
     header = records[0]
@@ -130,6 +130,13 @@ def read_records(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
             f"{path} is not an apply journal this reconciler can read; move it away"
         )
     return header["lineage"], records[1:]
+
+
+def _damaged(path: Path, number: int) -> LockfileError:
+    return LockfileError(
+        f"the apply journal {path} is damaged at line {number}; move it away and run "
+        "'reconciler audit' to see what the lockfile is missing"
+    )
 
 
 def replay(base: Lockfile, path: Path) -> Lockfile:
@@ -154,7 +161,7 @@ def replay(base: Lockfile, path: Path) -> Lockfile:
             f"the apply journal {path} records entities of a kind this reconciler does not know "
             f"({', '.join(unknown)}); upgrade reconciler"
         )
-    return _Replay(base).run(lineage, records)
+    return _Replay(base).run(lineage, records, path)
 
 
 class _Replay:
@@ -171,9 +178,12 @@ class _Replay:
         #: (kind, name) of writes sent whose outcome no record gave yet.
         self.unsettled: set[tuple[str, str]] = set()
 
-    def run(self, lineage: str, records: list[dict[str, Any]]) -> Lockfile:
-        for record in records:
-            self.apply(record)
+    def run(self, lineage: str, records: list[dict[str, Any]], path: Path) -> Lockfile:
+        for number, record in enumerate(records, start=2):  # line 1 is the header
+            try:
+                self.apply(record)
+            except (KeyError, TypeError, AttributeError, ValueError):
+                raise _damaged(path, number) from None
         for kind_name, name in self.unsettled:
             self._mark_uncertain(kind_name, name)
         return replace(

@@ -231,3 +231,22 @@ def test_a_killed_writer_loses_no_record_it_returned_from(tmp_path: Path) -> Non
     seen = journal.load_with_journal(path)
     assert all(f"c{i}" in seen.contexts and f"e{i}" in seen.associations for i in range(finished))
     assert len(seen.associations) in (len(seen.contexts), len(seen.contexts) - 1)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[1]",
+        '"put"',
+        '{"op": "put", "name": "a"}',
+        '{"op": "remove", "name": ["a"]}',
+        '{"op": "put-edge", "edge": {}}',
+        '{"op": "intent", "name": {"a": 1}}',
+    ],
+)
+def test_a_record_of_the_wrong_shape_is_a_damaged_journal(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "artifacts.lock.json"
+    journal_path(path).parent.mkdir()
+    journal_path(path).write_text('{"journal": 1, "lineage": "x"}\n' + line + "\n")
+    with pytest.raises(LockfileError, match="is damaged at line 2; move it away"):
+        journal.load_with_journal(path)

@@ -154,3 +154,17 @@ def test_a_recorded_graph_that_matches_is_no_change_and_a_replace_takes_its_edge
         ("Association", "model-to-endpoint", "replace"),
         ("Context", "endpoint", "replace"),
     ]
+
+
+def test_sensitive_properties_of_contexts_and_actions_stay_masked(repo: Path) -> None:
+    declare(
+        repo,
+        context_doc("endpoint", Properties={"api-token": "hunter2", "stage": "prod"}),
+        action_doc("approval", Properties={"db-password": "hunter3"}),
+    )
+    for output_format in ("text", "markdown", "json"):
+        run = reconciler("plan", "--format", output_format)
+        assert run.code == 0, run.err
+        assert "hunter" not in run.out
+        assert "(sensitive)" in run.out
+        assert "prod" in run.out
