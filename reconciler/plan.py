@@ -159,13 +159,6 @@ class Plan:
             for kind in ALL_KINDS
         }
 
-    def kinds(self) -> tuple[str, ...]:
-        """The kinds this plan is about (changed or unchanged), in ALL_KINDS order."""
-        present = {c.kind for c in self.changes} | {
-            kind for kind, n in self.unchanged_by_kind.items() if n
-        }
-        return tuple(kind for kind in ALL_KINDS if kind in present)
-
     @property
     def actionable(self) -> tuple[Change, ...]:
         """Changes apply would carry out (orphans are only reported)."""
