@@ -15,7 +15,8 @@ mkdir -p "$work"
 lock="$work/artifacts.lock.json"
 
 "${reconciler[@]}" sandbox --port 0 --url-file "$work/sandbox-url" \
-  --account 123456789012 --account 210987654321 >/dev/null 2>"$work/sandbox.log" &
+  --account 123456789012 --account 210987654321 --preload scripts/demo-preload.yaml \
+  >/dev/null 2>"$work/sandbox.log" &
 sandbox_pid=$!
 trap 'kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 300); do

@@ -172,12 +172,12 @@ def test_config_is_found_from_a_subdirectory(repo: Path, monkeypatch: pytest.Mon
 def test_schema_check(repo: Path) -> None:
     assert run("schema").code == 0
     assert run("schema", "--check").code == 0
-    path = repo / "schemas" / "artifact.schema.json"
+    path = repo / "schemas" / "manifest.schema.json"
     path.write_text(path.read_text().replace('"maxLength": 120', '"maxLength": 121'))
     stale = run("schema", "--check")
     assert stale.code == 1
     assert stale.err == (
-        "error: schemas/artifact.schema.json is out of date; "
+        "error: schemas/manifest.schema.json is out of date; "
         "run 'reconciler schema' and commit the result\n"
     )
 
@@ -185,7 +185,7 @@ def test_schema_check(repo: Path) -> None:
 def test_committed_schema_is_current() -> None:
     root = Path(__file__).parent.parent
     result = CliRunner().invoke(
-        cli, ["schema", "--check", "--path", str(root / "schemas/artifact.schema.json")]
+        cli, ["schema", "--check", "--path", str(root / "schemas/manifest.schema.json")]
     )
     assert result.exit_code == 0, result.output
 

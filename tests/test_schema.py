@@ -25,7 +25,7 @@ from reconciler.models import TAG_PATTERN
 from reconciler.schema import PORTABLE_PATTERNS
 
 ROOT = Path(__file__).parent.parent
-SCHEMA_FILE = ROOT / "schemas" / "artifact.schema.json"
+SCHEMA_FILE = ROOT / "schemas" / "manifest.schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 CORPUS = Path(__file__).parent / "corpus"
 JS = Path(__file__).parent / "js"
@@ -71,7 +71,11 @@ def _documents(path: Path) -> list[Any]:
 
 
 def _good_documents() -> dict[str, Any]:
-    files = sorted((ROOT / "manifests").rglob("*.yaml")) + sorted((CORPUS / "good").glob("*.yaml"))
+    files = [
+        *sorted((ROOT / "manifests").rglob("*.yaml")),
+        *sorted((ROOT / "examples" / "lineage").rglob("*.yaml")),
+        *sorted((CORPUS / "good").glob("*.yaml")),
+    ]
     return {
         f"{path.relative_to(ROOT)}#{index}": document
         for path in files
@@ -100,8 +104,66 @@ def _tagged(key: str) -> dict[str, Any]:
     }
 
 
+def _kind(kind: str, spec: dict[str, Any], name: str = "doc") -> dict[str, Any]:
+    return {"apiVersion": "reconciler/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+
+CONTEXT = {"ContextType": "Endpoint", "Source": {"SourceUri": "arn:aws:sagemaker:r:1:endpoint/e"}}
+ACTION = {"ActionType": "ModelApproval", "Source": {"SourceUri": "s3://acme/approvals/1"}}
+TRIAL = "arn:aws:sagemaker:eu-west-1:123456789012:experiment-trial-component/job"
+#: Documents of the other kinds that a schema can see are wrong.
+BAD_KINDS = {
+    "unknown kind": _kind("Pipeline", {}),
+    "context: a field of another kind": _kind("Context", {**CONTEXT, "ArtifactType": "x"}),
+    "context: missing ContextType": _kind("Context", {"Source": CONTEXT["Source"]}),
+    "context: name with a dot": _kind("Context", {**CONTEXT, "ContextName": "a.b"}),
+    "context: description of two lines": _kind("Context", {**CONTEXT, "Description": "a\nb"}),
+    "context: property value too long": _kind(
+        "Context", {**CONTEXT, "Properties": {"k": "v" * 2501}}
+    ),
+    "action: unknown Status": _kind("Action", {**ACTION, "Status": "Done"}),
+    "action: Source without SourceUri": _kind("Action", {**ACTION, "Source": {"SourceType": "x"}}),
+    "action: name with an underscore": _kind("Action", {**ACTION, "ActionName": "a_b"}),
+    "action: MetadataProperties typo": _kind(
+        "Action", {**ACTION, "MetadataProperties": {"Commit": "x"}}
+    ),
+    "edge: missing Destination": _kind("Association", {"Source": "a"}),
+    "edge: unknown type": _kind(
+        "Association", {"Source": "a", "Destination": "b", "AssociationType": "Uses"}
+    ),
+    "edge: tagged": _kind("Association", {"Source": "a", "Destination": "b", "Tags": []}),
+    "edge: an experiment-trial ARN": _kind(
+        "Association", {"Source": TRIAL.replace("-component", ""), "Destination": "b"}
+    ),
+    "edge: an ARN of a model": _kind(
+        "Association",
+        {"Source": "arn:aws:sagemaker:eu-west-1:123456789012:model/m", "Destination": "b"},
+    ),
+    "edge: an end with an underscore": _kind("Association", {"Source": "a_b", "Destination": "b"}),
+    "edge: an ARN too long": _kind(
+        "Association", {"Source": TRIAL + "x" * 200, "Destination": "b"}
+    ),
+    "edge: a name as a number": _kind("Association", {"Source": 12, "Destination": "b"}),
+}
+
 GOOD = _good_documents() | {f"tag {key!r}": _tagged(key) for key in GOOD_TAG_KEYS}
-BAD = _bad_documents() | {f"tag {key!r}": _tagged(key) for key in BAD_TAG_KEYS}
+BAD = _bad_documents() | {f"tag {key!r}": _tagged(key) for key in BAD_TAG_KEYS} | BAD_KINDS
+
+
+def _with_its_ends(document: Any) -> list[Any]:
+    """The document, and an artifact for each end of an edge that names one (an edge alone
+    names nothing declared)."""
+    if not (isinstance(document, dict) and document.get("kind") == "Association"):
+        return [document]
+    spec = document.get("spec") or {}
+    ends = {spec.get(end) for end in ("Source", "Destination")}
+    named = sorted(e for e in ends if isinstance(e, str) and e and not e.startswith("arn:"))
+    return [document, *(_end_artifact(name) for name in named)]
+
+
+def _end_artifact(name: str) -> dict[str, Any]:
+    spec = {"ArtifactType": "DataSet", "Source": {"SourceUri": f"s3://acme/ends/{name}"}}
+    return _kind("Artifact", spec, name)
 
 
 def test_the_documents_are_what_reconciler_validate_says(tmp_path: Path) -> None:
@@ -111,10 +173,12 @@ def test_the_documents_are_what_reconciler_validate_says(tmp_path: Path) -> None
         manifests = tmp_path / f"case-{index:03d}" / "manifests"
         manifests.mkdir(parents=True)
         with (manifests / "m.yaml").open("w", encoding="utf-8") as handle:
-            yaml.dump(document, handle)
+            yaml.dump_all(_with_its_ends(document), handle)
         result = CliRunner().invoke(cli, ["validate", "--manifests", str(manifests)])
         assert result.exit_code == (0 if label in GOOD else 1), (label, result.output)
-    assert len(GOOD) >= 20 and len(BAD) >= 30
+    assert len(GOOD) >= 35 and len(BAD) >= 50
+    kinds = {document["kind"] for document in GOOD.values()}
+    assert kinds == {"Artifact", "Context", "Action", "Association"}
 
 
 # --- Python's jsonschema ------------------------------------------------------------------------
