@@ -1,10 +1,12 @@
 """plan → executor → service, outcomes → lockfile.
 
-Each finished operation goes to the journal before it is reported, so a crash loses nothing that
-completed. A create whose outcome is unknown, or that the service says already exists, is
-resolved by looking the artifact up by its whole Source and adopting it if its ownership tags name
-it and this lockfile, never by creating blindly. Nothing owned by another lockfile, or by no one,
-is ever updated, deleted or adopted.
+The plan runs in the four levels of `graph.levels`: edges removed, entities removed, entities
+written, edges added; the changes of one level in parallel. Each finished operation goes to the
+journal before it is reported, so a crash loses nothing that completed. A create whose outcome is
+unknown, or that the service says already exists, is resolved by looking the entity up (an
+artifact by its whole Source, a context or an action by its name, unique on the service) and
+adopting it if its ownership tags name it and this lockfile, never by creating blindly. Nothing
+owned by another lockfile, or by no one, is ever updated, deleted or adopted. Edges: see edges.py.
 """
 
 from __future__ import annotations
@@ -16,26 +18,22 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler import graph
 from reconciler.associations import edge, reattach_requests
-from reconciler.aws import (
-    Lineage,
-    OutcomeUnknown,
-    ServiceCallError,
-    create_request,
-    live_spec,
-    timestamp_text,
-)
+from reconciler.aws import Lineage, OutcomeUnknown, ServiceCallError, already_exists, timestamp_text
+from reconciler.edges import EdgeSteps
 from reconciler.errors import ReconcilerError
 from reconciler.journal import Journal
-from reconciler.kinds import ARTIFACT
-from reconciler.lockfile import Detached, Entry, Lockfile
+from reconciler.kinds import ARTIFACT, EntityKind, entity_kind
+from reconciler.lockfile import Entry, Lockfile
 from reconciler.models import LINEAGE_TAG_KEY
 from reconciler.outcomes import ApplyResult, Outcome, OutcomeKind
 from reconciler.ownership import Claim, Owner, not_ours
 from reconciler.plan import Action, Change, Plan, compare
-from reconciler.requests import tag_changes, update_request
+from reconciler.recorder import Recorder
+from reconciler.requests import create_request, live_spec_of, tag_changes, update_request
 
-#: How long to keep looking for an artifact the service says exists (ListArtifacts may lag).
+#: How long to keep looking for an entity the service says exists (reads may lag).
 DEFAULT_LOOKUP_TIMEOUT = 30.0
 CREATE_ATTEMPTS = 3
 
@@ -50,42 +48,7 @@ class NotOwned(ReconcilerError):
     pass
 
 
-class Recorder:
-    """The entries as they stand now; every change goes to the journal first."""
-
-    def __init__(self, journal: Journal, base: Lockfile) -> None:
-        self._journal = journal
-        #: Held for every change of `entries` and `detached` (reentrant: readers may hold it).
-        self.lock = threading.RLock()
-        self.entries: dict[str, Entry] = dict(base.artifacts)
-        self.detached: dict[str, Detached] = dict(base.detached)
-
-    def detach(self, name: str, arn: str, associations: list[dict[str, str]]) -> None:
-        with self.lock:
-            self._journal.detach(name, arn, associations)
-            start = self.detached.get(name, Detached((), ()))
-            self.detached[name] = start.joined(arn, associations)
-
-    def reattached(self, name: str) -> None:
-        with self.lock:
-            self._journal.reattached(name)
-            self.detached.pop(name, None)
-
-    def put(self, name: str, entry: Entry) -> None:
-        with self.lock:
-            self._journal.put(name, entry)
-            self.entries[name] = entry
-
-    def remove(self, name: str) -> None:
-        with self.lock:
-            self._journal.remove(name)
-            self.entries.pop(name, None)
-
-    def intend(self, name: str) -> None:
-        """Before a write whose outcome may never be known: until the next put or remove,
-        the entry counts as uncertain (see journal.replay)."""
-        with self.lock:
-            self._journal.intend(name)
+__all__ = ["ApplyOptions", "Executor", "NotOwned", "Recorder", "execute"]
 
 
 class Executor:
@@ -99,41 +62,50 @@ class Executor:
     ) -> None:
         self.service = service
         self.recorder = recorder
-        #: The owning lockfile's lineage id: what our artifacts' lineage tag says.
+        #: The owning lockfile's lineage id: what our entities' lineage tag says.
         self.lineage = lineage
         self.options = options
         self._report = report
         self.stopping = threading.Event()
         self.result = ApplyResult(stats=service.stats)
         self._lock = threading.Lock()
-        #: Artifacts this run deleted to replace them, whose successor is not created yet.
-        self._half_replaced: dict[str, str] = {}
+        self.edges = EdgeSteps(service, recorder, options.lookup_timeout)
+        #: Entities this run deleted to replace them, whose successor is not created yet:
+        #: name -> (kind, ARN).
+        self._half_replaced: dict[str, tuple[EntityKind, str]] = {}
 
     # --- running -------------------------------------------------------------------------------
 
     def run(self, plan: Plan, legacy: list[str] | None = None) -> ApplyResult:
-        changes = plan.actionable
-        touched = {change.name for change in changes}
+        touched = {change.name for change in plan.actionable}
         upgrades = [Change(name, Action.UPDATE) for name in legacy or [] if name not in touched]
         self._run_phase(upgrades, self._add_lineage_tag)
-        first = [c for c in changes if c.action in (Action.DELETE, Action.REPLACE)]
-        then = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE)]
-        # Deletes (of pruned and replaced artifacts) go first: their sources and names may be
-        # what the creates are about to use.
-        self._run_phase(first, self._first_step)
-        self._run_phase(then, self._second_step)
+        # Before any write: a replacement whose new identity is taken stops the run here, so
+        # that none of its edges is removed for nothing.
+        replaced = [c for c in plan.actionable if c.action is Action.REPLACE and not c.is_edge]
+        self._run_phase(replaced, self._check_replaceable)
+        # Edges go before the entities they touch, entities before the edges that need them;
+        # deletions before creations (their names and sources may be what creations use).
+        steps: tuple[Callable[[Change], Outcome | None], ...] = (
+            self.edges.remove,
+            self._remove_entity,
+            self._write_entity,
+            self.edges.add,
+        )
+        for changes, step in zip(graph.levels(plan), steps, strict=True):
+            self._run_phase(changes, step)
         if not self.stopping.is_set():
             # What earlier runs detached and could not put back yet.
-            for name in sorted(set(self.recorder.detached) & set(self.recorder.entries)):
+            for name in sorted(set(self.recorder.detached) & set(self.recorder.every_entry())):
                 self._guarded(self._reattach_step, Change(name, Action.UPDATE))
-        for name, arn in sorted(self._half_replaced.items()):
-            self._deleted_half(name, arn)
+        for name, (kind, arn) in sorted(self._half_replaced.items()):
+            self._deleted_half(kind, name, arn)
         return self.result
 
     def _add_lineage_tag(self, change: Change) -> None:
         """Upgrade an artifact made before lineage tags (its name tag only) in place."""
         arn = self.recorder.entries[change.name].arn
-        if self._owned_tags(change.name, arn) is None:  # refuses what is no longer ours
+        if self._owned_tags(ARTIFACT, change.name, arn) is None:  # refuses what is not ours
             return
         self.service.add_tags(arn, [{"Key": LINEAGE_TAG_KEY, "Value": self.lineage}])
         self._report(Outcome(change.name, OutcomeKind.LINEAGE_TAG_ADDED, arn, self.lineage))
@@ -141,14 +113,16 @@ class Executor:
     def _reattach_step(self, change: Change) -> None:
         self._reattach(change.name)
 
-    def _deleted_half(self, name: str, arn: str) -> None:
+    def _deleted_half(self, kind: EntityKind, name: str, arn: str) -> None:
         """Report the delete half of a replace that did not finish."""
+        noun = kind.kind.lower()
         outcome = Outcome(
             name,
             OutcomeKind.DELETED,
             arn,
-            "to replace it; its new artifact was not created: the next apply creates it and "
+            f"to replace it; its new {noun} was not created: the next apply creates it and "
             "puts its associations back",
+            kind=kind.kind,
         )
         with self._lock:
             self.result.outcomes.append(outcome)
@@ -190,117 +164,138 @@ class Executor:
             self.result.errors.append(f"{name}: {message}")
         self.stopping.set()
 
-    def _first_step(self, change: Change) -> Outcome | None:
-        assert change.arn is not None
+    # --- the two entity levels -----------------------------------------------------------------
+
+    def _remove_entity(self, change: Change) -> Outcome | None:
+        """A deletion, or the first half of a replacement (the entity and its edges go; the
+        edges reconciler did not add are kept in the journal, to put back on the successor)."""
+        kind = entity_kind(change.kind)
+        assert change.arn is not None and change.before is not None
         if change.action is Action.DELETE:
-            return self._delete(change.name, change.arn)
-        assert change.before is not None and change.after is not None
-        self._refuse_a_taken_source(change.name, change.before, change.after)
-        if self._take_down(change.name, change.arn, detach=True) is not None:
+            return self._delete(kind, change.name, change.arn, change.before)
+        taken = self._take_down(kind, change.name, change.arn, change.before, detach=True)
+        if taken is not None:
             with self._lock:
-                self._half_replaced[change.name] = change.arn
-        self.recorder.remove(change.name)
+                self._half_replaced[change.name] = (kind, change.arn)
+        self.recorder.remove(change.name, kind.kind)
         return None
 
-    def _refuse_a_taken_source(
-        self, name: str, before: dict[str, Any], after: dict[str, Any]
-    ) -> None:
-        """Before deleting anything: the new Source must be free, or held by our own artifact
-        (which the create then adopts)."""
-        if before["Source"] == after["Source"]:
-            return
-        for summary in self.service.artifacts_with_source(after["Source"]):
-            tags = self.service.tags(summary["ArtifactArn"])
-            owner = Owner.of(tags or {})
-            if tags is not None and owner.claim(name, self.lineage) is not Claim.OURS:
-                raise NotOwned(
-                    f"cannot replace it, so nothing was deleted: its new Source (SourceUri "
-                    f"{after['Source']['SourceUri']}) is taken: "
-                    + not_ours(summary["ArtifactArn"], name, owner, self.lineage)
-                )
-
-    def _second_step(self, change: Change) -> Outcome:
+    def _write_entity(self, change: Change) -> Outcome:
+        """A creation, an update, or the second half of a replacement."""
+        kind = entity_kind(change.kind)
         assert change.after is not None
         if change.action is Action.CREATE:
-            return self._create(change.name, change.after)
+            return self._create(kind, change.name, change.after)
         if change.action is Action.REPLACE:
-            outcome = self._create(change.name, change.after)
+            outcome = self._create(kind, change.name, change.after)
             with self._lock:
                 self._half_replaced.pop(change.name, None)
             self._reattach(change.name)
-            return Outcome(
-                change.name, OutcomeKind.REPLACED, outcome.arn, ", ".join(change.replace_because)
-            )
+            because = ", ".join(change.replace_because)
+            return Outcome(change.name, OutcomeKind.REPLACED, outcome.arn, because, kind.kind)
         assert change.arn is not None and change.before is not None
-        return self._update(change.name, change.arn, change.before, change.after)
+        return self._update(kind, change.name, change.arn, change.before, change.after)
+
+    def _check_replaceable(self, change: Change) -> None:
+        """What names the new entity on the service (an artifact's Source, a context's or an
+        action's name) must be free, or held by our own entity (which the create then adopts)."""
+        assert change.before is not None and change.after is not None
+        kind, name = entity_kind(change.kind), change.name
+        before, after = change.before, change.after
+        if kind is ARTIFACT:
+            if before["Source"] == after["Source"]:
+                return
+            taken = f"its new Source (SourceUri {after['Source']['SourceUri']}) is taken"
+        else:
+            if before[kind.name_field] == after[kind.name_field]:
+                return
+            taken = f"its new {kind.name_field} {after[kind.name_field]} is taken"
+        for arn in self._holders(kind, after):
+            tags = self.service.tags(arn)
+            owner = Owner.of(tags or {})
+            if tags is not None and owner.claim(name, self.lineage) is not Claim.OURS:
+                raise NotOwned(
+                    f"cannot replace it, so nothing was deleted: {taken}: "
+                    + not_ours(arn, name, owner, self.lineage)
+                )
+
+    def _holders(self, kind: EntityKind, spec: dict[str, Any]) -> list[str]:
+        """The ARNs of what the service holds under the identity `spec` gives (for an artifact,
+        its whole Source; otherwise its name)."""
+        if kind is ARTIFACT:
+            return [s["ArtifactArn"] for s in self.service.artifacts_with_source(spec["Source"])]
+        found = self.service.find_by_name(kind, spec[kind.name_field])
+        return [str(found[kind.arn_field])] if found is not None else []
 
     # --- create --------------------------------------------------------------------------------
 
-    def _create(self, name: str, spec: dict[str, Any]) -> Outcome:
+    def _create(self, kind: EntityKind, name: str, spec: dict[str, Any]) -> Outcome:
         for _ in range(CREATE_ATTEMPTS):
             try:
-                request = create_request(spec, name, self.lineage)
-                response = self.service.call("create_artifact", **request)
+                arn = self.service.create(kind, create_request(kind, spec, name, self.lineage))
             except ServiceCallError as exc:
-                if (
-                    exc.code == "ValidationException"
-                    and "already exists" not in exc.service_message
-                ):
+                if exc.code == "ValidationException":
                     # The real service's wording for a duplicate is not documented: one look
                     # tells a duplicate from a request it refuses for another reason.
-                    adopted = self._adopt(name, spec, patience=0.0)
+                    duplicate = already_exists(exc)
+                    patience = self.options.lookup_timeout if duplicate else 0.0
+                    adopted = self._adopt(kind, name, spec, patience=patience)
                     if adopted is not None:
                         return adopted
-                    raise
-                if exc.code == "ValidationException":
-                    adopted = self._adopt(name, spec, patience=self.options.lookup_timeout)
-                    if adopted is not None:
-                        return adopted
-                    raise ReconcilerError(
-                        f"the service says an artifact with this source or name already exists, "
-                        f"but none with this whole Source (SourceUri "
-                        f"{spec['Source']['SourceUri']} and its SourceTypes) appeared in "
-                        f"ListArtifacts within {self.options.lookup_timeout:g} s "
-                        f"({exc.service_message})"
-                    ) from None
+                    if not duplicate:
+                        raise
+                    raise ReconcilerError(self._not_found(kind, spec, exc)) from None
                 if exc.code == "ResourceLimitExceeded":
                     raise ReconcilerError(
-                        f"the account's artifact quota is reached: {exc.service_message}"
+                        f"the account's {kind.kind.lower()} quota is reached: {exc.service_message}"
                     ) from None
                 raise
             except OutcomeUnknown as exc:
                 # A 5xx answer almost always means nothing happened: one look is enough. No answer
-                # at all may hide a create that worked: look for as long as the list may lag.
+                # at all may hide a create that worked: look for as long as reads may lag.
                 patience = 0.0 if exc.answered else self.options.lookup_timeout
-                adopted = self._adopt(name, spec, patience=patience)
+                adopted = self._adopt(kind, name, spec, patience=patience)
                 if adopted is not None:
                     return adopted
                 continue
-            arn: str = response["ArtifactArn"]
-            self.recorder.put(name, Entry(arn, spec))
-            return Outcome(name, OutcomeKind.CREATED, arn)
-        raise ReconcilerError(f"CreateArtifact did not succeed after {CREATE_ATTEMPTS} attempts")
+            self.recorder.put(name, Entry(arn, spec), kind.kind)
+            return Outcome(name, OutcomeKind.CREATED, arn, kind=kind.kind)
+        raise ReconcilerError(f"Create{kind.kind} did not succeed after {CREATE_ATTEMPTS} attempts")
 
-    def _adopt(self, name: str, spec: dict[str, Any], *, patience: float) -> Outcome | None:
-        """Find our artifact by its whole Source; adopt it (and converge it) or say whose it
-        is."""
+    def _not_found(self, kind: EntityKind, spec: dict[str, Any], exc: ServiceCallError) -> str:
+        within = f"within {self.options.lookup_timeout:g} s ({exc.service_message})"
+        if kind is ARTIFACT:
+            return (
+                f"the service says an artifact with this source or name already exists, but "
+                f"none with this whole Source (SourceUri {spec['Source']['SourceUri']} and its "
+                f"SourceTypes) appeared in ListArtifacts {within}"
+            )
+        return (
+            f"the service says a {kind.kind.lower()} named {spec[kind.name_field]} already "
+            f"exists, but Describe{kind.kind} did not find it {within}"
+        )
+
+    def _adopt(
+        self, kind: EntityKind, name: str, spec: dict[str, Any], *, patience: float
+    ) -> Outcome | None:
+        """Find our entity by what identifies it on the service; adopt it (and converge it) or
+        say whose it is."""
         deadline = time.monotonic() + patience
         delay = 0.1
         while True:
             foreign: list[str] = []
-            for summary in self.service.artifacts_with_source(spec["Source"]):
-                arn = summary["ArtifactArn"]
+            for arn in self._holders(kind, spec):
                 tags = self.service.tags(arn)
                 if tags is None:
                     continue
                 owner = Owner.of(tags)
                 if owner.claim(name, self.lineage) is Claim.OURS:
-                    return self._converge_adopted(name, arn, spec, tags)
+                    return self._converge_adopted(kind, name, arn, spec, tags)
                 foreign.append(not_ours(arn, name, owner, self.lineage))
             if foreign:
                 raise NotOwned(
-                    f"an artifact with this Source (SourceUri {spec['Source']['SourceUri']}) "
-                    f"already exists and is not this one's: {'; '.join(foreign)}"
+                    f"{_identity(kind, spec)} already exists and is not this one's: "
+                    + "; ".join(foreign)
                 )
             if time.monotonic() >= deadline:
                 return None
@@ -308,22 +303,28 @@ class Executor:
             delay = min(delay * 2, 2.0)
 
     def _converge_adopted(
-        self, name: str, arn: str, spec: dict[str, Any], tags: dict[str, str]
+        self, kind: EntityKind, name: str, arn: str, spec: dict[str, Any], tags: dict[str, str]
     ) -> Outcome:
-        described = self.service.describe(arn)
+        described = self.service.describe(kind, arn)
         if described is None:
             raise ReconcilerError(f"{arn} vanished while it was being adopted; run apply again")
         live = Entry(
-            arn, live_spec(described, tags), timestamp_text(described.get("LastModifiedTime"))
+            arn,
+            live_spec_of(kind, described, tags),
+            timestamp_text(described.get("LastModifiedTime")),
         )
-        self.recorder.put(name, live)
-        change = compare(name, live, spec)
+        self.recorder.put(name, live, kind.kind)
+        change = compare(name, live, spec, kind)
         if change is None:
-            return Outcome(name, OutcomeKind.ADOPTED, arn, "created by an earlier run")
+            return Outcome(name, OutcomeKind.ADOPTED, arn, "created by an earlier run", kind.kind)
         if change.action is Action.UPDATE:
-            self._update(name, arn, live.spec, spec)
+            self._update(kind, name, arn, live.spec, spec)
             return Outcome(
-                name, OutcomeKind.ADOPTED, arn, "created by an earlier run, then updated"
+                name,
+                OutcomeKind.ADOPTED,
+                arn,
+                "created by an earlier run, then updated",
+                kind.kind,
             )
         raise ReconcilerError(
             f"{arn}, created by an earlier run, differs in {', '.join(change.replace_because)}, "
@@ -333,40 +334,52 @@ class Executor:
     # --- update --------------------------------------------------------------------------------
 
     def _update(
-        self, name: str, arn: str, before: dict[str, Any], after: dict[str, Any]
+        self,
+        kind: EntityKind,
+        name: str,
+        arn: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
     ) -> Outcome:
-        tags = self._owned_tags(name, arn)
+        tags = self._owned_tags(kind, name, arn)
         if tags is None:
-            outcome = self._create(name, after)
+            outcome = self._create(kind, name, after)
             return Outcome(
-                name, OutcomeKind.RECREATED, outcome.arn, "it had been deleted outside reconciler"
+                name,
+                OutcomeKind.RECREATED,
+                outcome.arn,
+                "it had been deleted outside reconciler",
+                kind.kind,
             )
-        self.recorder.intend(name)  # until the put below, the outcome is unknown
-        request = update_request(ARTIFACT, before, after)
-        if request:
-            self.service.call("update_artifact", ArtifactArn=arn, **request)
+        previous = self.recorder.entities[kind.kind].get(name)
+        if previous is not None and previous.uncertain:
+            # The last write's outcome is unknown: change what the service holds.
+            described = self.service.describe(kind, arn)
+            if described is not None:
+                before = live_spec_of(kind, described, tags)
+        self.recorder.intend(name, kind.kind)  # until the put below, the outcome is unknown
+        request = update_request(kind, before, after)
+        described = self.service.update(kind, arn, before, request) if request else None
         self._sync_tags(arn, tags, after)
         # Recording when we last wrote it lets a live audit skip it while nobody else does.
         if request:
-            described = self.service.describe_showing(arn, request)
             modified = timestamp_text(described.get("LastModifiedTime")) if described else None
         else:
-            previous = self.recorder.entries.get(name)
             modified = previous.last_modified_time if previous else None
-        self.recorder.put(name, Entry(arn, after, modified))
-        return Outcome(name, OutcomeKind.UPDATED, arn)
+        self.recorder.put(name, Entry(arn, after, modified), kind.kind)
+        return Outcome(name, OutcomeKind.UPDATED, arn, kind=kind.kind)
 
     def _sync_tags(self, arn: str, live: dict[str, str], spec: dict[str, Any]) -> None:
         """Make the live tags those declared, leaving the ownership tags alone (and adding the
-        lineage tag to an artifact made before there was one)."""
+        lineage tag to an entity made before there was one)."""
         changes = tag_changes(live, spec, self.lineage)
         if changes.add:
             self.service.add_tags(arn, changes.add)
         if changes.remove:
             self.service.delete_tags(arn, changes.remove)
 
-    def _owned_tags(self, name: str, arn: str) -> dict[str, str] | None:
-        """The artifact's tags if it is ours; None if it is gone; NotOwned otherwise.
+    def _owned_tags(self, kind: EntityKind, name: str, arn: str) -> dict[str, str] | None:
+        """The entity's tags if it is ours; None if it is gone; NotOwned otherwise.
 
         One made before lineage tags (its name tag only) is ours here, where the lockfile
         records it; the next write adds the lineage tag."""
@@ -376,7 +389,7 @@ class Executor:
         owner = Owner.of(tags)
         if owner.claim(name, self.lineage) not in (Claim.OURS, Claim.LEGACY):
             raise NotOwned(
-                f"refusing to change {arn}, recorded as '{name}': "
+                f"refusing to change {arn}, recorded as {_noun(kind)}'{name}': "
                 f"{not_ours(arn, name, owner, self.lineage)}. If the lockfile entry was edited, "
                 "restore the lockfile from git ('reconciler audit --live' shows what differs)"
             )
@@ -384,47 +397,36 @@ class Executor:
 
     # --- delete and replace --------------------------------------------------------------------
 
-    def _delete(self, name: str, arn: str) -> Outcome:
-        if self._take_down(name, arn) is None:
-            self.recorder.remove(name)
-            return Outcome(name, OutcomeKind.GONE, arn, "it had already been deleted")
-        self.recorder.remove(name)
-        return Outcome(name, OutcomeKind.DELETED, arn)
+    def _delete(self, kind: EntityKind, name: str, arn: str, spec: dict[str, Any]) -> Outcome:
+        if self._take_down(kind, name, arn, spec) is None:
+            self.recorder.remove(name, kind.kind)
+            return Outcome(name, OutcomeKind.GONE, arn, "it had already been deleted", kind.kind)
+        self.recorder.remove(name, kind.kind)
+        return Outcome(name, OutcomeKind.DELETED, arn, kind=kind.kind)
 
     def _take_down(
-        self, name: str, arn: str, *, detach: bool = False
+        self,
+        kind: EntityKind,
+        name: str,
+        arn: str,
+        spec: dict[str, Any],
+        *,
+        detach: bool = False,
     ) -> list[dict[str, Any]] | None:
-        """Delete an owned artifact and its associations; the associations it had, or None if
+        """Delete an owned entity and its associations; the associations it had, or None if
         it was already gone. With `detach`, the associations are journaled first, to be put
         back on its successor."""
-        if self._owned_tags(name, arn) is None:
+        if self._owned_tags(kind, name, arn) is None:
             return None
         edges = self.service.associations(arn)
         if detach and edges:
             self.recorder.detach(name, arn, [edge(e) for e in edges])
-        for edge_summary in edges:
-            self._report(
-                Outcome(
-                    name,
-                    OutcomeKind.ASSOCIATION_REMOVED,
-                    arn,
-                    f"{edge_summary['SourceArn']} -> {edge_summary['DestinationArn']}",
-                )
-            )
-            try:
-                self.service.call(
-                    "delete_association",
-                    SourceArn=edge_summary["SourceArn"],
-                    DestinationArn=edge_summary["DestinationArn"],
-                )
-            except ServiceCallError as exc:
-                if exc.code != "ResourceNotFound":
-                    raise
-        try:
-            self.service.delete_artifact(arn)
-        except ServiceCallError as exc:
-            if exc.code != "ResourceNotFound":
-                raise
+        for summary in edges:
+            shown = f"{summary['SourceArn']} -> {summary['DestinationArn']}"
+            removed = Outcome(name, OutcomeKind.ASSOCIATION_REMOVED, arn, shown, kind.kind)
+            self._report(removed)
+            self.service.delete_association(summary["SourceArn"], summary["DestinationArn"])
+        self.service.delete(kind, arn, spec)
         return edges
 
     def _reattach(self, name: str) -> None:
@@ -433,26 +435,36 @@ class Executor:
         with self.recorder.lock:
             if name not in self.recorder.detached:
                 return
-            requests = reattach_requests(name, self.recorder.detached, self.recorder.entries)
+            entries = self.recorder.every_entry()
+            requests = reattach_requests(name, self.recorder.detached, entries)
         if requests is None:
             return  # another end's successor is not created yet: a later step or run does it
+        kind = self.recorder.kind_of(name)
         for request in requests:
             try:
-                self.service.call("add_association", **request)
+                self.service.add_association(request)
             except ServiceCallError as exc:
                 if exc.code == "ResourceNotFound":  # the other end is gone too
                     continue
                 if exc.code != "ValidationException":  # "already exists" is what we want
                     raise
+            restored = f"{request['SourceArn']} -> {request['DestinationArn']}"
             self._report(
-                Outcome(
-                    name,
-                    OutcomeKind.ASSOCIATION_RESTORED,
-                    self.recorder.entries[name].arn,
-                    f"{request['SourceArn']} -> {request['DestinationArn']}",
-                )
+                Outcome(name, OutcomeKind.ASSOCIATION_RESTORED, entries[name].arn, restored, kind)
             )
         self.recorder.reattached(name)
+
+
+def _identity(kind: EntityKind, spec: dict[str, Any]) -> str:
+    """What names an entity on the service, in words."""
+    if kind is ARTIFACT:
+        return f"an artifact with this Source (SourceUri {spec['Source']['SourceUri']})"
+    return f"a {kind.kind.lower()} named {spec[kind.name_field]}"
+
+
+def _noun(kind: EntityKind) -> str:
+    """How an error names the kind of a recorded name: artifacts alone, as always."""
+    return "" if kind is ARTIFACT else f"{kind.kind.lower()} "
 
 
 def execute(

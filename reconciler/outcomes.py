@@ -20,6 +20,9 @@ class OutcomeKind(StrEnum):
     REPLACED = "replaced"
     DELETED = "deleted"
     GONE = "gone"
+    #: An edge that existed before reconciler recorded it, dropped from the lockfile and left on
+    #: the service (reconciler deletes only the edges it added).
+    FORGOTTEN = "forgotten"
     IMPORTED = "imported"
     ASSOCIATION_REMOVED = "association removed"
     ASSOCIATION_RESTORED = "association restored"
@@ -41,6 +44,7 @@ _FINISHING = frozenset(
         OutcomeKind.REPLACED,
         OutcomeKind.DELETED,
         OutcomeKind.GONE,
+        OutcomeKind.FORGOTTEN,
     }
 )
 
@@ -56,6 +60,8 @@ class Outcome:
     result: OutcomeKind
     arn: str | None = None
     detail: str = ""
+    #: The manifest kind of `name`: "Artifact", "Context", "Action" or "Association".
+    kind: str = "Artifact"
 
 
 @dataclass

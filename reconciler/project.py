@@ -220,7 +220,7 @@ def run_apply(
         legacy = state.legacy()
         # Associations a replace detached go back, and artifacts read with a name tag only get
         # the lineage tag, even when nothing else needs doing.
-        reattach = set(recorded.detached) & set(recorded.artifacts)
+        reattach = {name for name in recorded.detached if recorded.arn_of(name) is not None}
         if not plan.has_changes and not reattach and not legacy:
             return ApplyRun(plan, None, recorded)
         service = service or connect_for(recorded, connection, settings)

@@ -85,7 +85,7 @@ def apply_document(result: ApplyResult, lockfile: Lockfile | None) -> dict[str, 
         "ok": result.ok,
         "summary": result.summary(),
         "outcomes": [
-            {"name": o.name, "result": o.result, "arn": o.arn, "detail": o.detail}
+            {"name": o.name, "kind": o.kind, "result": o.result, "arn": o.arn, "detail": o.detail}
             for o in sorted(result.outcomes, key=lambda o: (o.name, o.result))
         ],
         "errors": result.errors,

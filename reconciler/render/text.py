@@ -159,12 +159,15 @@ _OUTCOME_SYMBOLS = {
     OutcomeKind.REPLACED: "-/+",
     OutcomeKind.DELETED: "-",
     OutcomeKind.GONE: "-",
+    OutcomeKind.FORGOTTEN: "-",
 }
 
 
 def outcome_line(outcome: Outcome) -> str:
     symbol = _OUTCOME_SYMBOLS.get(outcome.result, " ")
-    line = f"{symbol:>3} {outcome.name}: {outcome.result}"
+    # Artifacts are named alone, as always; other kinds with theirs ("+ context endpoint: ...").
+    noun = "" if outcome.kind == "Artifact" else f"{outcome.kind.lower()} "
+    line = f"{symbol:>3} {noun}{outcome.name}: {outcome.result}"
     if outcome.arn:
         line += f" {outcome.arn}"
     if outcome.detail:
