@@ -38,6 +38,7 @@ def test_version_and_help_with_examples() -> None:
         ["schema"],
         ["sandbox"],
         ["targets"],
+        ["graph"],
         ["github", "comment"],
         ["github", "commit-lockfile"],
         ["github", "apply-summary"],

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
+from reconciler.cli import cli
 from reconciler.drawing import (
     Drawing,
     Link,
@@ -20,7 +23,7 @@ from reconciler.plan import compute_plan
 from reconciler.render import markdown, mermaid
 from reconciler.render import targets as multi
 from reconciler.targets import TargetContext
-from tests.helpers import arn_for, recorded
+from tests.helpers import arn_for, manifest_doc, recorded, write_manifests
 from tests.hostile import HOSTILE, assert_safe_markdown
 from tests.test_plan import spec
 
@@ -225,3 +228,38 @@ def test_each_target_of_a_multi_target_plan_gets_its_graph() -> None:
     assert len(_mermaid_blocks(output)) == 1
     assert output.index("```mermaid") > output.index("prod</code> (account")
     assert_safe_markdown(output)
+
+
+# --- reconciler graph ---------------------------------------------------------------------------
+
+
+def _graph(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["graph", *args], catch_exceptions=False)
+
+
+def test_graph_draws_the_declared_manifests_in_each_format(repo: Path) -> None:
+    write_manifests(repo / "manifests", manifest_doc("churn-data"), manifest_doc("churn-model"))
+    result = _graph()
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("flowchart LR\n")
+    assert '  n0["churn-data"]' in result.output and '  n1["churn-model"]' in result.output
+    document = json.loads(_graph("--format", "json").output)
+    assert document["kind"] == "reconciler-graph"
+    assert [node["id"] for node in document["nodes"]] == ["churn-data", "churn-model"]
+    assert {node["status"] for node in document["nodes"]} == {"declared"}
+    assert _graph("--format", "dot").output.startswith("digraph lineage {\n")
+
+
+def test_graph_around_an_undeclared_name_says_which_it_may_be(repo: Path) -> None:
+    write_manifests(repo / "manifests", manifest_doc("churn-model"))
+    result = CliRunner().invoke(cli, ["graph", "--around", "churn-modle\x1b[2J"])
+    assert result.exit_code == 2
+    assert "is not a declared entity; did you mean 'churn-model'?" in result.output
+    assert "\x1b" not in result.output
+
+
+def test_graph_of_invalid_manifests_reports_them(repo: Path) -> None:
+    (repo / "manifests" / "bad.yaml").write_text("kind: Artifact\nmetadata: [\n", "utf-8")
+    result = CliRunner().invoke(cli, ["graph"])
+    assert result.exit_code == 1
+    assert "manifests/bad.yaml:" in result.output

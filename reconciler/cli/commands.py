@@ -11,6 +11,7 @@ import click
 from reconciler import __version__
 from reconciler.cli.apply import apply
 from reconciler.cli.github import github
+from reconciler.cli.graph import graph_command
 from reconciler.cli.importing import forget_command, import_command
 from reconciler.cli.review import audit, plan
 from reconciler.cli.sandbox import sandbox
@@ -67,6 +68,7 @@ cli.add_command(import_command)
 cli.add_command(forget_command)
 cli.add_command(github)
 cli.add_command(targets_command)
+cli.add_command(graph_command)
 cli.add_command(schema)
 cli.add_command(sandbox)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 
 from reconciler import gitbase, lockfile, planfile
 from reconciler.aws import Connection
+from reconciler.cli.graph import by_kind
 from reconciler.cli.options import (
     EXIT_CHANGES,
     aws_options,
@@ -26,6 +28,7 @@ from reconciler.cli.options import (
     target_option,
 )
 from reconciler.config import Settings
+from reconciler.drawing import from_plan
 from reconciler.errors import ReconcilerError
 from reconciler.manifest import ParsedFiles
 from reconciler.multitarget import for_each
@@ -139,13 +142,24 @@ def plan(
 
     computed = [(s, state.plan(prune=prune, base=base_of(s))) for s, state in states]
     plans = [(s, redact_plan(c, s.sensitive)) for s, c in computed]
+    # The markdown plan draws what changes (the other formats list it).
+    drawings = [
+        from_plan(p, by_kind(state.desired), state.baseline)
+        if output_format == "markdown"
+        else None
+        for (_, p), (_, state) in zip(plans, states, strict=True)
+    ]
     if has_targets(selected):
         shown = [(s.target, p) for s, p in plans if s.target is not None]
-        several = (multi.render_plans_json, multi.render_plans_markdown, multi.render_plans_text)
+        by_target = {
+            s.target.name: d for (s, _), d in zip(plans, drawings, strict=True) if s.target and d
+        }
+        as_markdown = functools.partial(multi.render_plans_markdown, drawings=by_target)
+        several = (multi.render_plans_json, as_markdown, multi.render_plans_text)
         render(shown, output_format, max_length, *several)
     else:
-        renderers = (jsondoc.render_plan, markdown.render_plan, text.render_plan)
-        render(plans[0][1], output_format, max_length, *renderers)
+        one = functools.partial(markdown.render_plan, drawing=drawings[0])
+        render(plans[0][1], output_format, max_length, jsondoc.render_plan, one, text.render_plan)
     if out is not None:
         state = states[0][1]
         mode = planfile.Mode(prune, refresh, deep)
