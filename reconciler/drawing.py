@@ -304,7 +304,7 @@ def from_plan(plan: Plan, desired: ByKind, lockfile: Lockfile | None = None) -> 
     links: list[Link] = []
     for change in plan.changes:
         status = _STATUS_OF_ACTION[change.action.value]
-        if getattr(change, "kind", "Artifact") == _ASSOCIATION:
+        if change.is_edge:
             links += _changed_links(graph, change, status)
         else:
             statuses[change.name] = status

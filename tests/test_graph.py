@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from reconciler.drawing import (
     from_declared,
     from_plan,
 )
+from reconciler.lockfile import Edge, Lockfile
 from reconciler.plan import compute_plan
 from reconciler.render import markdown, mermaid
 from reconciler.render import targets as multi
@@ -263,3 +265,62 @@ def test_graph_of_invalid_manifests_reports_them(repo: Path) -> None:
     result = CliRunner().invoke(cli, ["graph"])
     assert result.exit_code == 1
     assert "manifests/bad.yaml:" in result.output
+
+
+def _lock_with_edges(
+    artifacts: dict[str, dict[str, Any]], edges: dict[str, dict[str, Any]]
+) -> Lockfile:
+    lock = recorded(artifacts)
+    recorded_edges = {
+        name: Edge(arn_for(spec["Source"]), arn_for(spec["Destination"]), spec)
+        for name, spec in edges.items()
+    }
+    return replace(lock, associations=recorded_edges)
+
+
+def test_a_plan_draws_created_deleted_and_replaced_edges() -> None:
+    artifacts = {name: spec(name) for name in ("data", "image", "model", "old")}
+    lock = _lock_with_edges(
+        artifacts,
+        {
+            "kept": _edge("data", "model"),
+            "retyped": _edge("image", "model"),
+            "moved": _edge("old", "model"),
+            "dropped": _edge("old", "image"),
+        },
+    )
+    desired = _by_kind(
+        artifacts,
+        {
+            "kept": _edge("data", "model"),
+            "retyped": _edge("image", "model", "DerivedFrom"),
+            "moved": _edge("data", "image"),
+            "added": _edge("model", "data", "AssociatedWith"),
+        },
+    )
+    plan = compute_plan(desired, lock, prune=True)
+    drawing = from_plan(plan, desired, lock)
+    assert _links(drawing) == {
+        ("image", "model", "DerivedFrom", Status.REPLACED),
+        ("old", "model", "ContributedTo", Status.DELETED),  # moved: the old edge goes
+        ("data", "image", "ContributedTo", Status.CREATED),  # and the new one comes
+        ("old", "image", "ContributedTo", Status.DELETED),
+        ("model", "data", "AssociatedWith", Status.CREATED),
+    }
+    assert {n.id: n.status for n in drawing.nodes} == dict.fromkeys(
+        ("data", "image", "model", "old"), Status.UNCHANGED
+    )
+
+
+def test_a_replaced_entity_draws_its_edges_replaced_and_its_neighbours() -> None:
+    artifacts = {name: spec(name) for name in ("data", "model", "report")}
+    edges = {"d": _edge("data", "model"), "r": _edge("model", "report")}
+    lock = _lock_with_edges(artifacts, edges)
+    moved = {**artifacts, "model": spec("model", Source={"SourceUri": "s3://acme/moved"})}
+    desired = _by_kind(moved, edges)
+    drawing = from_plan(compute_plan(desired, lock), desired, lock)
+    assert _nodes(drawing)["model"] == ("Artifact", Status.REPLACED)
+    assert _links(drawing) == {
+        ("data", "model", "ContributedTo", Status.REPLACED),
+        ("model", "report", "ContributedTo", Status.REPLACED),
+    }

@@ -17,7 +17,6 @@ from reconciler.cli.options import (
     target_option,
 )
 from reconciler.drawing import from_declared
-from reconciler.manifest import DesiredState
 from reconciler.project import load_desired
 from reconciler.render import dot, graphjson, mermaid
 from reconciler.textsafe import visible
@@ -71,20 +70,11 @@ def graph_command(
     selected = selected_settings(target_names, manifests, cache=not no_cache)
     if len(selected) > 1:
         raise click.UsageError("graph draws one target's manifests: choose it with --target NAME")
-    desired = by_kind(load_desired(selected[0]))
+    desired = load_desired(selected[0]).by_kind()
     if around is not None:
         _refuse_unknown(around, desired)
     drawing = from_declared(desired, around, depth)
     emit(RENDERERS[output_format](drawing))
-
-
-def by_kind(desired: DesiredState) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
-    """The declared specs by kind (artifacts only, where manifests know no other kind)."""
-    of_every_kind = getattr(desired, "by_kind", None)
-    if of_every_kind is not None:
-        result: Mapping[str, Mapping[str, Mapping[str, Any]]] = of_every_kind()
-        return result
-    return {"Artifact": desired.specs()}
 
 
 def _refuse_unknown(around: str, desired: Mapping[str, Mapping[str, Any]]) -> None:
