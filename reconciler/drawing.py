@@ -335,7 +335,7 @@ def from_declared(desired: ByKind, around: str | None = None, depth: int = 1) ->
     not manage that edges reach (faded). With `around` (a declared entity's name), only what is
     at most `depth` edges away from it, whichever way they point."""
     graph = _Graph(desired, None)
-    links = list(graph.edges.values())
+    links = [replace(link, status=Status.DECLARED) for link in graph.edges.values()]
     declared = [name for kind in ENTITY_KINDS for name in desired.get(kind, {})]
     order = list(dict.fromkeys([*declared, *(end for link in links for end in _ends(link))]))
     if around is not None:

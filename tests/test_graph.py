@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from reconciler.drawing import (
     from_declared,
     from_plan,
 )
-from reconciler.lockfile import Edge, Lockfile
+from reconciler.lockfile import Edge, Entry, Lockfile
+from reconciler.manifest import load_manifests
 from reconciler.plan import compute_plan
 from reconciler.render import markdown, mermaid
 from reconciler.render import targets as multi
@@ -88,7 +90,7 @@ def test_the_declared_graph_draws_every_entity_and_edge() -> None:
         "approval": ("Action", Status.DECLARED),
         TRIAL: ("TrialComponent", Status.UNCHANGED),
     }
-    assert ("model", "approval", "AssociatedWith", Status.UNCHANGED) in _links(drawing)
+    assert ("model", "approval", "AssociatedWith", Status.DECLARED) in _links(drawing)
     assert len(drawing.links) == 5
     assert [n.label for n in drawing.nodes if n.id == TRIAL] == [
         "churn-train-2026-11-aws-training-job"
@@ -324,3 +326,66 @@ def test_a_replaced_entity_draws_its_edges_replaced_and_its_neighbours() -> None
         ("data", "model", "ContributedTo", Status.REPLACED),
         ("model", "report", "ContributedTo", Status.REPLACED),
     }
+
+
+ROOT = Path(__file__).parent.parent
+LINEAGE = ROOT / "examples" / "lineage" / "manifests"
+
+
+def readme_charts() -> list[str]:
+    """The Mermaid blocks of the README, as GitHub shows them."""
+    return _mermaid_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+
+
+def test_the_readmes_picture_is_what_graph_draws_of_the_example() -> None:
+    result = CliRunner().invoke(cli, ["graph", "--manifests", str(LINEAGE), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert readme_charts()[0] == result.output
+    assert '{{"churn-endpoint"}}' in result.output  # a context
+    assert '(["churn-model-approval"])' in result.output  # an action
+    assert '[["churn-train-2026-11-aws-training-job"]]' in result.output  # a trial component
+    assert result.output.count("-->|") == 5
+
+
+def _applied(desired: Mapping[str, Mapping[str, dict[str, Any]]]) -> Lockfile:
+    """A lockfile recording every entity and edge of `desired` as applied."""
+    arns = {
+        name: arn_for(name, resource=kind.lower())
+        for kind in ("Artifact", "Context", "Action")
+        for name in desired[kind]
+    }
+
+    def entries(kind: str) -> dict[str, Entry]:
+        return {name: Entry(arns[name], dict(spec)) for name, spec in desired[kind].items()}
+
+    edges = {
+        name: Edge(arns.get(s["Source"], s["Source"]), arns[s["Destination"]], dict(s))
+        for name, s in desired["Association"].items()
+    }
+    return replace(
+        recorded({}),
+        artifacts=entries("Artifact"),
+        contexts=entries("Context"),
+        actions=entries("Action"),
+        associations=edges,
+    )
+
+
+def example_plan_chart() -> str:
+    """The flowchart a pull request's comment shows for a change to the example: the model
+    retrained (a new Source: replaced), and an evaluation report added below it."""
+    desired = load_manifests(LINEAGE).by_kind()
+    lock = _applied(desired)
+    model = {**desired["Artifact"]["churn-model"], "Source": {"SourceUri": "s3://acme/v4.tar.gz"}}
+    report = spec("churn-evaluation-report", ArtifactType="Report")
+    desired["Artifact"] |= {"churn-model": model, "churn-evaluation-report": report}
+    desired["Association"]["model-to-report"] = _edge("churn-model", "churn-evaluation-report")
+    plan = compute_plan(desired, lock)
+    return mermaid.render(from_plan(plan, desired, lock))
+
+
+def test_the_readmes_second_picture_is_the_comment_of_a_change_to_the_example() -> None:
+    chart = example_plan_chart()
+    assert readme_charts()[1] == chart
+    assert '["-/#43; churn-model"]' in chart and '["#43; churn-evaluation-report"]' in chart
+    assert "churn-endpoint" not in chart  # two edges away from what changes

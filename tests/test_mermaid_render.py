@@ -16,6 +16,7 @@ from reconciler.render.palette import SYMBOLS
 from tests.helpers import recorded
 from tests.hostile import HOSTILE
 from tests.jsdeps import Rendered, render_mermaid
+from tests.test_graph import readme_charts
 from tests.test_plan import spec
 
 #: Names that Mermaid would read as syntax, or that its renderer would change, were they raw.
@@ -136,6 +137,7 @@ def rendered() -> dict[str, Rendered]:
         "large": mermaid.render(LARGE),
         "small budget": mermaid.render(LARGE, budget=3_000),
         "in a comment": _chart_in_a_markdown_plan(),
+        **{f"readme {i}": chart for i, chart in enumerate(readme_charts())},
         "broken": BROKEN,
         "too many edges": TOO_MANY_EDGES,
         "too long": TOO_LONG,
@@ -276,3 +278,14 @@ def test_the_chart_of_a_markdown_plan_renders_with_the_changed_part(
     nodes = rendered["in a comment"].node_labels()
     assert {"+ churn-dataset-00003", "- churn-dataset-00600"} <= set(nodes.values())
     assert nodes["omitted"].startswith("Left out of the picture: ")
+
+
+def test_the_readmes_pictures_render(rendered: dict[str, Rendered]) -> None:
+    charts = [value for key, value in rendered.items() if key.startswith("readme ")]
+    assert charts
+    for chart in charts:
+        assert chart.svg is not None, chart.error
+    declared = charts[0].node_labels()
+    assert declared["n2"] == "churn-model"
+    assert declared["n5"] == "churn-train-2026-11-aws-training-job"
+    assert set(charts[0].edge_labels().values()) == {"ContributedTo", "Produced"}
