@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -389,3 +390,28 @@ def test_the_readmes_second_picture_is_the_comment_of_a_change_to_the_example() 
     assert readme_charts()[1] == chart
     assert '["-/#43; churn-model"]' in chart and '["#43; churn-evaluation-report"]' in chart
     assert "churn-endpoint" not in chart  # two edges away from what changes
+
+
+def example_created() -> Drawing:
+    """The drawing of a plan of examples/lineage with nothing applied yet."""
+    desired = load_manifests(LINEAGE).by_kind()
+    return from_plan(compute_plan(desired, recorded({})), desired, recorded({}))
+
+
+def plan_comment_of_the_example(repo: Path) -> str:
+    """`plan --format markdown` of examples/lineage with nothing applied yet."""
+    shutil.copytree(LINEAGE, repo / "manifests", dirs_exist_ok=True)
+    result = CliRunner().invoke(cli, ["plan", "--format", "markdown"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_plan_comment_draws_the_graph_it_creates(repo: Path) -> None:
+    output = plan_comment_of_the_example(repo)
+    (chart,) = _mermaid_blocks(output)
+    expected = example_created()
+    assert chart == mermaid.render(expected)
+    assert {node.status for node in expected.nodes} == {Status.CREATED, Status.UNCHANGED}
+    assert len(expected.links) == 5
+    assert '["#43; churn-train-data"]' in chart
+    assert_safe_markdown(output)

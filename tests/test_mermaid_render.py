@@ -16,7 +16,7 @@ from reconciler.render.palette import SYMBOLS
 from tests.helpers import recorded
 from tests.hostile import HOSTILE
 from tests.jsdeps import Rendered, render_mermaid
-from tests.test_graph import readme_charts
+from tests.test_graph import example_created, readme_charts
 from tests.test_plan import spec
 
 #: Names that Mermaid would read as syntax, or that its renderer would change, were they raw.
@@ -137,6 +137,7 @@ def rendered() -> dict[str, Rendered]:
         "large": mermaid.render(LARGE),
         "small budget": mermaid.render(LARGE, budget=3_000),
         "in a comment": _chart_in_a_markdown_plan(),
+        "example created": mermaid.render(example_created()),
         **{f"readme {i}": chart for i, chart in enumerate(readme_charts())},
         "broken": BROKEN,
         "too many edges": TOO_MANY_EDGES,
@@ -289,3 +290,11 @@ def test_the_readmes_pictures_render(rendered: dict[str, Rendered]) -> None:
     assert declared["n2"] == "churn-model"
     assert declared["n5"] == "churn-train-2026-11-aws-training-job"
     assert set(charts[0].edge_labels().values()) == {"ContributedTo", "Produced"}
+
+
+def test_the_plan_of_the_example_renders_every_kind(rendered: dict[str, Rendered]) -> None:
+    drawing = example_created()
+    ids = _ids(drawing)
+    assert rendered["example created"].node_labels() == {
+        ids[node.id]: SYMBOLS[node.status] + node.label for node in drawing.nodes
+    }

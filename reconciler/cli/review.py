@@ -32,7 +32,6 @@ from reconciler.errors import ReconcilerError
 from reconciler.manifest import ParsedFiles
 from reconciler.multitarget import for_each
 from reconciler.placement import refuse_misplaced_out
-from reconciler.project import declared_by_kind
 from reconciler.redact import redact_plan, redact_report
 from reconciler.render import jsondoc, markdown, text
 from reconciler.render import targets as multi
@@ -144,7 +143,7 @@ def plan(
     plans = [(s, redact_plan(c, s.sensitive)) for s, c in computed]
     # The markdown plan draws what changes (the other formats list it).
     drawings = [
-        from_plan(p, declared_by_kind(state.desired), state.baseline)
+        from_plan(p, state.desired.by_kind(), state.baseline)
         if output_format == "markdown"
         else None
         for (_, p), (_, state) in zip(plans, states, strict=True)
