@@ -21,7 +21,9 @@ from reconciler import models
 from reconciler.errors import Diagnostic, Location
 from reconciler.kinds.association import REFERENCE_PATTERN, is_arn
 from reconciler.kinds.context import CONTEXT_NAME_PATTERN
+from reconciler.kinds.manifests import MANIFEST_KINDS
 from reconciler.models import Manifest
+from reconciler.words import with_article
 from reconciler.yamlio import LineIndex, compose_documents, key_node_at, node_at
 
 Loc = tuple[str | int, ...]
@@ -87,7 +89,7 @@ def describe_validation_errors(
     for error in errors:
         if error["type"] == "extra_forbidden":
             loc = tuple(error["loc"])
-            hint = close_match(str(loc[-1]), _allowed_fields(loc[:-1], root))
+            hint = _field_hint(loc, root)
             if hint is not None:
                 misspelt.add((*loc[:-1], hint))
     return [
@@ -119,6 +121,8 @@ def describe_validation_error(
             f"{_dotted(loc[:-2])}: keys must be strings; quote the key",
         )
     if kind == "string_type" and isinstance(value, (list, dict)):
+        if root is MANIFEST_KINDS["Association"].model and loc[:1] == ("spec",):
+            return Problem(shown, index, loc, _end_not_a_string(where, value))
         return Problem(shown, index, loc, _not_a_string(where, loc, value))
     if kind == "string_type":
         return Problem(
@@ -180,6 +184,14 @@ def _not_a_string(where: str, loc: Loc, value: list[Any] | dict[str, Any]) -> st
     return message + f"write the items as one string: {example}"
 
 
+def _end_not_a_string(where: str, value: list[Any] | dict[str, Any]) -> str:
+    return (
+        f"{where} must be a string, not {kind_of(value)}: one end, the metadata.name of a "
+        "declared Artifact, Context or Action, or an ARN (an Association is one edge: declare one "
+        "for each pair of ends)"
+    )
+
+
 def _fits_a_hint(joined: str, example: str) -> bool:
     """Whether the example can be shown as is: short, one line, nothing to escape."""
     plain = '"' not in joined and "\\" not in joined
@@ -204,12 +216,56 @@ def _unknown_field(loc: Loc, root: type[BaseModel]) -> str:
     parent = _dotted(loc[:-1])
     if parent:
         message += f" in {parent}"
+    elsewhere = _field_of_other_kinds(loc, root)
+    if elsewhere is not None:
+        this, owners, same_role = elsewhere
+        named = " and ".join(with_article(owner) for owner in owners)
+        verb = "has" if len(owners) == 1 else "have"
+        message += f": {with_article(this)} has no {name} ({named} {verb})"
+        return message + (f"; did you mean '{same_role}'?" if same_role else "")
     hint = close_match(name, allowed)
     if hint:
         return message + f" (did you mean '{hint}'?)"
     if allowed:
         return message + f"; expected one of: {', '.join(allowed)}"
     return message
+
+
+def _field_hint(loc: Loc, root: type[BaseModel]) -> str | None:
+    """The field an unknown one at `loc` most likely meant, if any."""
+    elsewhere = _field_of_other_kinds(loc, root)
+    if elsewhere is not None:
+        return elsewhere[2]  # not a close spelling: `Status` in a Context is not `Tags`
+    return close_match(str(loc[-1]), _allowed_fields(loc[:-1], root))
+
+
+def _field_of_other_kinds(
+    loc: Loc, root: type[BaseModel]
+) -> tuple[str, list[str], str | None] | None:
+    """For an unknown field of a spec that the spec of another kind has: this kind, the kinds
+    that have it, and this kind's field of the same role (for ArtifactType in a Context,
+    ContextType)."""
+    this = next((kind for kind, table in MANIFEST_KINDS.items() if table.model is root), None)
+    if this is None or len(loc) != 2 or loc[0] != "spec":
+        return None
+    name = str(loc[1])
+    owners = [
+        kind
+        for kind, table in MANIFEST_KINDS.items()
+        if kind != this and name in _allowed_fields(("spec",), table.model)
+    ]
+    if not owners:
+        return None
+    own = _allowed_fields(("spec",), root)
+    same_role = next(
+        (
+            name.replace(owner, this, 1)
+            for owner in owners
+            if name.startswith(owner) and name.replace(owner, this, 1) in own
+        ),
+        None,
+    )
+    return this, owners, same_role
 
 
 def close_match(word: str, candidates: list[str]) -> str | None:

@@ -274,12 +274,56 @@ def test_context_and_action_specs_are_checked_against_their_models(tmp_path: Pat
         "starting and ending with a letter or digit; got '-bad'",
         "m.yaml:7:45: spec.Source.SourceType is 257 characters long; the limit is 256",
         "m.yaml:8:16: spec.Description is 3073 characters long; the limit is 3072",
-        "m.yaml:9:3: unknown field 'MetadataProperties' in spec (did you mean 'Properties'?)",
+        "m.yaml:9:3: unknown field 'MetadataProperties' in spec: a Context has no "
+        "MetadataProperties (an Artifact and an Action have)",
         "m.yaml:15:15: spec.ActionName must be letters, digits and hyphens, starting and ending "
         "with a letter or digit; got 'churn_approval'",
         "m.yaml:18:11: spec.Status must be 'Unknown', 'InProgress', 'Completed', 'Failed', "
         "'Stopping' or 'Stopped', not 'Done'",
         'm.yaml:19:23: spec.Properties.score must be a string, not a number; quote it: score: "0.9"',
+    ]
+
+
+def test_a_field_of_another_kind_is_named_as_such_with_its_counterpart(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """\
+        apiVersion: reconciler/v1
+        kind: Context
+        metadata: {name: endpoint}
+        spec:
+          ArtifactType: Endpoint
+          Source: {SourceUri: "s3://a"}
+          Status: Completed
+        """,
+    )
+    # ContextType is not reported missing: the hint explains it.
+    assert problems(tmp_path) == [
+        "m.yaml:5:3: unknown field 'ArtifactType' in spec: a Context has no ArtifactType (an "
+        "Artifact has); did you mean 'ContextType'?",
+        "m.yaml:7:3: unknown field 'Status' in spec: a Context has no Status (an Action has)",
+    ]
+
+
+def test_an_end_written_as_a_mapping_or_a_list_is_told_what_an_end_is(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """\
+        apiVersion: reconciler/v1
+        kind: Association
+        metadata: {name: e}
+        spec:
+          Source: {SourceUri: "s3://a"}
+          Destination: [a, b]
+        """,
+    )
+    what = (
+        "one end, the metadata.name of a declared Artifact, Context or Action, or an ARN (an "
+        "Association is one edge: declare one for each pair of ends)"
+    )
+    assert problems(tmp_path) == [
+        f"m.yaml:5:11: spec.Source must be a string, not a mapping: {what}",
+        f"m.yaml:6:16: spec.Destination must be a string, not a list: {what}",
     ]
 
 
