@@ -1,5 +1,5 @@
-"""The demo's lineage (examples/lineage/, beside the artifacts of manifests/): one ML project's
-whole graph, valid, connected from the raw data to the endpoint, with one edge to a trial
+"""The demo's lineage (examples/churn-lineage/, beside the artifacts of manifests/): one ML
+project's whole graph, valid, connected from the raw data to the endpoint, with one edge to a trial
 component SageMaker created, which the demo's sandbox preloads."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from reconciler.manifest import load_target_manifests
 from reconciler.sandbox import preload
 
 ROOT = Path(__file__).parent.parent
-LINEAGE = ROOT / "examples" / "lineage"
+LINEAGE = ROOT / "examples" / "churn-lineage"
 PRELOAD = ROOT / "scripts" / "demo-preload.yaml"
 
 
