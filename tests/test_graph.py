@@ -23,7 +23,7 @@ from reconciler.drawing import (
     from_plan,
 )
 from reconciler.lockfile import Edge, Entry, Lockfile
-from reconciler.manifest import load_manifests
+from reconciler.manifest import load_target_manifests
 from reconciler.plan import compute_plan
 from reconciler.render import markdown, mermaid
 from reconciler.render import targets as multi
@@ -330,7 +330,18 @@ def test_a_replaced_entity_draws_its_edges_replaced_and_its_neighbours() -> None
 
 
 ROOT = Path(__file__).parent.parent
-LINEAGE = ROOT / "examples" / "lineage" / "manifests"
+#: The demo: the artifacts of manifests/ and the lineage of examples/lineage/ around them.
+DEMO_DIRECTORIES = (ROOT / "manifests", ROOT / "examples" / "lineage")
+
+
+def demo_declared() -> dict[str, dict[str, dict[str, Any]]]:
+    return load_target_manifests(list(DEMO_DIRECTORIES), {}).by_kind()
+
+
+def demo_repo(repo: Path) -> None:
+    """The demo's manifests in `repo`'s manifests/, both directories in it."""
+    for directory in DEMO_DIRECTORIES:
+        shutil.copytree(directory, repo / "manifests" / directory.name, dirs_exist_ok=True)
 
 
 def readme_charts() -> list[str]:
@@ -338,14 +349,15 @@ def readme_charts() -> list[str]:
     return _mermaid_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
 
 
-def test_the_readmes_picture_is_what_graph_draws_of_the_example() -> None:
-    result = CliRunner().invoke(cli, ["graph", "--manifests", str(LINEAGE), "--no-cache"])
+def test_the_readmes_picture_is_what_graph_draws_of_the_demo(repo: Path) -> None:
+    demo_repo(repo)
+    result = CliRunner().invoke(cli, ["graph"])
     assert result.exit_code == 0, result.output
-    assert readme_charts()[0] == result.output
+    assert readme_charts()[0] == result.output == mermaid.render(from_declared(demo_declared()))
     assert '{{"churn-endpoint"}}' in result.output  # a context
     assert '(["churn-model-approval"])' in result.output  # an action
-    assert '[["churn-train-2026-11-aws-training-job"]]' in result.output  # a trial component
-    assert result.output.count("-->|") == 5
+    assert '[["churn-xgboost-v3-2026-11-02-10-14-03-aws-training-job"]]' in result.output
+    assert result.output.count("-->|") == len(demo_declared()["Association"])
 
 
 def _applied(desired: Mapping[str, Mapping[str, dict[str, Any]]]) -> Lockfile:
@@ -373,34 +385,34 @@ def _applied(desired: Mapping[str, Mapping[str, dict[str, Any]]]) -> Lockfile:
 
 
 def example_plan_chart() -> str:
-    """The flowchart a pull request's comment shows for a change to the example: the model
-    retrained (a new Source: replaced), and an evaluation report added below it."""
-    desired = load_manifests(LINEAGE).by_kind()
+    """The flowchart a pull request's comment shows for a change to the demo: the model
+    retrained (a new Source: replaced), and a model card added below it."""
+    desired = demo_declared()
     lock = _applied(desired)
     model = {**desired["Artifact"]["churn-model"], "Source": {"SourceUri": "s3://acme/v4.tar.gz"}}
-    report = spec("churn-evaluation-report", ArtifactType="Report")
-    desired["Artifact"] |= {"churn-model": model, "churn-evaluation-report": report}
-    desired["Association"]["model-to-report"] = _edge("churn-model", "churn-evaluation-report")
+    card = spec("churn-model-card", ArtifactType="Report")
+    desired["Artifact"] |= {"churn-model": model, "churn-model-card": card}
+    desired["Association"]["model-to-card"] = _edge("churn-model", "churn-model-card")
     plan = compute_plan(desired, lock)
     return mermaid.render(from_plan(plan, desired, lock))
 
 
-def test_the_readmes_second_picture_is_the_comment_of_a_change_to_the_example() -> None:
+def test_the_readmes_second_picture_is_the_comment_of_a_change_to_the_demo() -> None:
     chart = example_plan_chart()
     assert readme_charts()[1] == chart
-    assert '["-/#43; churn-model"]' in chart and '["#43; churn-evaluation-report"]' in chart
-    assert "churn-endpoint" not in chart  # two edges away from what changes
+    assert '["-/#43; churn-model"]' in chart and '["#43; churn-model-card"]' in chart
+    assert "churn-raw-events" not in chart  # two edges away from what changes
 
 
 def example_created() -> Drawing:
-    """The drawing of a plan of examples/lineage with nothing applied yet."""
-    desired = load_manifests(LINEAGE).by_kind()
+    """The drawing of a plan of the demo with nothing applied yet."""
+    desired = demo_declared()
     return from_plan(compute_plan(desired, recorded({})), desired, recorded({}))
 
 
 def plan_comment_of_the_example(repo: Path) -> str:
-    """`plan --format markdown` of examples/lineage with nothing applied yet."""
-    shutil.copytree(LINEAGE, repo / "manifests", dirs_exist_ok=True)
+    """`plan --format markdown` of the demo with nothing applied yet."""
+    demo_repo(repo)
     result = CliRunner().invoke(cli, ["plan", "--format", "markdown"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
@@ -412,6 +424,6 @@ def test_the_plan_comment_draws_the_graph_it_creates(repo: Path) -> None:
     expected = example_created()
     assert chart == mermaid.render(expected)
     assert {node.status for node in expected.nodes} == {Status.CREATED, Status.UNCHANGED}
-    assert len(expected.links) == 5
+    assert len(expected.links) == len(demo_declared()["Association"])
     assert '["#43; churn-train-data"]' in chart
     assert_safe_markdown(output)

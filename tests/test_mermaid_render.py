@@ -287,8 +287,8 @@ def test_the_readmes_pictures_render(rendered: dict[str, Rendered]) -> None:
     for chart in charts:
         assert chart.svg is not None, chart.error
     declared = charts[0].node_labels()
-    assert declared["n2"] == "churn-model"
-    assert declared["n5"] == "churn-train-2026-11-aws-training-job"
+    assert declared["n7"] == "churn-model"
+    assert declared["n11"] == "churn-xgboost-v3-2026-11-02-10-14-03-aws-training-job"
     assert set(charts[0].edge_labels().values()) == {"ContributedTo", "Produced"}
 
 
