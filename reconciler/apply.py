@@ -436,11 +436,12 @@ class Executor:
             if name not in self.recorder.detached:
                 return
             entries = self.recorder.every_entry()
+            originals = self.recorder.detached[name].associations
             requests = reattach_requests(name, self.recorder.detached, entries)
         if requests is None:
             return  # another end's successor is not created yet: a later step or run does it
         kind = self.recorder.kind_of(name)
-        for request in requests:
+        for original, request in zip(originals, requests, strict=True):
             try:
                 self.service.add_association(request)
             except ServiceCallError as exc:
@@ -448,6 +449,11 @@ class Executor:
                     continue
                 if exc.code != "ValidationException":  # "already exists" is what we want
                     raise
+            # An edge of ours left undeclared (an orphan) now joins the successor.
+            self.recorder.move_edges(
+                (original["SourceArn"], original["DestinationArn"]),
+                (request["SourceArn"], request["DestinationArn"]),
+            )
             restored = f"{request['SourceArn']} -> {request['DestinationArn']}"
             self._report(
                 Outcome(name, OutcomeKind.ASSOCIATION_RESTORED, entries[name].arn, restored, kind)

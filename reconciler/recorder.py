@@ -8,6 +8,7 @@ journal's replay does).
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from reconciler.journal import EDGE_KIND, Journal
 from reconciler.kinds import ARTIFACT, ENTITY_KINDS
@@ -85,6 +86,14 @@ class Recorder:
         with self.lock:
             self._journal.remove_edge(name)
             self.edges.pop(name, None)
+
+    def move_edges(self, ends: tuple[str, str], to: tuple[str, str]) -> None:
+        """The recorded edges between `ends` now join `to` (an end replaced, the edge put back
+        on its successor)."""
+        with self.lock:
+            for name, edge in list(self.edges.items()):
+                if edge.ends == ends and ends != to:
+                    self.put_edge(name, replace(edge, source_arn=to[0], destination_arn=to[1]))
 
     def intend_edge(self, name: str) -> None:
         with self.lock:

@@ -535,3 +535,34 @@ def test_a_create_refused_for_another_reason_is_an_error_after_one_look(
     assert run.errors == ["endpoint: create_context failed: ValidationException: Source is bad"]
     assert run.outcomes == []
     assert not run.lockfile.contexts
+
+
+def test_an_orphan_edge_of_a_replaced_entity_is_put_back_and_still_ours(
+    applier: Applier, lineage_sandbox: Sandbox
+) -> None:
+    assert applier(graph()).ok
+    ids = arns(applier.lockfile)
+    renamed = graph()
+    renamed["Action"]["approval"] = action("approval", ActionName="approval-v2")
+    del renamed["Association"]["model-to-approval"]  # undeclared: an orphan, not pruned
+    assert applier(renamed).ok
+    new = arns(applier.lockfile)["approval"]
+    assert (ids["model"], new, None) in edges_on(lineage_sandbox)
+    assert applier.lockfile.associations["model-to-approval"].destination_arn == new
+    result = applier(renamed, prune=True)
+    assert result.ok, result.errors
+    assert applier.results() == {"model-to-approval": "deleted"}
+    assert (ids["model"], new, None) not in edges_on(lineage_sandbox)
+
+
+def test_the_association_quota_stops_the_run_with_a_clear_message(
+    preload: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Sandbox(SandboxConfig(preload=preload, association_quota=2)) as small:
+        use(small, monkeypatch)
+        apply_graph = Applier(tmp_path / "l.lock.json", connect(Connection()))
+        result = apply_graph(graph())
+        assert not result.ok
+        assert any("the account's association quota is reached" in e for e in result.errors)
+        assert len(apply_graph.lockfile.associations) == 2
+        assert len(edges_on(small)) == 2
