@@ -74,7 +74,6 @@ def _good_documents() -> dict[str, Any]:
     files = [
         *sorted((ROOT / "manifests").rglob("*.yaml")),
         *sorted((ROOT / "examples" / "churn-lineage").rglob("*.yaml")),
-        *sorted((ROOT / "examples" / "lineage").rglob("*.yaml")),
         *sorted((CORPUS / "good").glob("*.yaml")),
     ]
     return {
