@@ -1,53 +1,102 @@
-"""Bringing existing artifacts under management (import) and handing them back (forget)."""
+"""Bringing existing entities under management (import) and handing them back (forget).
+
+An artifact, a context or an action is imported by its ARN (the kind is the ARN's); an edge has
+no ARN and carries no tags, so it is not imported: once both its ends are ours, apply finds the
+existing edge and records it as adopted (never ours to delete).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler.aws import Lineage, live_spec, timestamp_text
+from reconciler.aws import Lineage, timestamp_text
 from reconciler.errors import ReconcilerError
-from reconciler.lockfile import Entry, Lockfile, parse_arn
+from reconciler.kinds import ARTIFACT, ENTITY_KINDS, EntityKind, kind_of_arn
+from reconciler.kinds.association import KIND as ASSOCIATION
+from reconciler.lockfile import Entry, Lockfile, parse_entity_arn
 from reconciler.ownership import RESERVED_TAG_KEYS, Claim, Owner, not_ours, ownership_tags
-from reconciler.plan import Change, compare
+from reconciler.plan import Action, Change, field_changes
+from reconciler.requests import live_spec_of
+
+Declared = Mapping[str, Mapping[str, dict[str, Any]]]
+
+EDGE_IMPORT = (
+    "an association has no ARN and cannot be imported: import its two ends (or declare them), "
+    "and apply records the existing edge as adopted"
+)
 
 
 @dataclass(frozen=True)
 class Imported:
     name: str
     arn: str
-    #: How the live artifact differs from the manifest: what the next apply will change.
+    #: How the live entity differs from the manifest: what the next apply will change.
     pending: Change | None
+    kind: str = ARTIFACT.kind
 
 
-def import_artifact(
+def pending_change(
+    kind: EntityKind, name: str, entry: Entry, spec: dict[str, Any]
+) -> Change | None:
+    """What the next apply does to a just imported entity: nothing, an update or a replace."""
+    if entry.spec == spec:
+        return None
+    because = tuple(f for f in kind.replace_fields if entry.spec.get(f) != spec.get(f))
+    action = Action.REPLACE if because else Action.UPDATE
+    fields = field_changes(entry.spec, spec)
+    return Change(name, action, entry.spec, spec, entry.arn, fields, because, kind=kind.kind)
+
+
+def _declared_kind(declared: Declared, name: str) -> str | None:
+    for kind_name, specs in declared.items():
+        if name in specs:
+            return kind_name
+    return None
+
+
+def import_entity(
     service: Lineage,
     lockfile: Lockfile,
-    declared: dict[str, dict[str, Any]],
+    declared: Declared,
     name: str,
     arn: str,
     from_lineage: str | None = None,
 ) -> tuple[Lockfile, Imported]:
-    """Adopt the artifact at `arn` under the declared `name`: tag it ours, record it as it is.
+    """Adopt the entity at `arn` under the declared `name`: tag it ours, record it as it is.
 
-    `lockfile` must have its lineage. An artifact owned by another lockfile is taken over only
-    when `from_lineage` names that lockfile's lineage."""
+    `declared`: the manifests' specs by kind. `lockfile` must have its lineage. An entity owned
+    by another lockfile is taken over only when `from_lineage` names that lockfile's lineage."""
     assert lockfile.lineage is not None
-    if name not in declared:
+    declared_as = _declared_kind(declared, name)
+    if declared_as is None:
         raise ReconcilerError(
             f"'{name}' is not declared in the manifests; declare it first, then import it"
         )
-    if name in lockfile.artifacts:
+    if declared_as == ASSOCIATION:
+        raise ReconcilerError(f"'{name}' is an Association: {EDGE_IMPORT}")
+    recorded_as = lockfile.kind_of(name)
+    if recorded_as is not None:
+        where = lockfile.arn_of(name) or "as an edge"
         raise ReconcilerError(
-            f"'{name}' is already in the lockfile ({lockfile.artifacts[name].arn}); "
-            "'reconciler forget' it first to import another artifact under that name"
+            f"'{name}' is already in the lockfile ({where}); "
+            "'reconciler forget' it first to import another entity under that name"
         )
-    parts = parse_arn(arn)
-    if parts is None:
-        raise ReconcilerError(f"{arn!r} is not a SageMaker artifact ARN")
+    kind = kind_of_arn(arn)
+    parts = parse_entity_arn(arn)
+    if kind is None or parts is None or parts["resource"] != kind.arn_resource:
+        raise ReconcilerError(
+            f"{arn!r} is not the ARN of a SageMaker artifact, context or action"
+            + (f" ({EDGE_IMPORT})" if arn.startswith("arn:") else "")
+        )
+    if kind.kind != declared_as:
+        raise ReconcilerError(
+            f"{arn} is the ARN of {_a(kind.kind)}, but '{name}' is declared as {_a(declared_as)}"
+        )
     if (parts["account"], parts["region"]) != (service.target.account, service.target.region):
         raise ReconcilerError(f"{arn} is not in {service.target}, where these credentials reach")
-    described = service.describe(arn)
+    described = service.describe(kind, arn)
     tags = service.tags(arn) if described is not None else None
     if described is None or tags is None:
         raise ReconcilerError(f"{arn} does not exist")
@@ -59,18 +108,33 @@ def import_artifact(
                 f"{arn} is not '{name}' of this lockfile: "
             )
         )
-    for other, entry in lockfile.artifacts.items():
-        if entry.arn == arn:
-            raise ReconcilerError(f"{arn} is already recorded as '{other}'")
+    for other_kind in ENTITY_KINDS.values():
+        for other, entry in lockfile.entities(other_kind).items():
+            if entry.arn == arn:
+                raise ReconcilerError(f"{arn} is already recorded as '{other}'")
     if owner.claim(name, lockfile.lineage) is not Claim.OURS:
         service.add_tags(arn, ownership_tags(name, lockfile.lineage))
-    entry = Entry(
-        arn, live_spec(described, tags), timestamp_text(described.get("LastModifiedTime"))
-    )
-    artifacts = {**lockfile.artifacts, name: entry}
-    return replace(lockfile, artifacts=artifacts), Imported(
-        name, arn, compare(name, entry, declared[name])
-    )
+    modified = timestamp_text(described.get("LastModifiedTime"))
+    entry = Entry(arn, live_spec_of(kind, described, tags), modified)
+    entries = {**lockfile.entities(kind), name: entry}
+    pending = pending_change(kind, name, entry, dict(declared[kind.kind][name]))
+    return lockfile.with_entities(kind, entries), Imported(name, arn, pending, kind.kind)
+
+
+def import_artifact(
+    service: Lineage,
+    lockfile: Lockfile,
+    declared: Mapping[str, dict[str, Any]],
+    name: str,
+    arn: str,
+    from_lineage: str | None = None,
+) -> tuple[Lockfile, Imported]:
+    """import_entity with the declared artifacts only (the name it had before other kinds)."""
+    return import_entity(service, lockfile, {ARTIFACT.kind: declared}, name, arn, from_lineage)
+
+
+def _a(kind_name: str) -> str:
+    return f"{'an' if kind_name[0] in 'AEIOU' else 'a'} {kind_name}"
 
 
 def _may_import(owner: Owner, name: str, lineage: str, from_lineage: str | None) -> bool:
@@ -81,9 +145,35 @@ def _may_import(owner: Owner, name: str, lineage: str, from_lineage: str | None)
     return owner.claim(name, lineage) in (Claim.OURS, Claim.LEGACY, Claim.UNOWNED)
 
 
-def unrecorded(lockfile: Lockfile, declared: dict[str, dict[str, Any]]) -> list[str]:
-    """The declared names the lockfile does not record, in order."""
-    return sorted(name for name in declared if name not in lockfile.artifacts)
+def unrecorded(lockfile: Lockfile, declared: Declared) -> list[tuple[str, str]]:
+    """(kind, name) of the declared entities the lockfile does not record, by name."""
+    return sorted(
+        (
+            (kind.kind, name)
+            for kind in ENTITY_KINDS.values()
+            for name in declared.get(kind.kind, {})
+            if lockfile.kind_of(name) is None
+        ),
+        key=lambda pair: pair[1],
+    )
+
+
+def match_existing(
+    service: Lineage, kind: EntityKind, name: str, spec: dict[str, Any]
+) -> tuple[str | None, str]:
+    """The ARN of the one entity the declared one already is on the service, or None and why
+    not: an artifact by its whole Source, a context or an action by its name (unique in an
+    account and region)."""
+    if kind is ARTIFACT:
+        return match_by_source(service, name, spec)
+    service_name = spec[kind.name_field]
+    described = service.find_by_name(kind, service_name)
+    if described is None:
+        return None, (
+            f"{name}: nothing on the service is named {kind.name_field} {service_name}; "
+            "apply will create it"
+        )
+    return str(described[kind.arn_field]), ""
 
 
 def match_by_source(service: Lineage, name: str, spec: dict[str, Any]) -> tuple[str | None, str]:
@@ -101,11 +191,31 @@ def match_by_source(service: Lineage, name: str, spec: dict[str, Any]) -> tuple[
     return matches[0]["ArtifactArn"], ""
 
 
+def _touching(lockfile: Lockfile, name: str, arn: str) -> list[str]:
+    """The recorded edges with `name` (or its ARN) as an end."""
+    return sorted(
+        edge_name
+        for edge_name, edge in lockfile.associations.items()
+        if arn in edge.ends or name in (edge.spec.get("Source"), edge.spec.get("Destination"))
+    )
+
+
 def forget(service: Lineage, lockfile: Lockfile, name: str) -> tuple[Lockfile, str]:
-    """Drop `name` from the lockfile and take our ownership tags off its artifact, leaving it."""
-    entry = lockfile.artifacts.get(name)
-    if entry is None:
+    """Drop `name` from the lockfile, leaving what it records on the service.
+
+    An entity loses our ownership tags; the edges recorded with it as an end are forgotten with
+    it (they stay on the service: reconciler no longer manages either end's side of them). An
+    edge has no tags: it is only dropped from the lockfile."""
+    edge = lockfile.associations.get(name)
+    if edge is not None:
+        edges = {n: e for n, e in lockfile.associations.items() if n != name}
+        note = f"the edge {edge.source_arn} -> {edge.destination_arn} is left in place"
+        return replace(lockfile, associations=edges), note
+    kind_name = lockfile.kind_of(name)
+    if kind_name is None or kind_name == ASSOCIATION or name in lockfile.malformed:
         raise ReconcilerError(f"'{name}' is not in the lockfile")
+    kind = ENTITY_KINDS[kind_name]
+    entry = lockfile.entities(kind)[name]
     tags = service.tags(entry.arn)
     if tags is None:
         note = f"{entry.arn} no longer exists; the entry is dropped"
@@ -116,5 +226,10 @@ def forget(service: Lineage, lockfile: Lockfile, name: str) -> tuple[Lockfile, s
         note = f"{entry.arn} is left in place, without the {' and '.join(present)} {tags_word}"
     else:
         note = f"{entry.arn} is left in place with its tags: they say it is not ours"
-    artifacts = {n: e for n, e in lockfile.artifacts.items() if n != name}
-    return replace(lockfile, artifacts=artifacts), note
+    touching = _touching(lockfile, name, entry.arn)
+    if touching:
+        listed = ", ".join(f"'{n}'" for n in touching)
+        note += f"; its recorded edges {listed} are forgotten too (left in place)"
+    entries = {n: e for n, e in lockfile.entities(kind).items() if n != name}
+    edges = {n: e for n, e in lockfile.associations.items() if n not in touching}
+    return replace(lockfile.with_entities(kind, entries), associations=edges), note

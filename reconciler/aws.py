@@ -382,11 +382,6 @@ class Lineage:
                 edges[(edge["SourceArn"], edge["DestinationArn"])] = edge
         return list(edges.values())
 
-    def pages(self, operation: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
-        """Any list operation (`key`: its items' member), one page at a time; the caller may stop
-        early."""
-        return self._page_lists(operation, key, **params)
-
     def association_pages(self, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         """ListAssociations with these filters (SourceArn, DestinationArn, SourceType,
         AssociationType, CreatedAfter...), 100 a page, one page at a time."""

@@ -20,11 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from reconciler.aws import Lineage, ServiceCallError, live_spec, timestamp_text
+from reconciler.aws import Lineage, timestamp_text
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import ARTIFACT, ENTITY_KINDS, EntityKind
-from reconciler.lockfile import Entry, Lockfile, foreign_reason
-from reconciler.ownership import Claim, Owner, is_reserved, not_ours
+from reconciler.lockfile import Edge, Entry, Lockfile, edge_foreign_reason, foreign_reason
+from reconciler.ownership import Claim, Owner, not_ours
+from reconciler.requests import live_spec_of
 from reconciler.words import counted
 
 T = TypeVar("T")
@@ -103,32 +104,9 @@ class LiveState:
         return self.entities.get(ARTIFACT.kind, {})
 
 
-def recorded_entries(lockfile: Lockfile, kind: EntityKind) -> dict[str, Entry]:
-    """The lockfile's entries of one kind."""
-    entries: dict[str, Entry] = getattr(lockfile, kind.section, {})
-    return entries
-
-
-def recorded_edges(lockfile: Lockfile) -> dict[str, Any]:
-    """The lockfile's edges, by name."""
-    edges: dict[str, Any] = getattr(lockfile, "associations", {})
-    return edges
-
-
 def type_field(kind: EntityKind) -> str:
     """The field holding an entity's type ("ArtifactType")."""
     return f"{kind.kind}Type"
-
-
-def live_entity_spec(
-    kind: EntityKind, described: dict[str, Any], tags: dict[str, str]
-) -> dict[str, Any]:
-    """The canonical spec of an entity as the service holds it (ownership tags left out)."""
-    if kind is ARTIFACT:
-        return live_spec(described, tags)
-    spec = {key: described.get(key) for key in kind.spec_model.model_fields if key != "Tags"}
-    spec["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items() if not is_reserved(k)]
-    return kind.canonical("", spec)
 
 
 def _identity(kind: EntityKind, item: dict[str, Any]) -> str | None:
@@ -173,6 +151,8 @@ class _KindRead:
     """One kind's part of a cheap read."""
 
     phrase: str
+    #: Whether it switched to per-entity reads part way.
+    switched: bool
     seen: dict[str, dict[str, Any]]
     candidates: list[dict[str, Any]]
 
@@ -192,12 +172,16 @@ class LiveReader:
         self.entries = {
             kind.kind: {
                 name: entry
-                for name, entry in recorded_entries(recorded, kind).items()
+                for name, entry in recorded.entities(kind).items()
                 if foreign_reason(entry, service.target) is None
             }
             for kind in ENTITY_KINDS.values()
         }
-        self.edges = dict(recorded_edges(recorded))
+        self.edges = {
+            name: edge
+            for name, edge in recorded.associations.items()
+            if edge_foreign_reason(edge, service.target) is None
+        }
 
     def read(self, *, deep: bool = False) -> LiveState:
         before = self.service.stats.total
@@ -205,25 +189,15 @@ class LiveReader:
         state.calls = self.service.stats.total - before
         return state
 
-    def _describe(self, kind: EntityKind, arn: str) -> dict[str, Any] | None:
-        # Contexts and actions are addressed by name, and their Describe takes the ARN too.
-        key = kind.arn_field if kind.addressed_by == "arn" else kind.name_field
-        try:
-            return self.service.call(kind.operations.describe, **{key: arn})
-        except ServiceCallError as exc:
-            if exc.code == "ResourceNotFound":
-                return None
-            raise
-
     def _full(self, kind: EntityKind, arn: str) -> LiveEntity | None:
-        described = self._describe(kind, arn)
+        described = self.service.describe(kind, arn)
         if described is None:
             return None
         tags = self.service.tags(arn)
         if tags is None:
             return None
         modified = timestamp_text(described.get("LastModifiedTime"))
-        spec = live_entity_spec(kind, described, tags)
+        spec = live_spec_of(kind, described, tags)
         return LiveEntity(arn, None, spec, tags, modified, kind.kind)
 
     def _read_fully(self, kind: EntityKind, names: list[str]) -> dict[str, LiveEntity | None]:
@@ -233,25 +207,15 @@ class LiveReader:
 
     def _edge(self, ends: tuple[str, str]) -> LiveEdge | None:
         """The service's edge between two ends (one ListAssociations call), or None."""
-        pages = self.service.pages(
-            "list_associations", "AssociationSummaries", SourceArn=ends[0], DestinationArn=ends[1]
-        )
-        try:
-            page = next(pages, [])
-        except ServiceCallError as exc:
-            if exc.code in ("ResourceNotFound", "ValidationException"):
-                return None
-            raise
-        found = [LiveEdge.of(s) for s in page if (s["SourceArn"], s["DestinationArn"]) == ends]
-        return found[0] if found else None
+        summary = self.service.association(*ends)
+        return None if summary is None else LiveEdge.of(summary)
 
     def _read_edges(self, names: list[str]) -> dict[str, LiveEdge | None]:
         read = _parallel(lambda name: self._edge(self._ends(name)), names)
         return dict(zip(names, read, strict=True))
 
     def _ends(self, name: str) -> tuple[str, str]:
-        edge = self.edges[name]
-        return (str(edge.source_arn), str(edge.destination_arn))
+        return self.edges[name].ends
 
     def read_back(self) -> LiveState:
         """Only the entries whose last write has an unknown outcome, fully."""
@@ -261,7 +225,7 @@ class LiveReader:
             names = [n for n, e in self.entries[kind.kind].items() if e.uncertain]
             if names:
                 state.entities[kind.kind] = self._read_fully(kind, names)
-        edges = [n for n, e in self.edges.items() if getattr(e, "uncertain", False)]
+        edges = [n for n, e in self.edges.items() if e.uncertain]
         state.edges = self._read_edges(edges)
         state.calls = self.service.stats.total - before
         return state
@@ -277,9 +241,7 @@ class LiveReader:
                 continue  # a kind this repository does not manage is not scanned
             state.entities[kind.kind] = self._read_fully(kind, list(entries))
             ours = {entry.arn for entry in entries.values()}
-            listed = self.service.pages(
-                kind.operations.list, kind.operations.summaries, MaxResults=PAGE
-            )
+            listed = self.service.entity_pages(kind)
             others = [s for page in listed for s in page if s[kind.arn_field] not in ours]
             state.unrecorded.update(self._owned_among(kind, others))
             phrases.append(f"Describe{kind.kind} and ListTags for every {kind.kind.lower()}")
@@ -293,14 +255,18 @@ class LiveReader:
 
     def _cheap(self) -> LiveState:
         phrases: list[str] = []
+        listed_only = False
         state = LiveState("")
         for kind in ENTITY_KINDS.values():
             read = self._cheap_kind(kind)
             if read is None:
                 continue
             phrases.append(read.phrase)
+            listed_only = listed_only or not read.switched
             state.entities[kind.kind] = self._resolve(kind, read.seen)
             state.unrecorded.update(self._owned_among(kind, read.candidates))
+        if listed_only:
+            phrases.append("describing only what changed")
         phrase, state.edges, state.unmanaged_edges = self._list_edges(complete=False)
         if phrase:
             phrases.append(phrase)
@@ -311,7 +277,7 @@ class LiveReader:
         """List pages of one kind, by type; None when nothing of it is recorded or wanted."""
         entries = self.entries[kind.kind]
         declared = self.declared.get(kind.kind, {})
-        every_recorded = recorded_entries(self.lockfile, kind)
+        every_recorded = self.lockfile.entities(kind)
         by_arn = {entry.arn: name for name, entry in entries.items()}
         wanted = {
             identity: name
@@ -330,12 +296,7 @@ class LiveReader:
         pages = listed = 0
         switched = False
         for entity_type in types:
-            for page in self.service.pages(
-                kind.operations.list,
-                kind.operations.summaries,
-                **{field_name: entity_type},
-                MaxResults=PAGE,
-            ):
+            for page in self.service.entity_pages(kind, **{field_name: entity_type}):
                 pages += 1
                 listed += len(page)
                 for summary in page:
@@ -355,12 +316,8 @@ class LiveReader:
         listing = f"list pages ({counted(pages, call + ' call')}"
         listing += f", {counted(listed, noun)} listed, {len(seen)} of ours)"
         unseen = counted(len(entries) - len(seen), f"recorded {noun}")
-        phrase = (
-            f"{listing}, then per-{noun} reads of {unseen} not listed"
-            if switched
-            else f"{listing}, describing only what changed"
-        )
-        return _KindRead(phrase, seen, candidates)
+        phrase = f"{listing}, then per-{noun} reads of {unseen} not listed" if switched else listing
+        return _KindRead(phrase, switched, seen, candidates)
 
     def _resolve(
         self, kind: EntityKind, seen: dict[str, dict[str, Any]]
@@ -413,14 +370,11 @@ class LiveReader:
         unmanaged: list[LiveEdge] = []
         pages = listed = 0
         cut = False
-        listing = self.service.pages("list_associations", "AssociationSummaries", MaxResults=PAGE)
+        token: str | None = None
         while True:
-            if not complete and pages >= len(self.edges) - len(seen) + allowance:
-                cut = True  # listing on would cost more than asking for the rest of ours
-                break
-            page = next(listing, None)
-            if page is None:
-                break
+            more = {"NextToken": token} if token else {}
+            response = self.service.call("list_associations", MaxResults=PAGE, **more)
+            page = response.get("AssociationSummaries", [])
             pages += 1
             listed += len(page)
             for summary in page:
@@ -430,6 +384,12 @@ class LiveReader:
                     seen[name] = edge
                 elif edge.source_arn in ours and edge.destination_arn in ours:
                     unmanaged.append(edge)
+            token = response.get("NextToken")
+            if not token:
+                break
+            if not complete and pages >= len(self.edges) - len(seen) + allowance:
+                cut = True  # listing on would cost more than asking for the rest of ours
+                break
         found: dict[str, LiveEdge | None] = {name: seen.get(name) for name in self.edges}
         unseen = [name for name in self.edges if name not in seen]
         phrase = f"list pages ({counted(pages, 'ListAssociations call')}, {counted(listed, 'edge')}"
@@ -464,14 +424,14 @@ def refreshed(recorded: Lockfile, live: LiveState) -> Lockfile:
             + "; ".join(sorted(foreign))
             + ". If the lockfile was edited, restore it from git"
         )
-    changes: dict[str, Any] = {}
+    out = recorded
     for kind in ENTITY_KINDS.values():
         read = live.entities.get(kind.kind)
         if read:
-            changes[kind.section] = _refreshed_entries(recorded_entries(recorded, kind), read)
+            out = out.with_entities(kind, _refreshed_entries(recorded.entities(kind), read))
     if live.edges:
-        changes["associations"] = _refreshed_edges(recorded_edges(recorded), live.edges)
-    return replace(recorded, **changes)
+        out = replace(out, associations=_refreshed_edges(recorded.associations, live.edges))
+    return out
 
 
 def _refreshed_entries(
@@ -489,7 +449,7 @@ def _refreshed_entries(
     return out
 
 
-def _refreshed_edges(edges: dict[str, Any], read: dict[str, LiveEdge | None]) -> dict[str, Any]:
+def _refreshed_edges(edges: dict[str, Edge], read: dict[str, LiveEdge | None]) -> dict[str, Edge]:
     """Vanished edges dropped (a plan adds them again); an edge whose type was changed by hand
     records the live type (a plan replaces it); an edge read back is certain again."""
     out = dict(edges)

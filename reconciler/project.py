@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import journal, lockfile, planfile
-from reconciler.adoption import Imported, forget, import_artifact, match_by_source, unrecorded
+from reconciler.adoption import Imported, forget, import_entity, match_existing, unrecorded
 from reconciler.apply import ApplyOptions, execute
 from reconciler.audit import AuditReport, audit_live, audit_offline
 from reconciler.aws import Connection, Lineage, connect
@@ -21,6 +21,7 @@ from reconciler.cache import ManifestCache, cache_path
 from reconciler.config import Settings
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.guards import check_target, refuse_emptying
+from reconciler.kinds import ENTITY_KINDS, EntityKind
 from reconciler.live import LiveReader, LiveState, refreshed
 from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
 from reconciler.manifest import (
@@ -35,6 +36,7 @@ from reconciler.ownership import Claim
 from reconciler.plan import Plan, compute_plan
 from reconciler.planfile import Mode
 from reconciler.runlock import ApplyLock, state_directory
+from reconciler.words import counted
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,11 @@ class State:
     def audit(self) -> AuditReport:
         with paused_gc():
             if self.live is None:
-                return audit_offline(self.desired.specs(), self.recorded)
-            return audit_live(self.desired.specs(), self.recorded, self.live)
+                return audit_offline(self.desired.by_kind(), self.recorded)
+            return audit_live(self.desired.by_kind(), self.recorded, self.live)
 
     def refresh(self, service: Lineage, *, deep: bool = False) -> State:
-        live = LiveReader(service, self.recorded, {"Artifact": self.desired.specs()}).read(
-            deep=deep
-        )
+        live = LiveReader(service, self.recorded, self.desired.by_kind()).read(deep=deep)
         return replace(self, live=live)
 
     def legacy(self) -> list[str]:
@@ -82,7 +82,7 @@ class State:
 
     def read_back(self, service: Lineage) -> State:
         """Only the entries whose last write has an unknown outcome, read from the service."""
-        live = LiveReader(service, self.recorded, {"Artifact": self.desired.specs()}).read_back()
+        live = LiveReader(service, self.recorded, self.desired.by_kind()).read_back()
         return replace(self, live=live)
 
 
@@ -302,11 +302,11 @@ def run_import(
         recorded = journal.fold(settings.lockfile)
         if recorded.lineage is None:  # the tags must name the lineage the lockfile will have
             recorded = replace(recorded, lineage=new_lineage())
-        declared = load_desired(settings).specs()
+        declared = load_desired(settings).by_kind()
         service = connect_for(recorded, connection, settings)
         if name is not None and arn is not None:
             expect(1)
-            after, imported = import_artifact(service, recorded, declared, name, arn, from_lineage)
+            after, imported = import_entity(service, recorded, declared, name, arn, from_lineage)
             report(Outcome(name, OutcomeKind.IMPORTED, arn))
             _write(settings, recorded, after, service)
             return ImportReport([imported], [])
@@ -319,57 +319,72 @@ def _import_all(
     settings: Settings,
     service: Lineage,
     recorded: Lockfile,
-    declared: dict[str, dict[str, Any]],
+    declared: dict[str, dict[str, dict[str, Any]]],
     from_lineage: str | None,
     parallelism: int,
     expect: Callable[[int], None],
     report: Callable[[Outcome], None],
 ) -> ImportReport:
-    """Every unrecorded declared artifact that the service has by its whole Source, imported in
-    parallel; each import is independent of the others, so their entries merge at the end."""
+    """Every unrecorded declared entity that the service already has (an artifact by its whole
+    Source, a context or an action by its name), imported in parallel; each import is
+    independent of the others, so their entries merge at the end. Edges are not imported: apply
+    records those that exist as adopted."""
     refused: set[str] = set()
 
-    def by_source(name: str) -> tuple[Imported | None, Lockfile | None, str]:
-        arn, why_not = match_by_source(service, name, declared[name])
+    def existing(kind: EntityKind, name: str) -> tuple[Imported | None, Entry | None, str]:
+        arn, why_not = match_existing(service, kind, name, declared[kind.kind][name])
         if arn is None:
             return None, None, why_not
         try:
-            after, imported = import_artifact(service, recorded, declared, name, arn, from_lineage)
+            after, imported = import_entity(service, recorded, declared, name, arn, from_lineage)
         except ReconcilerError as exc:
             refused.add(name)
             return None, None, f"{name}: not imported: {exc}"
         report(Outcome(name, OutcomeKind.IMPORTED, arn))
-        return imported, after, ""
+        return imported, after.entities(kind)[name], ""
 
-    names = unrecorded(recorded, declared)
-    expect(len(names))
+    wanted = unrecorded(recorded, declared)
+    expect(len(wanted))
     done: dict[str, tuple[Imported, Entry]] = {}
     notes: dict[str, str] = {}
     pool = ThreadPoolExecutor(max_workers=parallelism)
     try:
-        futures = {pool.submit(by_source, name): name for name in names}
+        futures = {pool.submit(existing, ENTITY_KINDS[kind], name): name for kind, name in wanted}
         for future in as_completed(futures):
             name = futures[future]
-            imported, after, note = future.result()
-            if imported is None or after is None:
+            imported, entry, note = future.result()
+            if imported is None or entry is None:
                 notes[name] = note
             else:
-                done[name] = (imported, after.artifacts[name])
+                done[name] = (imported, entry)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: let those running finish
         if done:
-            entries = {name: entry for name, (_, entry) in done.items()}
-            current = replace(recorded, artifacts={**recorded.artifacts, **entries})
-            _write(settings, recorded, current, service)
+            _write(settings, recorded, _with_imported(recorded, done), service)
+    edges = [n for n in declared.get("Association", {}) if n not in recorded.associations]
+    if edges:
+        notes[""] = (
+            f"{counted(len(edges), 'declared association')} not recorded: associations are not "
+            "imported; apply records those that already exist as adopted"
+        )
     return ImportReport(
         [done[n][0] for n in sorted(done)], [notes[n] for n in sorted(notes)], len(refused)
     )
 
 
+def _with_imported(recorded: Lockfile, done: dict[str, tuple[Imported, Entry]]) -> Lockfile:
+    out = recorded
+    for kind in ENTITY_KINDS.values():
+        entries = {name: entry for name, (item, entry) in done.items() if item.kind == kind.kind}
+        if entries:
+            out = out.with_entities(kind, {**out.entities(kind), **entries})
+    return out
+
+
 def run_forget(settings: Settings, connection: Connection, name: str) -> str:
     with ApplyLock(settings.lockfile):
         recorded = journal.fold(settings.lockfile)
-        if name not in recorded.artifacts:
+        if recorded.kind_of(name) is None or name in recorded.malformed:
             raise ReconcilerError(
                 f"'{name}' is not in the lockfile {settings.lockfile}; nothing to forget "
                 "('reconciler audit' lists what it records)"

@@ -7,7 +7,7 @@ from tests.test_plan import spec
 
 
 def test_clean_when_the_lockfile_matches() -> None:
-    report = audit_offline({"a": spec()}, recorded({"a": spec()}))
+    report = audit_offline({"Artifact": {"a": spec()}}, recorded({"a": spec()}))
     assert report.clean
     assert report.checked == 1
     assert set(report.summary().values()) == {0}
@@ -26,7 +26,7 @@ def test_every_kind_of_finding() -> None:
         "elsewhere": spec("elsewhere"),
         "broken": spec("broken"),
     }
-    report = audit_offline(desired, lock)
+    report = audit_offline({"Artifact": desired}, lock)
     found = {(f.name, f.kind) for f in report.findings}
     assert found == {
         ("broken", FindingKind.MALFORMED),

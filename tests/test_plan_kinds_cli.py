@@ -83,7 +83,8 @@ def test_a_malformed_context_stops_the_plan_and_audit_reports_it(repo: Path) -> 
     assert "'endpoint': arn " in planned.err and "is not a SageMaker context ARN" in planned.err
     audited = reconciler("audit", "--format", "json")
     findings = json.loads(audited.out)["findings"]
-    assert {"name": "endpoint", "kind": "malformed"}.items() <= findings[0].items()
+    endpoint = [(f["kind"], f["manifest_kind"]) for f in findings if f["name"] == "endpoint"]
+    assert endpoint == [("malformed", "Context")]
 
 
 def _declare_graph(repo: Path) -> None:

@@ -112,7 +112,7 @@ def test_backticks_in_values_cannot_close_the_fence() -> None:
 
 
 def test_audit_renders_in_every_format() -> None:
-    report = audit_offline({"new": spec("new")}, recorded({"old": spec("old")}))
+    report = audit_offline({"Artifact": {"new": spec("new")}}, recorded({"old": spec("old")}))
     assert "! new: declared but not applied" in text.render_audit(report)
     assert "applied but no longer declared" in markdown.render_audit(report)
     document = json.loads(jsondoc.render_audit(report))

@@ -1,4 +1,4 @@
-"""reconciler import and forget: taking artifacts under management, and handing them over."""
+"""reconciler import and forget: taking entities under management, and handing them over."""
 
 from __future__ import annotations
 
@@ -33,13 +33,13 @@ from reconciler.render.text import Progress
     "--all",
     "import_all",
     is_flag=True,
-    help="Import every declared artifact missing from the lockfile whose whole Source the service "
-    "already has.",
+    help="Import every declared entity missing from the lockfile that the service already has "
+    "(artifacts by their whole Source, contexts and actions by name).",
 )
 @click.option(
     "--from-lineage",
     metavar="ID",
-    help="Also take over artifacts owned by the lockfile with this lineage id (a lost lockfile, "
+    help="Also take over entities owned by the lockfile with this lineage id (a lost lockfile, "
     "or another repository's that hands them over).",
 )
 @parallelism_option
@@ -60,11 +60,15 @@ def import_command(
     profile: str | None,
     endpoint_url: str | None,
 ) -> None:
-    """Bring an existing artifact under management as the declared NAME.
+    """Bring an existing artifact, context or action (the kind is the ARN's) under management
+    as the declared NAME.
 
-    Adds the ownership tag, records the artifact as it is, and shows how it differs from the
-    manifest: the next apply reconciles it. Refuses an artifact owned by another name, or by
-    another lockfile unless --from-lineage names that lockfile's lineage.
+    Adds the ownership tags, records the entity as it is, and shows how it differs from the
+    manifest: the next apply reconciles it. Refuses an entity owned by another name, or by
+    another lockfile unless --from-lineage names that lockfile's lineage. With --all: every
+    declared artifact the service has by its whole Source, and every declared context and
+    action it has by name. Associations are not imported: apply records the existing ones as
+    adopted.
 
     \b
     Example:
@@ -92,10 +96,11 @@ def import_command(
     finally:
         progress.close()
     for item in outcome.imported:
+        label = item.name if item.kind == "Artifact" else f"{item.kind.lower()} {item.name}"
         if item.pending is None:
-            say(f"{item.name}: it matches the manifest")
+            say(f"{label}: it matches the manifest")
         else:
-            say(f"{item.name}: the next apply will {item.pending.action.value} it:")
+            say(f"{label}: the next apply will {item.pending.action.value} it:")
             for field in redact_fields(item.pending.fields, settings.sensitive):
                 say(f"      {text.field_line(field)}")
     for note in outcome.notes:
@@ -119,8 +124,10 @@ def forget_command(
     profile: str | None,
     endpoint_url: str | None,
 ) -> None:
-    """Drop NAME from the lockfile and remove our ownership tag, leaving the artifact in place
-    (to hand it over to another tool or team).
+    """Drop NAME from the lockfile and remove our ownership tags, leaving the entity in place
+    (to hand it over to another tool or team). The recorded associations with NAME as an end
+    are forgotten with it; NAME may also be an association (it is left in place: edges carry no
+    tags).
 
     \b
     Example:
@@ -130,17 +137,25 @@ def forget_command(
     no_region_with(settings, region)
     note = run_forget(settings, Connection(region, profile, endpoint_url), name)
     say(f"Forgot '{name}': {note}.")
-    declared = _declared_names(settings)
-    if name in declared:
+    kind = _declared_kind(settings, name)
+    if kind == "Association":
+        say(
+            f"'{name}' is still declared: the next apply finds the edge and records it again, "
+            "as adopted; remove its manifest to stop managing it.",
+            err=True,
+        )
+    elif kind is not None:
         say(
             f"'{name}' is still declared: remove its manifest, or the next apply will find the "
-            "artifact unowned and stop.",
+            f"{kind.lower()} unowned and stop.",
             err=True,
         )
 
 
-def _declared_names(settings: Settings) -> set[str]:
+def _declared_kind(settings: Settings, name: str) -> str | None:
+    """The kind `name` is declared as, or None (not declared, or the manifests do not load)."""
     try:
-        return set(load_desired(settings).artifacts)
+        declared = load_desired(settings).named(name)
     except ReconcilerError:
-        return set()
+        return None
+    return None if declared is None else declared.kind

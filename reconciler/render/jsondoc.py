@@ -50,11 +50,14 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
         "api_calls": report.api_calls,
         "clean": report.clean,
         "checked": report.checked,
+        "checked_by_kind": report.checked_counts(),
         "summary": report.summary(),
         "findings": [
             {
                 "name": f.name,
                 "kind": f.kind.value,
+                "manifest_kind": f.manifest_kind,
+                "informational": f.informational,
                 "detail": f.detail,
                 "arn": f.arn,
                 "fields": [field.to_json() for field in f.fields],

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
+from reconciler.audit import FINDING_TEXT, INFORMATIONAL, AuditReport, Finding, FindingKind
 from reconciler.drawing import Drawing
 from reconciler.outcomes import SUMMARY_KEYS
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
@@ -20,7 +20,9 @@ from reconciler.render import mermaid, shown_fields, subject
 from reconciler.render.text import (
     LOCKFILE_NOTES_TITLE,
     audit_count,
+    checked_text,
     field_line,
+    finding_label,
     live_line,
     plan_summary_line,
     replace_reason,
@@ -63,19 +65,20 @@ def render_plan(plan: Plan, *, budget: int = DEFAULT_BUDGET, drawing: Drawing | 
 
 
 def render_audit(report: AuditReport, *, budget: int = DEFAULT_BUDGET) -> str:
-    if report.clean:
-        checked = counted(report.checked, "artifact")
-        return f"**Audit clean.** {checked}, nothing to report.\n" + live_line(report)
-    counts = ", ".join(f"{n} {kind}" for kind, n in report.summary().items() if n)
-    head = (
-        f"#### reconciler audit\n\n**{audit_count(report)}** ({counts}).\n\n{live_line(report)}\n"
-    )
     sections = []
     for kind in FindingKind:
         findings = [f for f in report.findings if f.kind is kind]
         if findings:
-            title = _summary_title("!", FINDING_TEXT[kind], len(findings))
+            symbol = "i" if kind in INFORMATIONAL else "!"
+            title = _summary_title(symbol, FINDING_TEXT[kind], len(findings))
             sections.append((title, [_finding_block(f) for f in findings]))
+    if report.clean:
+        head = f"**Audit clean.** {checked_text(report)}, nothing to report.\n" + live_line(report)
+        return head if not sections else _fit(head + "\n", sections, budget, _AUDIT)
+    counts = ", ".join(f"{n} {kind}" for kind, n in report.summary().items() if n)
+    head = (
+        f"#### reconciler audit\n\n**{audit_count(report)}** ({counts}).\n\n{live_line(report)}\n"
+    )
     return _fit(head, sections, budget, _AUDIT)
 
 
@@ -128,7 +131,7 @@ def _change_block(change: Change) -> tuple[str, list[str]]:
 
 
 def _finding_block(finding: Finding) -> tuple[str, list[str]]:
-    head = f"! {visible(finding.name)}"
+    head = f"{'i' if finding.informational else '!'} {finding_label(finding)}"
     if finding.detail:
         head += f"  ({visible(finding.detail)})"
     return head, [f"    {field_line(f)}" for f in finding.fields]

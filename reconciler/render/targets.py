@@ -140,7 +140,7 @@ def render_audits_markdown(
         f"**{dirty} with findings, {len(reports) - dirty} clean.**\n\n"
     )
     lines = [
-        f"- {_title(t)}: {f'{len(r.findings)} findings.' if not r.clean else 'clean.'}"
+        f"- {_title(t)}: {f'{len(r.problems)} findings.' if not r.clean else 'clean.'}"
         for t, r in reports
     ]
     return _sections(

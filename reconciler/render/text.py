@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.audit import FINDING_TEXT, AuditReport, FindingKind
+from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
 from reconciler.outcomes import SUMMARY_KEYS, ApplyResult, Outcome, OutcomeKind
 from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
 from reconciler.render import counted_by_kind, shown_fields, subject, value_text
@@ -119,9 +119,23 @@ def field_line(field: FieldChange) -> str:
     return f"~ {path}: {value_text(field.before)} → {value_text(field.after)}"
 
 
+def checked_text(report: AuditReport) -> str:
+    """What an audit checked: "3 artifacts", or "3 artifacts, 1 context, 2 associations"."""
+    counts = report.checked_counts()
+    return ", ".join(counted(n, kind.lower()) for kind, n in counts.items()) or "0 artifacts"
+
+
 def audit_count(report: AuditReport) -> str:
-    """For example: 2 findings in 1 artifact."""
-    return f"{counted(len(report.findings), 'finding')} in {counted(report.checked, 'artifact')}"
+    """For example: 2 findings in 1 artifact (informational ones are not counted)."""
+    return f"{counted(len(report.problems), 'finding')} in {checked_text(report)}"
+
+
+def finding_label(finding: Finding) -> str:
+    """The finding's subject, escaped: its name, after its kind unless it is an artifact."""
+    name = visible(finding.name)
+    return (
+        name if finding.manifest_kind == "Artifact" else f"{finding.manifest_kind.lower()} {name}"
+    )
 
 
 def live_line(report: AuditReport) -> str:
@@ -131,19 +145,29 @@ def live_line(report: AuditReport) -> str:
     return f"Read the service by {report.strategy}: {counted(report.api_calls, 'API call')}.\n"
 
 
+def _finding_lines(finding: Finding, style: Callable[..., str]) -> list[str]:
+    text = FINDING_TEXT[finding.kind]
+    if finding.detail:
+        text += f" ({visible(finding.detail)})"
+    if finding.informational:
+        symbol, colour = "i", "cyan"
+    else:
+        symbol = "!"
+        colour = "red" if finding.kind in (FindingKind.MALFORMED, FindingKind.FOREIGN) else "yellow"
+    head = style(f"{symbol} {finding_label(finding)}", fg=colour, bold=True) + f": {text}"
+    return [head, *("      " + field_line(field) for field in finding.fields)]
+
+
 def render_audit(report: AuditReport, *, color: bool = False) -> str:
     style = _styler(color)
+    notes = [line for f in report.findings if f.informational for line in _finding_lines(f, style)]
     if report.clean:
-        checked = counted(report.checked, "artifact")
-        return f"Audit clean: {checked}, nothing to report.\n" + live_line(report)
-    lines = []
-    for finding in report.findings:
-        text = FINDING_TEXT[finding.kind]
-        if finding.detail:
-            text += f" ({visible(finding.detail)})"
-        colour = "red" if finding.kind in (FindingKind.MALFORMED, FindingKind.FOREIGN) else "yellow"
-        lines.append(style(f"! {visible(finding.name)}", fg=colour, bold=True) + f": {text}")
-        lines.extend("      " + field_line(field) for field in finding.fields)
+        head = f"Audit clean: {checked_text(report)}, nothing to report.\n"
+        return head + "".join(f"{line}\n" for line in notes) + live_line(report)
+    lines = [
+        line for f in report.findings if not f.informational for line in _finding_lines(f, style)
+    ]
+    lines += notes
     counts = ", ".join(f"{n} {kind}" for kind, n in report.summary().items() if n)
     lines.append("")
     lines.append(style(f"Audit: {audit_count(report)}", bold=True) + f" ({counts}).")

@@ -1,0 +1,226 @@
+"""Live audit, import and forget of contexts and actions made outside reconciler, through the
+CLI against the sandbox over HTTP (a trial component preloaded as SageMaker's own)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
+from reconciler.sandbox import Sandbox, SandboxConfig
+from tests.helpers import action_doc, association_doc, context_doc, manifest_doc
+from tests.hostile import (
+    SINGLE_LINE,
+    TAG_VALUES,
+    assert_safe_json,
+    assert_safe_markdown,
+    assert_safe_text,
+)
+from tests.sandboxed import ACCOUNT, REGION, declare, reconciler, recorded, sm, use
+
+TRAINING = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:experiment-trial-component/churn-train-job"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """A sandbox holding one training job SageMaker made, the environment pointing at it."""
+    preload = tmp_path / "sagemaker-made.json"
+    preload.write_text(
+        json.dumps([{"Kind": "TrialComponent", "Arn": TRAINING, "Type": "TrainingJob"}])
+    )
+    with Sandbox(SandboxConfig(preload=preload)) as running:
+        use(running, monkeypatch)
+        yield running
+
+
+def audit_live(*args: str) -> tuple[int, dict[str, Any]]:
+    result = reconciler("audit", "--live", "--format", "json", *args)
+    document: dict[str, Any] = json.loads(result.out)
+    return result.code, document
+
+
+def findings(document: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {(f["manifest_kind"], f["name"], f["kind"]) for f in document["findings"]}
+
+
+def test_import_takes_the_kind_from_the_arn(repo: Path, sandbox: Sandbox) -> None:
+    client = sm(sandbox)
+    context_arn = client.create_context(
+        ContextName="endpoint",
+        ContextType="Endpoint",
+        Source={"SourceUri": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/endpoint"},
+        Properties={"stage": "staging"},
+    )["ContextArn"]
+    action_arn = client.create_action(
+        ActionName="approval",
+        ActionType="ModelApproval",
+        Source={"SourceUri": "s3://acme-ml/approvals/approval"},
+    )["ActionArn"]
+    declare(
+        repo,
+        context_doc("endpoint", Properties={"stage": "prod"}),
+        action_doc("approval"),
+        manifest_doc("data"),
+        association_doc("approval-to-endpoint", "approval", "endpoint", "Produced"),
+    )
+    wrong = reconciler("import", "data", context_arn)
+    assert wrong.code == 1
+    assert "is the ARN of a Context, but 'data' is declared as an Artifact" in wrong.err
+    edge = reconciler("import", "approval-to-endpoint", context_arn)
+    assert edge.code == 1
+    assert "an association has no ARN and cannot be imported" in edge.err
+    one = reconciler("import", "endpoint", context_arn)
+    assert one.code == 0, one.err
+    assert "context endpoint: the next apply will update it:" in one.out
+    assert '~ Properties.stage: "staging" → "prod"' in one.out
+    lock = recorded(repo)
+    assert lock.contexts["endpoint"].arn == context_arn
+    tags = {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=context_arn)["Tags"]}
+    assert tags[OWNERSHIP_TAG_KEY] == "endpoint" and tags[LINEAGE_TAG_KEY] == lock.lineage
+    every = reconciler("import", "--all")
+    assert every.code == 0, every.err
+    assert "action approval: it matches the manifest" in every.out
+    assert "data: nothing on the service has its Source" in every.out
+    assert "associations are not imported; apply records those that already exist" in every.out
+    assert recorded(repo).actions["approval"].arn == action_arn
+
+
+def imported(repo: Path, sandbox: Sandbox) -> dict[str, str]:
+    """A context and an action made outside reconciler, declared as they are and imported."""
+    client = sm(sandbox)
+    arns = {
+        "endpoint": client.create_context(
+            ContextName="endpoint",
+            ContextType="Endpoint",
+            Source={"SourceUri": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/endpoint"},
+            Properties={"stage": "prod"},
+        )["ContextArn"],
+        "approval": client.create_action(
+            ActionName="approval",
+            ActionType="ModelApproval",
+            Source={"SourceUri": "s3://acme-ml/approvals/approval"},
+            Status="Completed",
+        )["ActionArn"],
+    }
+    declare(
+        repo,
+        context_doc("endpoint", Properties={"stage": "prod"}),
+        action_doc("approval", Status="Completed"),
+    )
+    for name, arn in arns.items():
+        result = reconciler("import", name, arn)
+        assert result.code == 0, result.err
+        assert "it matches the manifest" in result.out
+    return arns
+
+
+def test_imported_contexts_and_actions_audit_clean_then_drift_and_go_missing(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    imported(repo, sandbox)
+    sandbox.reset_counters()
+    code, document = audit_live()
+    assert (code, document["clean"]) == (0, True), document
+    assert document["checked_by_kind"] == {"Context": 1, "Action": 1}
+    # The list pages show both unchanged: nothing described, no edge read (none declared).
+    assert set(sandbox.counters()) == {"ListContexts", "ListActions", "sts:GetCallerIdentity"}
+    client = sm(sandbox)
+    client.update_context(ContextName="endpoint", Description="edited by hand")
+    client.update_action(ActionName="approval", Status="Failed")
+    code, document = audit_live()
+    assert code == 2
+    assert findings(document) == {("Context", "endpoint", "drift"), ("Action", "approval", "drift")}
+    fields = {f["name"]: f["fields"] for f in document["findings"]}
+    assert fields == {
+        "endpoint": [{"path": "Description", "before": None, "after": "edited by hand"}],
+        "approval": [{"path": "Status", "before": "Completed", "after": "Failed"}],
+    }
+    text = reconciler("audit", "--live")
+    assert "! context endpoint: changed on the service since it was applied" in text.out
+    assert "! action approval: changed on the service since it was applied" in text.out
+    assert text.out.count('+ Description: "edited by hand"') == 1
+    client.delete_action(ActionName="approval")
+    code, document = audit_live()
+    assert ("Action", "approval", "missing") in findings(document)
+    offline = reconciler("audit", "--format", "json")
+    assert offline.code == 0  # the lockfile alone cannot know
+    # The ownership tags taken off by hand (the drifted context is read fully, tags too).
+    client.delete_tags(
+        ResourceArn=recorded(repo).contexts["endpoint"].arn,
+        TagKeys=[OWNERSHIP_TAG_KEY, LINEAGE_TAG_KEY],
+    )
+    assert ("Context", "endpoint", "not-owned") in findings(audit_live()[1])
+    refused = reconciler("plan", "--refresh", "--deep")
+    assert refused.code == 1
+    assert "'endpoint'" in refused.err and "not its own" in refused.err
+
+
+def test_an_owned_context_the_lockfile_lost_is_found_by_name(repo: Path, sandbox: Sandbox) -> None:
+    imported(repo, sandbox)
+    lost = recorded(repo)
+    (repo / "artifacts.lock.json").write_text(
+        json.dumps(
+            {
+                **json.loads((repo / "artifacts.lock.json").read_text()),
+                "contexts": {},
+            }
+        )
+    )
+    code, document = audit_live()
+    assert code == 2
+    assert ("Context", "endpoint", "unrecorded") in findings(document)
+    assert ("Context", "endpoint", "not-applied") in findings(document)
+    (unrecorded,) = [f for f in document["findings"] if f["kind"] == "unrecorded"]
+    assert unrecorded["arn"] == lost.contexts["endpoint"].arn
+    assert "'reconciler import --all' adopts it" in unrecorded["detail"]
+    again = reconciler("import", "--all")
+    assert again.code == 0, again.err
+    assert recorded(repo).contexts["endpoint"].arn == lost.contexts["endpoint"].arn
+    assert audit_live()[0] == 0
+
+
+def test_forget_takes_the_tags_off_a_context_and_leaves_it(repo: Path, sandbox: Sandbox) -> None:
+    arns = imported(repo, sandbox)
+    result = reconciler("forget", "endpoint")
+    assert result.code == 0, result.err
+    assert f"Forgot 'endpoint': {arns['endpoint']} is left in place, without the" in result.out
+    assert "still declared" in result.err and "find the context unowned and stop" in result.err
+    assert "endpoint" not in recorded(repo).contexts
+    assert "approval" in recorded(repo).actions
+    client = sm(sandbox)
+    assert client.list_tags(ResourceArn=arns["endpoint"])["Tags"] == []
+    assert client.describe_context(ContextName="endpoint")["ContextArn"] == arns["endpoint"]
+    missing = reconciler("forget", "endpoint")
+    assert missing.code == 1
+    assert "'endpoint' is not in the lockfile" in missing.err
+
+
+def test_hostile_values_on_the_service_are_shown_safely(repo: Path, sandbox: Sandbox) -> None:
+    imported(repo, sandbox)
+    client = sm(sandbox)
+    client.update_context(
+        ContextName="endpoint",
+        Description=SINGLE_LINE[3],
+        Properties={text: text for text in SINGLE_LINE[:10]},
+    )
+    for index, value in enumerate(TAG_VALUES):
+        client.create_context(
+            ContextName=f"stray-{index}",
+            ContextType="Endpoint",
+            Source={"SourceUri": f"s3://elsewhere/{index}"},
+            Tags=[{"Key": OWNERSHIP_TAG_KEY, "Value": value}],
+        )
+    for output_format in ("text", "markdown", "json"):
+        result = reconciler("audit", "--live", "--deep", "--format", output_format)
+        assert result.code == 2, result.out
+        {"text": assert_safe_text, "markdown": assert_safe_markdown, "json": assert_safe_json}[
+            output_format
+        ](result.out)
+        assert_safe_text(result.err)
+    document = json.loads(reconciler("audit", "--live", "--deep", "--format", "json").out)
+    kinds = {(f["manifest_kind"], f["kind"]) for f in document["findings"]}
+    assert kinds == {("Context", "drift"), ("Context", "unrecorded")}
