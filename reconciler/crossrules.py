@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Set
+from itertools import islice
 from typing import Any
 
 from reconciler.declared import Declared
@@ -141,51 +142,103 @@ def _unique_service_names(kind: str, items: Iterable[Declared]) -> list[Problem]
 
 
 def _edge_rules(by_kind: dict[str, dict[str, Declared]], invalid: Set[str]) -> list[Problem]:
-    entities = {name for kind in ENTITY_KINDS for name in by_kind[kind]}
     edges = by_kind["Association"]
-    breaches: list[Problem] = []
+    if not edges:
+        return []  # nothing to build for 60,000 artifacts and no edge
+    entities = {name for kind in ENTITY_KINDS for name in by_kind[kind]}
+    by_arn_id = _named_on_the_service(by_kind)
+    problems: list[Problem] = []
     by_ends: dict[tuple[str, str], Declared] = {}
     for item in edges.values():
         for end in ENDS:
-            breach = _undeclared_end(item, end, entities, edges)
-            if breach is not None and item.spec[end] not in invalid:
-                breaches.append(breach)
-        source, destination = item.spec["Source"], item.spec["Destination"]
-        if _both_experiment_entities(source, destination):
-            breaches.append(
-                Problem(
-                    item.path,
-                    item.document,
-                    ("spec",),
-                    "an association cannot join two experiment entities (experiments and trial "
-                    "components); the service refuses it",
-                )
-            )
-        if source == destination:
-            breaches.append(
-                Problem(
-                    item.path,
-                    item.document,
-                    ("spec", "Destination"),
-                    f"an edge from '{source}' to itself; the service documents no rule against "
-                    "it, but it says nothing about lineage: remove it",
-                    warning=True,
-                )
-            )
-        first = by_ends.setdefault((source, destination), item)
+            undeclared = _undeclared_end(item, end, entities, edges)
+            if undeclared is not None and item.spec[end] not in invalid:
+                problems.append(undeclared)
+            problems.extend(_declared_by_arn(item, end, by_arn_id))
+        problems.extend(_pair_problems(item))
+        first = by_ends.setdefault((item.spec["Source"], item.spec["Destination"]), item)
         if first is not item:
-            breaches.append(
-                Problem(
-                    item.path,
-                    item.document,
-                    ("spec", "Source"),
-                    f"duplicate edge from '{source}' to '{destination}': the Association "
-                    f"'{first.name}' at {{related}} joins the same two; the service keeps one "
-                    "edge per pair of ends whatever its type, so keep one of them",
-                    related=(first.path, first.document, ("spec", "Source")),
-                )
+            problems.append(_duplicate_edge(item, first))
+    return problems
+
+
+def _pair_problems(item: Declared) -> list[Problem]:
+    source, destination = item.spec["Source"], item.spec["Destination"]
+    problems = []
+    if _both_experiment_entities(source, destination):
+        problems.append(
+            Problem(
+                item.path,
+                item.document,
+                ("spec",),
+                "an association cannot join two experiment entities (experiments and trial "
+                "components); the service refuses it",
             )
-    return breaches
+        )
+    if source == destination:
+        problems.append(
+            Problem(
+                item.path,
+                item.document,
+                ("spec", "Destination"),
+                f"an edge from '{source}' to itself; the service documents no rule against it, "
+                "but it says nothing about lineage: remove it",
+                warning=True,
+            )
+        )
+    return problems
+
+
+def _duplicate_edge(item: Declared, first: Declared) -> Problem:
+    return Problem(
+        item.path,
+        item.document,
+        ("spec", "Source"),
+        f"duplicate edge from '{item.spec['Source']}' to '{item.spec['Destination']}': the "
+        f"Association '{first.name}' at {{related}} joins the same two; the service keeps one "
+        "edge per pair of ends whatever its type, so keep one of them",
+        related=(first.path, first.document, ("spec", "Source")),
+    )
+
+
+def _named_on_the_service(
+    by_kind: dict[str, dict[str, Declared]],
+) -> dict[tuple[str, str], Declared]:
+    """Declared contexts and actions by what their ARN ends with (`context/NAME`): the
+    service addresses them by name."""
+    found: dict[tuple[str, str], Declared] = {}
+    for kind in ENTITY_KINDS.values():
+        if kind.addressed_by == "name":
+            for item in by_kind[kind.kind].values():
+                found.setdefault((kind.arn_resource, item.spec[kind.name_field]), item)
+    return found
+
+
+def _declared_by_arn(
+    item: Declared, end: str, by_arn_id: dict[tuple[str, str], Declared]
+) -> list[Problem]:
+    """A warning for an ARN end that names a context or an action declared here: written as an
+    ARN, the edge does not follow it (it may be added before the entity exists, and is not
+    replaced with it)."""
+    reference = item.spec[end]
+    if not is_arn(reference):
+        return []
+    resource, _, name = reference.split(":", 5)[-1].partition("/")
+    declared = by_arn_id.get((resource, name))
+    if declared is None:
+        return []
+    return [
+        Problem(
+            item.path,
+            item.document,
+            ("spec", end),
+            f"{end} is the ARN of the {resource} '{name}' that '{declared.name}' declares at "
+            f"{{related}}; write '{declared.name}' instead, so that the edge is added after it "
+            "and follows it when it is replaced",
+            related=(declared.path, declared.document, NAME_LOC),
+            warning=True,
+        )
+    ]
 
 
 def _undeclared_end(
@@ -230,7 +283,7 @@ def _quotas(by_kind: dict[str, dict[str, Declared]]) -> list[Problem]:
         quota = MANIFEST_KINDS[kind].quota
         if len(items) <= quota:
             continue
-        first_beyond = list(items.values())[quota]
+        first_beyond = next(islice(items.values(), quota, None))
         breaches.append(
             Problem(
                 first_beyond.path,

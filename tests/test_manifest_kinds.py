@@ -538,3 +538,24 @@ def test_validate_names_a_lone_context(repo: Path) -> None:
     write_manifests(repo / "manifests", context_doc("endpoint"))
     result = CliRunner().invoke(cli, ["validate"])
     assert result.stdout == "1 context in 1 file under manifests is valid.\n"
+
+
+def test_an_arn_end_naming_a_declared_context_or_action_is_a_warning(tmp_path: Path) -> None:
+    prefix = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
+    write_manifests(
+        tmp_path,
+        context_doc("endpoint", ContextName="churn-prod-endpoint"),
+        action_doc("approval"),
+        association_doc("a", f"{prefix}:action/approval", f"{prefix}:context/churn-prod-endpoint"),
+        association_doc("b", TRIAL, f"{prefix}:context/someone-elses"),  # not declared here: fine
+    )
+    desired = load_manifests(tmp_path)
+    shown = tmp_path.as_posix()
+    assert warnings_of(desired, tmp_path) == [
+        f"artifacts.yaml:26:11: Source is the ARN of the action 'approval' that 'approval' "
+        f"declares at {shown}/artifacts.yaml:15:9; write 'approval' instead, so that the edge is "
+        "added after it and follows it when it is replaced",
+        f"artifacts.yaml:28:5: Destination is the ARN of the context 'churn-prod-endpoint' that "
+        f"'endpoint' declares at {shown}/artifacts.yaml:5:9; write 'endpoint' instead, so that the "
+        "edge is added after it and follows it when it is replaced",
+    ]
