@@ -288,11 +288,17 @@ class _Graph:
             return Node(node_id, node_id, kind, status)
         if not is_arn(node_id):  # a name neither declared nor recorded: nothing more is known
             return Node(node_id, node_id, "External", status)
-        resource = node_id.split(":", 5)[-1]
-        resource_type, _, resource_name = resource.partition("/")
-        entity = kind_of_arn(node_id)
-        shown_kind = entity.kind if entity else _FOREIGN_KINDS.get(resource_type, "External")
-        return Node(node_id, resource_name or node_id, shown_kind, status)
+        return arn_node(node_id, status)
+
+
+def arn_node(arn: str, status: Status) -> Node:
+    """An entity known by its ARN only: labelled with its resource name, of the kind its resource
+    type says (an artifact, a trial component...; else External)."""
+    resource = arn.split(":", 5)[-1]
+    resource_type, _, resource_name = resource.partition("/")
+    entity = kind_of_arn(arn)
+    shown_kind = entity.kind if entity else _FOREIGN_KINDS.get(resource_type, "External")
+    return Node(arn, resource_name or arn, shown_kind, status)
 
 
 def from_plan(plan: Plan, desired: ByKind, lockfile: Lockfile | None = None) -> Drawing:

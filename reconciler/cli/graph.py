@@ -8,16 +8,22 @@ from typing import Any
 
 import click
 
+from reconciler.aws import Connection
 from reconciler.cli.options import (
+    aws_options,
     cache_option,
     emit,
     handle_errors,
     path_options,
     selected_settings,
+    state_of,
     target_option,
 )
-from reconciler.drawing import from_declared
-from reconciler.project import load_desired
+from reconciler.config import Settings
+from reconciler.drawing import Drawing, from_declared
+from reconciler.kinds import ENTITY_KINDS
+from reconciler.livegraph import MAX_DEPTH, live_drawing
+from reconciler.project import connect_for, load_desired
 from reconciler.render import dot, graphjson, mermaid
 from reconciler.textsafe import visible
 
@@ -25,7 +31,7 @@ RENDERERS = {"mermaid": mermaid.render, "dot": dot.render, "json": graphjson.ren
 
 
 @click.command("graph")
-@path_options(lockfile_too=False)
+@path_options()
 @target_option
 @click.option(
     "--format",
@@ -46,43 +52,77 @@ RENDERERS = {"mermaid": mermaid.render, "dot": dot.render, "json": graphjson.ren
     type=click.IntRange(0, 1_000),
     default=1,
     show_default=True,
-    help="With --around: how many edges away to draw.",
+    help="With --around or --live: how many edges away to draw.",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Draw what the service holds around the entities the lockfile records (or --around "
+    "one), read with QueryLineage, at most 10 edges away (needs credentials).",
+)
+@aws_options
 @cache_option
 @handle_errors
 def graph_command(
     manifests: str | None,
+    lockfile_path: str | None,
     target_names: tuple[str, ...],
     output_format: str,
     around: str | None,
     depth: int,
+    live: bool,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
     no_cache: bool,
 ) -> None:
     """Draw the declared lineage graph: every declared entity (by kind: artifact rectangle,
     context hexagon, action stadium) and association (labelled with its type), and the entities
     edges reach that reconciler does not manage (faded). Offline: reads the manifests only.
 
+    With --live, what the service holds instead, around the entities the lockfile records (or
+    --around one of them): QueryLineage from each, both ways, --depth edges away (one walk per
+    entity, so drawing a large lockfile whole takes as many calls at least).
+
     \b
     Example:
       reconciler graph > lineage.mmd
       reconciler graph --format dot --around churn-model --depth 2 | dot -Tsvg > lineage.svg
+      reconciler graph --live --around churn-model --depth 3
     """
-    selected = selected_settings(target_names, manifests, cache=not no_cache)
+    selected = selected_settings(target_names, manifests, lockfile_path, region, cache=not no_cache)
     if len(selected) > 1:
-        raise click.UsageError("graph draws one target's manifests: choose it with --target NAME")
-    desired = load_desired(selected[0]).by_kind()
-    if around is not None:
-        _refuse_unknown(around, desired)
-    drawing = from_declared(desired, around, depth)
+        raise click.UsageError("graph draws one target's graph: choose it with --target NAME")
+    if live:
+        drawing = _live(selected[0], around, depth, Connection(region, profile, endpoint_url))
+    else:
+        desired = load_desired(selected[0]).by_kind()
+        if around is not None:
+            _refuse_unknown(around, desired)
+        drawing = from_declared(desired, around, depth)
     emit(RENDERERS[output_format](drawing))
 
 
-def _refuse_unknown(around: str, desired: Mapping[str, Mapping[str, Any]]) -> None:
+def _live(settings: Settings, around: str | None, depth: int, connection: Connection) -> Drawing:
+    if depth > MAX_DEPTH:
+        raise click.UsageError(
+            f"--live reads at most {MAX_DEPTH} edges away (QueryLineage's MaxDepth): "
+            f"give --depth {MAX_DEPTH} or less"
+        )
+    recorded = state_of(settings, None, False).recorded
+    names = [n for kind in ENTITY_KINDS.values() for n in recorded.entities(kind)]
+    if around is not None:
+        _refuse_unknown(around, {"recorded": dict.fromkeys(names)}, "recorded in the lockfile")
+    service = connect_for(recorded, connection, settings, read_only=True)
+    return live_drawing(service, recorded, [around] if around else names, depth)
+
+
+def _refuse_unknown(
+    around: str, desired: Mapping[str, Mapping[str, Any]], what: str = "a declared entity"
+) -> None:
     names = [name for kind, specs in desired.items() if kind != "Association" for name in specs]
     if around in names:
         return
     close = difflib.get_close_matches(around, names, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    raise click.BadParameter(
-        f"'{visible(around)}' is not a declared entity{hint}", param_hint="'--around'"
-    )
+    raise click.BadParameter(f"'{visible(around)}' is not {what}{hint}", param_hint="'--around'")
