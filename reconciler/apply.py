@@ -73,6 +73,7 @@ class Executor:
         #: Entities this run deleted to replace them, whose successor is not created yet:
         #: name -> (kind, ARN).
         self._half_replaced: dict[str, tuple[EntityKind, str]] = {}
+        self._not_started: set[tuple[str, str]] = set()
 
     # --- running -------------------------------------------------------------------------------
 
@@ -144,7 +145,9 @@ class Executor:
     def _guarded(self, step: Callable[[Change], Outcome | None], change: Change) -> None:
         if self.stopping.is_set():
             with self._lock:
-                self.result.skipped += 1
+                # A replacement takes part in two levels: it counts once.
+                self._not_started.add((change.kind, change.name))
+                self.result.skipped = len(self._not_started)
             return
         try:
             outcome = step(change)

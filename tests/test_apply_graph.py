@@ -276,6 +276,7 @@ def test_a_rename_onto_a_taken_name_deletes_nothing(
     assert not result.ok
     assert "cannot replace it, so nothing was deleted" in result.errors[0]
     assert "not managed by reconciler" in result.errors[0]
+    assert result.skipped == 3  # the action and its two edges, each counted once
     assert sm(lineage_sandbox).describe_action(ActionName="approval")["ActionArn"]
     assert len(edges_on(lineage_sandbox)) == 4
 
