@@ -10,17 +10,19 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import ARTIFACT, ENTITY_KINDS, EntityKind
 from reconciler.kinds.association import KIND as ASSOCIATION
 from reconciler.kinds.association import is_arn
-from reconciler.live import LiveEdge, LiveState
 from reconciler.lockfile import Edge, Lockfile, edge_foreign_reason, foreign_reason
 from reconciler.ownership import Claim, Owner
 from reconciler.plan import FieldChange, field_changes
 
 Desired = Mapping[str, Mapping[str, dict[str, Any]]]
+
+if TYPE_CHECKING:
+    from reconciler.live import LiveEdge, LiveState
 
 
 class FindingKind(StrEnum):

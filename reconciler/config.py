@@ -12,7 +12,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from reconciler.diagnostics import describe_validation_errors, display_path, place_in_text
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
 from reconciler.placement import refuse_lockfile_among_manifests, refuse_lockfile_link_outside
-from reconciler.redact import DEFAULT_PATTERN, KeyPattern, PatternError, compile_pattern
+from reconciler.sensitive import DEFAULT_PATTERN, KeyPattern, PatternError, compile_pattern
 from reconciler.targets import TargetContext, TargetSpec, check_targets, contexts, select
 from reconciler.yamlio import YamlSyntaxError, load_documents
 
@@ -74,7 +74,7 @@ class Settings:
     manifests: Path
     lockfile: Path
     config_path: Path | None = None
-    sensitive: KeyPattern = field(default_factory=lambda: compile_pattern(DEFAULT_PATTERN))
+    sensitive: KeyPattern = field(default_factory=lambda: KeyPattern(DEFAULT_PATTERN))
     #: The target these settings are for, when reconciler.yaml declares targets.
     target: TargetContext | None = None
     #: Keep validated manifest files in .reconciler/cache/ beside the lockfile (--no-cache: off).
@@ -150,7 +150,7 @@ def resolve_settings(
         manifests=Path(manifests) if manifests is not None else base / config.manifests,
         lockfile=Path(lockfile) if lockfile is not None else base / config.lockfile,
         config_path=config_path,
-        sensitive=compile_pattern(config.sensitive_properties),
+        sensitive=KeyPattern(config.sensitive_properties),  # checked by ConfigFile
     )
     refuse_lockfile_among_manifests(settings.lockfile, [settings.manifests])
     if lockfile is None:
@@ -205,7 +205,7 @@ def resolve_targets(
             "each target has its own; choose targets with --target"
         )
     base = _relative_or_absolute(config_path.parent, cwd)
-    sensitive = compile_pattern(config.sensitive_properties)
+    sensitive = KeyPattern(config.sensitive_properties)  # checked by ConfigFile
     chosen = select(contexts(config.targets, base), names)
     root = find_repository_root(config_path.parent) or config_path.parent
     for target in chosen:

@@ -9,9 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
-from reconciler.journal import journal_path
 from reconciler.manifest import MANIFEST_SUFFIXES
-from reconciler.planfile import KIND as SAVED_PLAN_KIND
 from reconciler.textsafe import visible
 
 
@@ -68,6 +66,8 @@ def refuse_misplaced_out(
     """`plan --out FILE` may not destroy an input: the lockfile or its journal, reconciler.yaml,
     a file in a manifests directory (or a new one that would be read as a manifest), or any
     existing file that is not a saved plan."""
+    from reconciler.journal import journal_path  # the lockfile's reader: not needed to validate
+
     target = out.resolve()
     shown = visible(str(out))
     inputs = [("the lockfile", lockfile), ("the lockfile's journal", journal_path(lockfile))]
@@ -98,4 +98,6 @@ def _is_saved_plan(path: Path) -> bool:
         document = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):
         return False
+    from reconciler.planfile import KIND as SAVED_PLAN_KIND  # the plan's modules: not to validate
+
     return isinstance(document, dict) and document.get("kind") == SAVED_PLAN_KIND

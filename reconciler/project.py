@@ -10,33 +10,35 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler import journal, lockfile, planfile
-from reconciler.adoption import Imported, forget, import_entity, match_existing, unrecorded
-from reconciler.apply import ApplyOptions, execute
 from reconciler.audit import AuditReport, audit_live, audit_offline
-from reconciler.aws import Connection, Lineage, connect
-from reconciler.cache import ManifestCache, cache_path
 from reconciler.config import Settings
-from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.desired import load_desired
+from reconciler.errors import ReconcilerError
 from reconciler.guards import check_target, refuse_emptying
 from reconciler.kinds import ENTITY_KINDS, EntityKind
-from reconciler.live import LiveReader, LiveState, refreshed
 from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
 from reconciler.manifest import (
     DesiredState,
     ParsedFiles,
-    load_manifests,
-    load_target_manifests,
 )
 from reconciler.memory import paused_gc
 from reconciler.outcomes import ApplyResult, Outcome, OutcomeKind
 from reconciler.ownership import Claim
 from reconciler.plan import Plan, compute_plan
 from reconciler.planfile import Mode
-from reconciler.runlock import ApplyLock, state_directory
+from reconciler.runlock import ApplyLock
 from reconciler.words import counted
+
+if TYPE_CHECKING:
+    from reconciler.adoption import Imported
+    from reconciler.aws import Connection, Lineage
+    from reconciler.live import LiveState
+
+# What reads or writes the service (boto3, the executor, live reading, adoption) is imported in
+# the functions that use it: validate and an offline plan or audit never load it.
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,11 @@ class State:
     @property
     def baseline(self) -> Lockfile:
         """What a plan starts from: the lockfile, or the service's state once refreshed."""
-        return self.recorded if self.live is None else refreshed(self.recorded, self.live)
+        if self.live is None:
+            return self.recorded
+        from reconciler.live import refreshed
+
+        return refreshed(self.recorded, self.live)
 
     def plan(self, *, prune: bool = False, base: Lockfile | None = None) -> Plan:
         """The plan; with `base` (the target branch's lockfile), ARNs edited since show."""
@@ -65,6 +71,8 @@ class State:
             return audit_live(self.desired.by_kind(), self.recorded, self.live)
 
     def refresh(self, service: Lineage, *, deep: bool = False) -> State:
+        from reconciler.live import LiveReader
+
         live = LiveReader(service, self.recorded, self.desired.by_kind()).read(deep=deep)
         return replace(self, live=live)
 
@@ -82,30 +90,10 @@ class State:
 
     def read_back(self, service: Lineage) -> State:
         """Only the entries whose last write has an unknown outcome, read from the service."""
+        from reconciler.live import LiveReader
+
         live = LiveReader(service, self.recorded, self.desired.by_kind()).read_back()
         return replace(self, live=live)
-
-
-def _disk_cache(settings: Settings) -> ManifestCache | None:
-    """The cache of validated files in .reconciler/ beside the lockfile, unless it is off."""
-    if not settings.cache:
-        return None
-    return ManifestCache.open(cache_path(state_directory(settings.lockfile), settings.manifests))
-
-
-def load_desired(settings: Settings, cache: ParsedFiles | None = None) -> DesiredState:
-    """The declared state: the manifests directory or, for a target of reconciler.yaml, its
-    directories with its variables substituted (`cache` shares the files' parsing between
-    targets)."""
-    target = settings.target
-    disk = _disk_cache(settings)
-    if target is None:
-        return load_manifests(settings.manifests, disk)
-    try:
-        return load_target_manifests(target.manifests, target.variables(), cache, disk)
-    except ManifestError as exc:
-        what = f"the manifests of target '{target.name}'"
-        raise ManifestError(exc.diagnostics, what=what) from None
 
 
 def read_state(settings: Settings, cache: ParsedFiles | None = None) -> State:
@@ -142,6 +130,8 @@ def connect_for(
     """A client for the lockfile's target (and the settings' target, if any); refused if the
     credentials reach another account or region. `read_only`: the run never writes, so a
     target's audit_role serves."""
+    from reconciler.aws import connect
+
     bound = settings.target if settings is not None else None
     chosen = (
         connection
@@ -195,6 +185,8 @@ def run_apply(
     report: Callable[[Outcome], None],
 ) -> ApplyRun:
     """Plan and carry out, holding the apply lock. `confirm` may raise to cancel."""
+    from reconciler.apply import ApplyOptions, execute
+
     with ApplyLock(settings.lockfile):
         recorded = journal.fold(settings.lockfile)  # finish what a crashed apply recorded
         state = State(load_desired(settings), recorded)
@@ -298,6 +290,8 @@ def run_import(
 
     `from_lineage` allows taking over artifacts owned by the lockfile with that lineage (a lost
     lockfile, or one handing artifacts over)."""
+    from reconciler.adoption import import_entity
+
     with ApplyLock(settings.lockfile):
         recorded = journal.fold(settings.lockfile)
         if recorded.lineage is None:  # the tags must name the lineage the lockfile will have
@@ -329,6 +323,8 @@ def _import_all(
     Source, a context or an action by its name), imported in parallel; each import is
     independent of the others, so their entries merge at the end. Edges are not imported: apply
     records those that exist as adopted."""
+    from reconciler.adoption import import_entity, match_existing, unrecorded
+
     refused: set[str] = set()
 
     def existing(kind: EntityKind, name: str) -> tuple[Imported | None, Entry | None, str]:
@@ -382,6 +378,8 @@ def _with_imported(recorded: Lockfile, done: dict[str, tuple[Imported, Entry]]) 
 
 
 def run_forget(settings: Settings, connection: Connection, name: str) -> str:
+    from reconciler.adoption import forget
+
     with ApplyLock(settings.lockfile):
         recorded = journal.fold(settings.lockfile)
         if recorded.kind_of(name) is None or name in recorded.malformed:

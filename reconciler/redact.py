@@ -9,62 +9,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import re2
-
 from reconciler.plan import Change, FieldChange, Plan
+from reconciler.sensitive import KeyPattern
 
 if TYPE_CHECKING:
     from reconciler.audit import AuditReport, Finding
 
 SENSITIVE = "(sensitive)"
-DEFAULT_PATTERN = "secret|password|token|credential"
 PROPERTIES = "Properties"
-
-
-class PatternError(ValueError):
-    """A sensitive_properties pattern that RE2 cannot compile (the reason, in one phrase)."""
-
-
-def _options() -> re2.Options:
-    options = re2.Options()
-    options.case_sensitive = False
-    options.log_errors = False  # RE2 would also print the error to stderr
-    return options
-
-
-class KeyPattern:
-    """The sensitive_properties pattern, matched by RE2 (Google's linear-time engine): a pull
-    request can change reconciler.yaml, and a backtracking engine takes centuries on (a+)+$ and a
-    long key. The answer is remembered per key (plans repeat the same few keys over thousands of
-    artifacts)."""
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        try:
-            self._compiled = re2.compile(pattern, _options())
-        except re2.error as exc:
-            raise PatternError(_reason(exc)) from None
-        self._known: dict[str, bool] = {}
-
-    def search(self, key: str) -> bool:
-        found = self._known.get(key)
-        if found is None:
-            found = self._compiled.search(key) is not None
-            self._known[key] = found
-        return found
-
-
-def _reason(exc: re2.error) -> str:
-    detail = exc.args[0] if exc.args else "not a regular expression"
-    if isinstance(detail, bytes):
-        detail = detail.decode("utf-8", "replace")
-    return str(detail)
-
-
-def compile_pattern(pattern: str) -> KeyPattern:
-    """Raises PatternError when RE2 cannot compile the pattern (not a regular expression, or one
-    that needs backtracking: backreferences, lookaround)."""
-    return KeyPattern(pattern)
 
 
 def _mask_map(values: dict[str, Any], pattern: KeyPattern) -> dict[str, Any]:

@@ -43,9 +43,10 @@ def test_version_and_help_with_examples() -> None:
         ["github", "commit-lockfile"],
         ["github", "apply-summary"],
     ]
-    github = cli.commands["github"]
+    context = click.Context(cli)
+    github = cli.get_command(context, "github")
     assert isinstance(github, click.Group)
-    listed = {name for name in cli.commands} | {f"github {name}" for name in github.commands}
+    listed = set(cli.list_commands(context)) | {f"github {name}" for name in github.commands}
     assert {" ".join(c) for c in commands} | {"github"} == listed
     for command in commands:
         result = run(*command, "--help")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
-from reconciler.redact import DEFAULT_PATTERN
 from reconciler.sandbox import Sandbox
+from reconciler.sensitive import DEFAULT_PATTERN
 from reconciler.words import counted
 from tests.helpers import manifest_doc
 from tests.sandboxed import apply, declare, on_a_terminal, reconciler, recorded, sm, uri

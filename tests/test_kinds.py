@@ -19,7 +19,8 @@ from reconciler.kinds.association import (
 )
 from reconciler.kinds.context import ContextSpec, canonical_context
 from reconciler.kinds.manifests import MANIFEST_KINDS
-from reconciler.redact import SENSITIVE, compile_pattern, redact_spec
+from reconciler.redact import SENSITIVE, redact_spec
+from reconciler.sensitive import compile_pattern
 
 PREFIX = "arn:aws:sagemaker:eu-west-1:123456789012"
 

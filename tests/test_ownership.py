@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from reconciler import lockfile, project
+from reconciler import apply as executor
+from reconciler import lockfile
 from reconciler.apply import ApplyOptions
 from reconciler.aws import Connection, Lineage, connect
 from reconciler.lockfile import Entry, Target
@@ -247,7 +248,7 @@ def test_adoption_never_takes_an_artifact_with_another_source(
     On a service keyed by SourceUri alone the create is refused and nothing is adopted; keyed
     by the whole Source, the create succeeds. Either way the other artifact is left alone."""
     monkeypatch.setattr(
-        project, "ApplyOptions", functools.partial(ApplyOptions, lookup_timeout=0.5)
+        executor, "ApplyOptions", functools.partial(ApplyOptions, lookup_timeout=0.5)
     )
     declare(
         repo,

@@ -3,26 +3,48 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from reconciler import __version__
-from reconciler.cli.apply import apply
-from reconciler.cli.github import github
-from reconciler.cli.graph import graph_command
-from reconciler.cli.importing import forget_command, import_command
-from reconciler.cli.review import audit, plan
-from reconciler.cli.sandbox import sandbox
-from reconciler.cli.targets import targets_command
-from reconciler.cli.validate import schema, validate
 from reconciler.textsafe import safe_line
+
+#: Each command and where it is, imported only when run (or listed by --help): `validate` never
+#: loads what `apply` needs (boto3 alone takes longer than validating a small repository).
+COMMANDS = {
+    "validate": "reconciler.cli.validate:validate",
+    "plan": "reconciler.cli.review:plan",
+    "audit": "reconciler.cli.review:audit",
+    "apply": "reconciler.cli.apply:apply",
+    "import": "reconciler.cli.importing:import_command",
+    "forget": "reconciler.cli.importing:forget_command",
+    "github": "reconciler.cli.github:github",
+    "targets": "reconciler.cli.targets:targets_command",
+    "graph": "reconciler.cli.graph:graph_command",
+    "schema": "reconciler.cli.validate:schema",
+    "sandbox": "reconciler.cli.sandbox:sandbox",
+}
 
 
 class _Group(click.Group):
-    """click's usage errors quote the arguments given (an unknown option, a bad value): shown
-    through `visible`, like every other message."""
+    """The commands of COMMANDS, each loaded when needed. click's usage errors quote the
+    arguments given (an unknown option, a bad value): shown through `visible`, like every other
+    message."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, name = where.split(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         with _quoting_safely():
@@ -58,19 +80,6 @@ def cli() -> None:
     Example:
       reconciler validate && reconciler plan
     """
-
-
-cli.add_command(validate)
-cli.add_command(plan)
-cli.add_command(audit)
-cli.add_command(apply)
-cli.add_command(import_command)
-cli.add_command(forget_command)
-cli.add_command(github)
-cli.add_command(targets_command)
-cli.add_command(graph_command)
-cli.add_command(schema)
-cli.add_command(sandbox)
 
 
 def main() -> None:

@@ -20,10 +20,11 @@ from reconciler.cli.options import (
     target_option,
 )
 from reconciler.config import Settings
+from reconciler.desired import load_desired
 from reconciler.drawing import Drawing, from_declared
 from reconciler.kinds import ENTITY_KINDS
 from reconciler.livegraph import MAX_DEPTH, live_drawing
-from reconciler.project import connect_for, load_desired
+from reconciler.project import connect_for
 from reconciler.render import dot, graphjson, mermaid
 from reconciler.textsafe import visible
 

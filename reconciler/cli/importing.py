@@ -19,8 +19,9 @@ from reconciler.cli.options import (
     say,
 )
 from reconciler.config import Settings
+from reconciler.desired import load_desired
 from reconciler.errors import ReconcilerError
-from reconciler.project import load_desired, run_forget, run_import
+from reconciler.project import run_forget, run_import
 from reconciler.redact import redact_fields
 from reconciler.render import text
 from reconciler.render.text import Progress

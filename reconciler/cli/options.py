@@ -7,19 +7,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from reconciler.aws import Connection, endpoint_problem
 from reconciler.config import Settings, resolve_targets
 from reconciler.errors import Diagnostic, ManifestError, ReconcilerError
-from reconciler.manifest import ParsedFiles
-from reconciler.memory import paused_gc
-from reconciler.project import State, connect_for, read_state
-from reconciler.render import markdown
 from reconciler.textsafe import safe_line, safe_lines
 from reconciler.words import counted
+
+if TYPE_CHECKING:
+    from reconciler.aws import Connection
+    from reconciler.manifest import ParsedFiles
+    from reconciler.project import State
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,7 +70,11 @@ def handle_errors(command: F) -> F:
 
 
 def _endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    problem = endpoint_problem(value) if value else None
+    if not value:
+        return value
+    from reconciler.aws import endpoint_problem  # botocore loads only when AWS is called
+
+    problem = endpoint_problem(value)
     if problem is not None:
         raise click.BadParameter(problem)
     return value
@@ -96,25 +100,6 @@ def aws_options(command: F) -> F:
         command
     )
     return command
-
-
-report_format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
-
-
-markdown_length_option = click.option(
-    "--max-length",
-    type=click.IntRange(1_000),
-    default=markdown.DEFAULT_BUDGET,
-    show_default=True,
-    help="markdown: summarise beyond this many characters (GitHub comments hold 65,536; a job "
-    "summary, 1 MiB).",
-)
 
 
 def path_options(lockfile_too: bool = True, manifests_too: bool = True) -> Callable[[F], F]:
@@ -205,29 +190,14 @@ def state_of(
     settings: Settings, live: Connection | None, deep: bool, cache: ParsedFiles | None = None
 ) -> State:
     """The manifests and the lockfile and, given a connection, the service's side too."""
+    from reconciler.project import connect_for, read_state  # what validate does not need
+
     state = read_state(settings, cache)
     echo_warnings(state.desired.warnings)
     if live is None:
         return state
     service = connect_for(state.recorded, live, settings, read_only=True)
     return state.refresh(service, deep=deep)
-
-
-def render(
-    value: Any,
-    output_format: str,
-    max_length: int,
-    as_json: Callable[[Any], str],
-    as_markdown: Callable[..., str],
-    as_text: Callable[..., str],
-) -> None:
-    with paused_gc():
-        if output_format == "json":
-            emit(as_json(value))
-        elif output_format == "markdown":
-            emit(as_markdown(value, budget=max_length))
-        else:
-            emit(as_text(value, color=use_color()))
 
 
 def use_color() -> bool:

@@ -4,37 +4,82 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler import gitbase, lockfile, planfile
-from reconciler.aws import Connection
 from reconciler.cli.options import (
     EXIT_CHANGES,
     aws_options,
     cache_option,
     deep_needs_refresh,
+    emit,
     handle_errors,
     has_targets,
-    markdown_length_option,
     path_options,
-    render,
-    report_format_option,
     say,
     selected_settings,
     state_of,
     target_option,
+    use_color,
 )
 from reconciler.config import Settings
 from reconciler.drawing import from_plan
 from reconciler.errors import ReconcilerError
 from reconciler.manifest import ParsedFiles
+from reconciler.memory import paused_gc
 from reconciler.multitarget import for_each
 from reconciler.placement import refuse_misplaced_out
 from reconciler.redact import redact_plan, redact_report
 from reconciler.render import jsondoc, markdown, text
 from reconciler.render import targets as multi
+
+if TYPE_CHECKING:
+    from reconciler.aws import Connection
+
+report_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+
+
+markdown_length_option = click.option(
+    "--max-length",
+    type=click.IntRange(1_000),
+    default=markdown.DEFAULT_BUDGET,
+    show_default=True,
+    help="markdown: summarise beyond this many characters (GitHub comments hold 65,536; a job "
+    "summary, 1 MiB).",
+)
+
+
+def _connection(region: str | None, profile: str | None, endpoint_url: str | None) -> Connection:
+    from reconciler.aws import Connection  # botocore loads only when the service is read
+
+    return Connection(region, profile, endpoint_url)
+
+
+def render(
+    value: Any,
+    output_format: str,
+    max_length: int,
+    as_json: Callable[[Any], str],
+    as_markdown: Callable[..., str],
+    as_text: Callable[..., str],
+) -> None:
+    with paused_gc():
+        if output_format == "json":
+            emit(as_json(value))
+        elif output_format == "markdown":
+            emit(as_markdown(value, budget=max_length))
+        else:
+            emit(as_text(value, color=use_color()))
 
 
 @click.command()
@@ -128,7 +173,7 @@ def plan(
             "--base-lockfile is one target's lockfile; choose the target with --target NAME, "
             "or give --base-ref REF to compare every target's lockfile with git's at REF"
         )
-    live = Connection(region, profile, endpoint_url) if refresh else None
+    live = _connection(region, profile, endpoint_url) if refresh else None
     cache = ParsedFiles()
     states = for_each(selected, lambda settings: state_of(settings, live, deep, cache))
 
@@ -223,7 +268,7 @@ def audit(
       reconciler audit --live --region eu-west-1
     """
     selected = selected_settings(target_names, manifests, lockfile_path, region, cache=not no_cache)
-    connection = Connection(region, profile, endpoint_url) if live else None
+    connection = _connection(region, profile, endpoint_url) if live else None
     cache = ParsedFiles()
     states = for_each(selected, lambda settings: state_of(settings, connection, deep, cache))
     reports = [(s, redact_report(state.audit(), s.sensitive)) for s, state in states]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -17,11 +18,10 @@ from reconciler.cli.options import (
     selected_settings,
     target_option,
 )
-from reconciler.errors import ManifestError
+from reconciler.desired import load_desired
+from reconciler.errors import Diagnostic, ManifestError
 from reconciler.manifest import ParsedFiles
 from reconciler.multitarget import for_each
-from reconciler.project import load_desired
-from reconciler.render.annotations import error_annotation, warning_annotation
 from reconciler.schema import SCHEMA_PATH, schema_text
 from reconciler.words import counted
 
@@ -56,15 +56,11 @@ def validate(
         loaded = for_each(selected, lambda settings: load_desired(settings, cache))
     except ManifestError as exc:
         if output_format == "github":
-            for diagnostic in exc.warnings:
-                click.echo(warning_annotation(diagnostic))
-            for diagnostic in exc.diagnostics:
-                click.echo(error_annotation(diagnostic))
+            _annotate(exc.diagnostics, exc.warnings)
         raise
     for settings, desired in loaded:
         if output_format == "github":
-            for diagnostic in desired.warnings:
-                click.echo(warning_annotation(diagnostic))
+            _annotate((), desired.warnings)
         echo_warnings(desired.warnings)
         target = settings.target
         where = settings.manifests if target is None else ", ".join(map(str, target.manifests))
@@ -74,6 +70,17 @@ def validate(
             f"{prefix}{desired.phrase()} in {counted(desired.files, 'file')} under "
             f"{where} {'is' if count == 1 else 'are'} valid."
         )
+
+
+def _annotate(errors: Sequence[Diagnostic], warnings: Sequence[Diagnostic]) -> None:
+    """GitHub's ::warning and ::error lines. Imported here: the renderers' package loads the plan's
+    modules, which validating does not need."""
+    from reconciler.render.annotations import error_annotation, warning_annotation
+
+    for diagnostic in warnings:
+        click.echo(warning_annotation(diagnostic))
+    for diagnostic in errors:
+        click.echo(error_annotation(diagnostic))
 
 
 @click.command()

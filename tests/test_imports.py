@@ -1,0 +1,101 @@
+"""What a command loads: `validate` and an offline `plan` never import the service's client, the
+executor, or what only other commands need (issue 12: start-up time). Not timed: the modules in
+sys.modules of a real process say it, on any machine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import manifest_doc, write_manifests
+
+#: Loaded only by the commands that need them.
+NOT_FOR_OFFLINE = (
+    "boto3",
+    "botocore",
+    "deepdiff",
+    "re2",
+    "reconciler.aws",
+    "reconciler.apply",
+    "reconciler.live",
+    "reconciler.adoption",
+    "reconciler.github",
+    "reconciler.sandbox",
+    "urllib.request",
+)
+#: What validate does not need besides: the lockfile's and the plan's modules.
+NOT_FOR_VALIDATE = (
+    *NOT_FOR_OFFLINE,
+    "reconciler.project",
+    "reconciler.lockfile",
+    "reconciler.journal",
+    "reconciler.plan",
+    "reconciler.planfile",
+    "reconciler.audit",
+    "reconciler.render",
+)
+
+RUN = """
+import json, sys
+sys.argv = ["reconciler", *json.loads(sys.argv[1])]
+from reconciler.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+with open({out!r}, "w") as handle:
+    json.dump({{"code": code, "modules": sorted(sys.modules)}}, handle)
+"""
+
+
+def modules_loaded(repo: Path, *args: str) -> set[str]:
+    """The modules a whole `reconciler ARGS` process has loaded when it exits (asserting that it
+    succeeded or found changes)."""
+    out = repo / "modules.json"
+    code = RUN.format(out=str(out))
+    subprocess.run(
+        [sys.executable, "-c", code, json.dumps(args)],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    result = json.loads(out.read_text())
+    assert result["code"] in (0, 2), result["code"]
+    return set(result["modules"])
+
+
+def loaded_among(modules: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in packages))
+
+
+def test_validate_loads_neither_the_client_nor_the_plan(repo: Path) -> None:
+    write_manifests(repo / "manifests", manifest_doc("a"), manifest_doc("b"))
+    modules = modules_loaded(repo, "validate")
+    assert "reconciler.manifest" in modules  # it did validate
+    assert loaded_among(modules, NOT_FOR_VALIDATE) == []
+
+
+def test_validate_for_github_loads_no_client_either(repo: Path) -> None:
+    write_manifests(repo / "manifests", manifest_doc("a"))
+    modules = modules_loaded(repo, "validate", "--format", "github")
+    assert loaded_among(modules, NOT_FOR_OFFLINE) == []
+
+
+def test_an_offline_plan_loads_no_client_nor_executor(repo: Path) -> None:
+    write_manifests(repo / "manifests", manifest_doc("a"), manifest_doc("b"))
+    for output_format in ("text", "markdown", "json"):
+        modules = modules_loaded(repo, "plan", "--format", output_format)
+        assert "reconciler.plan" in modules  # it did plan
+        assert loaded_among(modules, NOT_FOR_OFFLINE) == []
+
+
+def test_the_checks_see_a_module_loaded_by_a_command_that_needs_it(repo: Path) -> None:
+    """The checks above could pass by never seeing any module: apply does load the client."""
+    write_manifests(repo / "manifests", manifest_doc("a"))
+    modules = modules_loaded(repo, "apply", "--help")
+    assert loaded_among(modules, ("reconciler.aws", "botocore")) != []
