@@ -24,7 +24,8 @@ DEFAULT_LOCKFILE = "artifacts.lock.json"
 class ConfigFile(BaseModel):
     """The keys reconciler.yaml may hold. Relative paths are relative to the file's directory."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Built when first used: only a repository with reconciler.yaml needs it.
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     manifests: str = DEFAULT_MANIFESTS
     lockfile: str = DEFAULT_LOCKFILE
@@ -140,7 +141,7 @@ def resolve_settings(
     config_path = find_config(cwd)
     if config_path is None:
         root = find_repository_root(cwd)
-        config = ConfigFile()
+        config = ConfigFile.model_construct()  # the defaults: nothing to validate
         base = Path(".") if root is None else _relative_or_absolute(root, cwd)
     else:
         config = read_config(config_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -12,6 +11,8 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
 
     `durable`: the new bytes are on disk (file and directory fsync'd) when this returns; a cache,
     which only saves time and checks its own bytes, can do without."""
+    import tempfile  # loaded when first written: validate writes nothing but its cache
+
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

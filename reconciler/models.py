@@ -56,7 +56,8 @@ TagValue = Annotated[str, StringConstraints(max_length=TAG_VALUE_MAX, pattern=TA
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # Built when first used: a run whose files the manifest cache answers for validates nothing.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class ArtifactSourceType(_Strict):

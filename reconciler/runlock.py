@@ -6,7 +6,6 @@ import datetime as dt
 import fcntl
 import json
 import os
-import socket
 from pathlib import Path
 from types import TracebackType
 
@@ -38,7 +37,7 @@ class ApplyLock:
             ) from None
         info = {
             "pid": os.getpid(),
-            "host": socket.gethostname(),
+            "host": os.uname().nodename,  # gethostname(2), without loading socket
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         os.ftruncate(fd, 0)

@@ -27,7 +27,8 @@ ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?P<account>[0-9]{12}):role/[\w+=,.@
 class TargetSpec(BaseModel):
     """One entry of reconciler.yaml `targets`. Paths are relative to reconciler.yaml."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Built when first used: only a repository with reconciler.yaml needs it.
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     account: str
     region: str
