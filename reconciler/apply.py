@@ -31,7 +31,13 @@ from reconciler.outcomes import ApplyResult, Outcome, OutcomeKind
 from reconciler.ownership import Claim, Owner, not_ours
 from reconciler.plan import Action, Change, Plan, compare
 from reconciler.recorder import Recorder
-from reconciler.requests import create_request, live_spec_of, tag_changes, update_request
+from reconciler.requests import (
+    create_request,
+    live_spec_of,
+    tag_changes,
+    uncleared_fields,
+    update_request,
+)
 
 #: How long to keep looking for an entity the service says exists (reads may lag).
 DEFAULT_LOOKUP_TIMEOUT = 30.0
@@ -370,7 +376,9 @@ class Executor:
         else:
             modified = previous.last_modified_time if previous else None
         self.recorder.put(name, Entry(arn, after, modified), kind.kind)
-        return Outcome(name, OutcomeKind.UPDATED, arn, kind=kind.kind)
+        kept = [f"{f} stays {before[f]}" for f in uncleared_fields(kind, before, after)]
+        detail = f"{', '.join(kept)}: the API cannot clear it" if kept else ""
+        return Outcome(name, OutcomeKind.UPDATED, arn, detail, kind.kind)
 
     def _sync_tags(self, arn: str, live: dict[str, str], spec: dict[str, Any]) -> None:
         """Make the live tags those declared, leaving the ownership tags alone (and adding the

@@ -64,6 +64,19 @@ def update_request(
     return request
 
 
+def uncleared_fields(
+    kind: EntityKind, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[str]:
+    """The updatable fields the manifest dropped that Update<Kind> cannot clear (an action's
+    Status): the service keeps their values."""
+    request = update_request(kind, before, after)
+    return [
+        field
+        for field in kind.update_fields
+        if before.get(field) is not None and after.get(field) is None and field not in request
+    ]
+
+
 def shows_update(described: Mapping[str, Any] | None, request: Mapping[str, Any]) -> bool:
     """Whether a Describe answer shows an update request made before (or the entity is gone)."""
     if described is None:

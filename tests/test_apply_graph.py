@@ -567,3 +567,17 @@ def test_the_association_quota_stops_the_run_with_a_clear_message(
         assert any("the account's association quota is reached" in e for e in result.errors)
         assert len(apply_graph.lockfile.associations) == 2
         assert len(edges_on(small)) == 2
+
+
+def test_a_dropped_status_is_left_as_the_service_has_it_and_said(
+    applier: Applier, lineage_sandbox: Sandbox
+) -> None:
+    desired: Desired = {"Action": {"approval": action("approval", Status="Completed")}}
+    assert applier(desired).ok
+    desired["Action"]["approval"] = action("approval", Description="No status declared")
+    result = applier(desired)
+    assert result.ok, result.errors
+    [updated] = applier.outcomes
+    assert updated.detail == "Status stays Completed: the API cannot clear it"
+    described = sm(lineage_sandbox).describe_action(ActionName="approval")
+    assert (described["Status"], described["Description"]) == ("Completed", "No status declared")

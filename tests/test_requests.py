@@ -16,6 +16,7 @@ from reconciler.requests import (
     live_spec_of,
     shows_update,
     tag_changes,
+    uncleared_fields,
     update_request,
 )
 from tests.helpers import ACCOUNT, REGION
@@ -104,6 +105,8 @@ def test_a_dropped_description_is_cleared_and_a_dropped_status_left_alone() -> N
     before = {"ActionName": "a", "Description": "d", "Status": "Completed"}
     after = {"ActionName": "a"}
     assert update_request(ACTION, before, after) == {"Description": ""}
+    assert uncleared_fields(ACTION, before, after) == ["Status"]
+    assert uncleared_fields(ACTION, before, {**after, "Status": "Failed"}) == []
     assert update_request(ACTION, after, {**after, "Status": "Failed"}) == {"Status": "Failed"}
 
 
