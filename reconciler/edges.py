@@ -11,6 +11,7 @@ reconciler forget an edge, never delete one it did not add.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from reconciler.aws import Lineage, OutcomeUnknown, ServiceCallError, already_exists
 from reconciler.errors import ReconcilerError
@@ -119,9 +120,37 @@ class EdgeSteps:
                 "reconciler did not add it, so it will not delete it: delete it by hand or "
                 f"{fix}"
             )
+        previous = self._ours_under_another_name(name, source, destination)
+        if previous is not None:
+            return self._take_over(change, previous, source, destination)
         self.recorder.put_edge(name, Edge(source, destination, spec, adopted=True))
         return self._outcome(
             name, OutcomeKind.ADOPTED, f"{arrow(source, destination)}; {ADOPTED_DETAIL}"
+        )
+
+    def _ours_under_another_name(self, name: str, source: str, destination: str) -> str | None:
+        """The name under which the lockfile records, as added by reconciler, the edge between
+        these ends (an edge renamed without --prune, whose old name is an orphan), or None."""
+        with self.recorder.lock:
+            for other, edge in self.recorder.edges.items():
+                if other != name and edge.ends == (source, destination) and not edge.adopted:
+                    return other
+        return None
+
+    def _take_over(self, change: Change, previous: str, source: str, destination: str) -> Outcome:
+        """The edge is the one reconciler added as `previous`: it stays ours under this name, and
+        `previous` is recorded as adopted (dropping it only forgets it). The old record is
+        marked first, so a crash in between leaves both adopted: forgotten, never deleted."""
+        assert change.after is not None
+        with self.recorder.lock:
+            self.recorder.put_edge(previous, replace(self.recorder.edges[previous], adopted=True))
+            self.recorder.put_edge(change.name, Edge(source, destination, change.after))
+        done = OutcomeKind.REPLACED if change.action is Action.REPLACE else OutcomeKind.CREATED
+        return self._outcome(
+            change.name,
+            done,
+            f"{arrow(source, destination)}; reconciler added it as '{previous}': it is now this "
+            f"one's, and '{previous}' only forgets it",
         )
 
     def _look_up(self, source: str, destination: str, patience: float) -> dict[str, str] | None:

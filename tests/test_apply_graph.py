@@ -581,3 +581,31 @@ def test_a_dropped_status_is_left_as_the_service_has_it_and_said(
     assert updated.detail == "Status stays Completed: the API cannot clear it"
     described = sm(lineage_sandbox).describe_action(ActionName="approval")
     assert (described["Status"], described["Description"]) == ("Completed", "No status declared")
+
+
+def test_a_renamed_edge_applied_without_prune_stays_ours_and_survives_the_prune(
+    applier: Applier, lineage_sandbox: Sandbox
+) -> None:
+    """Renaming an edge without --prune leaves the old name an orphan holding the same ends; the
+    new name finds the edge there. It is the edge reconciler added, so it stays ours under the
+    new name, and pruning the old name must only forget it, not delete the declared edge."""
+    desired = graph()
+    assert applier(desired).ok
+    ids = arns(applier.lockfile)
+    desired["Association"]["data-feeds-model"] = desired["Association"].pop("data-to-model")
+    result = applier(desired)
+    assert result.ok, result.errors
+    lock = applier.lockfile
+    assert not lock.associations["data-feeds-model"].adopted
+    assert lock.associations["data-to-model"].adopted
+
+    result = applier(desired, prune=True)
+    assert result.ok, result.errors
+    assert applier.results() == {"data-to-model": "forgotten"}
+    assert (ids["data"], ids["model"], "ContributedTo") in edges_on(lineage_sandbox)
+    assert set(applier.lockfile.associations) == {
+        "data-feeds-model",
+        "model-to-approval",
+        "approval-to-endpoint",
+        "training-to-model",
+    }
