@@ -89,6 +89,17 @@ def _edge_notes(lockfile: Lockfile, base: Lockfile) -> list[str]:
             f"associations whose recorded ends differ from the base lockfile's: {_names(moved)}; "
             "apply would act on another edge"
         )
+    claimed = sorted(
+        name
+        for name, edge in lockfile.associations.items()
+        if not edge.adopted and name in base.associations and base.associations[name].adopted
+    )
+    if claimed:
+        notes.append(
+            "associations the base lockfile records as adopted (made outside reconciler) that "
+            f"this one records as added by reconciler: {_names(claimed)}; apply would delete "
+            "them once they are no longer declared (with --prune)"
+        )
     return notes
 
 

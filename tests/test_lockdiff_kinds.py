@@ -99,3 +99,19 @@ def test_many_names_are_counted_past_five() -> None:
     many = {f"e{i}": edge for i in range(8)}
     notes = lockfile_differences(replace(base, associations={**base.associations, **many}), base)
     assert "'e0', 'e1', 'e2', 'e3', 'e4' and 3 more;" in notes[0]
+
+
+def test_an_adopted_edge_claimed_as_added_by_reconciler_is_a_note() -> None:
+    """`adopted` is what keeps reconciler from deleting an edge someone else made: a pull
+    request that drops it makes --prune delete that edge, so the reviewer is told."""
+    base = _base()
+    adopted = replace(base.associations["model-to-endpoint"], adopted=True)
+    base = replace(base, associations={"model-to-endpoint": adopted})
+    ours = replace(base, associations={"model-to-endpoint": replace(adopted, adopted=False)})
+    assert lockfile_differences(ours, base) == (
+        "associations the base lockfile records as adopted (made outside reconciler) that this "
+        "one records as added by reconciler: 'model-to-endpoint'; apply would delete them once "
+        "they are no longer declared (with --prune)",
+    )
+    # The other way round only makes reconciler forget an edge instead of deleting it.
+    assert lockfile_differences(base, ours) == ()
