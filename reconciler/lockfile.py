@@ -574,17 +574,39 @@ def parse_entries(
     model = _ENTRY_MODELS[kind.section]
     for name, value in raw.items():
         spec = declared.get(name)
-        if spec is not None and _valid_as_declared(value, spec) and arn_rule.match(value["arn"]):
+        if (
+            spec is not None
+            and _valid_as_declared(value, spec)
+            and arn_rule.match(value["arn"])
+            and _address_problem(kind, value["arn"], spec) is None
+        ):
             entries[name] = Entry(value["arn"], spec, value.get("last_modified_time"))
             continue
         reason = _name_problem(name) or _model_problem(model, value)
         if reason is None and not arn_rule.match(value["arn"]):
             reason = f"arn {value['arn']!r} is not a SageMaker {kind.arn_resource} ARN"
         if reason is None:
+            reason = _address_problem(kind, value["arn"], value["spec"])
+        if reason is None:
             entries[name] = _entry(value)
         else:
             malformed[name] = (reason, value)
     return entries, malformed
+
+
+def _address_problem(kind: EntityKind, arn: str, spec: dict[str, Any]) -> str | None:
+    """For a kind addressed by name (contexts, actions: `context/<ContextName>`), a recorded
+    name that is not the one its ARN holds. Ownership is checked on the ARN, but describe,
+    update and delete name the entity: with another name they would act on another entity."""
+    if kind.addressed_by != "name":
+        return None
+    named = arn.split("/", 1)[1]
+    if named.lower() == str(spec.get(kind.name_field, "")).lower():
+        return None
+    return (
+        f"spec.{kind.name_field} {spec.get(kind.name_field)!r} is not the name its arn {arn!r} "
+        "holds; reconciler would act on another entity than the one it recorded"
+    )
 
 
 def parse_edges(

@@ -159,6 +159,19 @@ GOOD_EDGE: dict[str, Any] = {
         ),
         ("contexts", {"arn": CONTEXT_ARN, "spec": ARTIFACT_SPEC}, "spec."),
         ("contexts", {"arn": CONTEXT_ARN, "spec": CONTEXT_SPEC, "extra": 1}, "extra"),
+        (
+            "contexts",
+            {"arn": CONTEXT_ARN, "spec": {**CONTEXT_SPEC, "ContextName": "other-teams"}},
+            "spec.ContextName 'other-teams' is not the name its arn",
+        ),
+        (
+            "actions",
+            {
+                "arn": arn_for("approval", resource="action"),
+                "spec": {**ACTION_SPEC, "ActionName": "x"},
+            },
+            "spec.ActionName 'x' is not the name its arn",
+        ),
         ("actions", {"arn": CONTEXT_ARN, "spec": ACTION_SPEC}, "is not a SageMaker action ARN"),
         (
             "actions",
@@ -271,3 +284,21 @@ def test_an_edge_is_foreign_when_an_end_we_manage_is_elsewhere() -> None:
     other = arn_for("t", account="999999999999", resource="experiment-trial-component")
     external = Edge(other, arn_for("model"), {"Source": other, "Destination": "model"})
     assert edge_foreign_reason(external, target) is None
+
+
+def test_a_recorded_name_that_is_not_its_arns_is_malformed_even_as_declared(
+    tmp_path: Path,
+) -> None:
+    """Contexts are deleted by name and their ownership read by ARN: a lockfile whose
+    ContextName is not its ARN's would have reconciler delete a context it checked nothing of,
+    so the entry cannot be read, even when its spec is the declared one."""
+    spec = {**CONTEXT_SPEC, "ContextName": "other-teams"}
+    raw = {"endpoint": {"arn": CONTEXT_ARN, "spec": spec}}
+    entries, malformed = lockfile.parse_entries(raw, {"endpoint": spec}, kind=CONTEXT)
+    assert entries == {}
+    assert "is not the name its arn" in malformed["endpoint"][0]
+    path = tmp_path / "l.json"
+    # The service's names may differ from the ARN's in case only.
+    upper = {**CONTEXT_SPEC, "ContextName": "Churn-Endpoint"}
+    path.write_bytes(_with("contexts", "endpoint", {"arn": CONTEXT_ARN, "spec": upper}))
+    assert lockfile.load(path).contexts["endpoint"].spec == upper
