@@ -202,9 +202,9 @@ _WRITER = textwrap.dedent(
 
     path = Path(sys.argv[1])
     log = Journal(path, "lineage-1")
-    spec = {"ContextName": "c", "ContextType": "T", "Source": {"SourceUri": "s3://c"}}
     for i in range(10_000):
         name = f"c{i}"
+        spec = {"ContextName": name, "ContextType": "T", "Source": {"SourceUri": "s3://c"}}
         log.put(name, Entry(arn_for(name, resource="context"), spec), "Context")
         log.put_edge(f"e{i}", Edge(arn_for("m"), arn_for(name, resource="context"),
                                    {"Source": "m", "Destination": name}))
