@@ -195,6 +195,7 @@ def compute_plan(
         unchanged[kind.kind] = same
         changes.extend(_undeclared(kind, lockfile, declared_kind, prune, base))
     renewed = {c.name for c in changes if c.action in (Action.REPLACE, Action.CREATE)}
+    _refuse_one_pair_twice(wanted.get(ASSOCIATION, {}), lockfile, renewed)
     edges, same = _edge_changes(wanted.get(ASSOCIATION, {}), lockfile, renewed, base)
     changes.extend(edges)
     unchanged[ASSOCIATION] = same
@@ -297,6 +298,34 @@ def _edge_changes(
         else:
             changes.append(change)
     return changes, unchanged
+
+
+def _refuse_one_pair_twice(
+    desired: Mapping[str, dict[str, Any]], lockfile: Lockfile, renewed: set[str]
+) -> None:
+    """Two declared edges whose ends are the same two entities once names are resolved to the
+    ARNs the lockfile records (one end written as a name, the other as that entity's ARN): the
+    service keeps one edge per pair, so one of them would only find the other's edge, and
+    pruning one would delete the edge the other declares. Validate cannot see it for artifacts,
+    whose ARN holds a hash; the lockfile can. Ends of entities this plan renews are skipped."""
+
+    def resolved(reference: str) -> str | None:
+        if is_arn(reference):
+            return reference
+        return None if reference in renewed else lockfile.arn_of(reference)
+
+    seen: dict[tuple[str, str], str] = {}
+    for name, spec in sorted(desired.items()):
+        source, destination = resolved(spec["Source"]), resolved(spec["Destination"])
+        if source is None or destination is None:
+            continue
+        first = seen.setdefault((source, destination), name)
+        if first != name:
+            raise ReconcilerError(
+                f"the Associations '{first}' and '{name}' join the same two entities "
+                f"({source} -> {destination}) once names are read as the ARNs the lockfile "
+                "records; the service keeps one edge per pair of ends, so declare it once, by name"
+            )
 
 
 def compare_edge(

@@ -290,6 +290,28 @@ def test_an_edge_given_by_arn_depends_on_nothing_we_manage() -> None:
     assert "job-to-model" not in by_name(plan)
 
 
+def test_the_same_pair_by_name_and_by_the_recorded_arn_is_refused() -> None:
+    """An artifact's ARN holds a hash, so validate cannot tell that an edge given by it joins
+    the same two as one given by name; the lockfile records the ARN, so the plan can."""
+    lock = applied(GRAPH)
+    model = lock.artifacts["model"].arn
+    twice = {**GRAPH, "Association": {**GRAPH["Association"], "by-arn": edge_spec("data", model)}}
+    with pytest.raises(ReconcilerError) as info:
+        compute_plan(twice, lock)
+    assert str(info.value) == (
+        "the Associations 'by-arn' and 'data-to-model' join the same two entities "
+        f"({lock.artifacts['data'].arn} -> {model}) once names are read as the ARNs the "
+        "lockfile records; the service keeps one edge per pair of ends, so declare it once, by "
+        "name"
+    )
+    # Once the model is replaced, the name follows the new one and the ARN stays: two pairs.
+    renewed = {
+        **twice,
+        "Artifact": {**GRAPH["Artifact"], "model": artifact("model", ArtifactType="X")},
+    }
+    assert by_name(compute_plan(renewed, lock))["by-arn"].action is Action.CREATE
+
+
 def test_undeclared_edges_are_orphans_or_deleted_with_prune() -> None:
     lock = applied(GRAPH)
     smaller = {**GRAPH, "Association": {"data-to-model": GRAPH["Association"]["data-to-model"]}}
