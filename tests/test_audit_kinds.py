@@ -1,4 +1,4 @@
-"""Live audit, import and forget of contexts and actions made outside reconciler, through the
+"""Live audit, --refresh, import and forget of contexts, actions and associations, through the
 CLI against the sandbox over HTTP (a trial component preloaded as SageMaker's own)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.hostile import (
     assert_safe_markdown,
     assert_safe_text,
 )
-from tests.sandboxed import ACCOUNT, REGION, declare, reconciler, recorded, sm, use
+from tests.sandboxed import ACCOUNT, REGION, apply, declare, reconciler, recorded, sm, use
 
 TRAINING = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:experiment-trial-component/churn-train-job"
 
@@ -224,3 +224,236 @@ def test_hostile_values_on_the_service_are_shown_safely(repo: Path, sandbox: San
     document = json.loads(reconciler("audit", "--live", "--deep", "--format", "json").out)
     kinds = {(f["manifest_kind"], f["kind"]) for f in document["findings"]}
     assert kinds == {("Context", "drift"), ("Context", "unrecorded")}
+
+
+# --- a graph applied by reconciler ----------------------------------------------------
+
+
+GRAPH = (
+    manifest_doc("data"),
+    manifest_doc("model"),  # one artifact type: one list page reads both
+    action_doc("approval", Status="Completed", Description="approved by the board"),
+    context_doc("endpoint", Properties={"stage": "prod"}),
+    association_doc("data-to-model", "data", "model", "ContributedTo"),
+    association_doc("model-to-approval", "model", "approval", "AssociatedWith"),
+    association_doc("approval-to-endpoint", "approval", "endpoint", "Produced"),
+    association_doc("job-to-model", TRAINING, "model", "Produced"),
+)
+
+
+def applied(repo: Path, *documents: dict[str, Any]) -> None:
+    declare(repo, *documents)
+    result = apply()
+    assert result.code == 0, result.err
+
+
+def changes(*args: str) -> list[tuple[str, str, str]]:
+    result = reconciler("plan", "--format", "json", *args)
+    assert result.code == 0, result.err
+    return sorted((c["kind"], c["name"], c["action"]) for c in json.loads(result.out)["changes"])
+
+
+def test_an_unchanged_graph_audits_clean_reading_lists_and_edge_pages(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    applied(repo, *GRAPH)
+    sandbox.reset_counters()
+    code, document = audit_live()
+    assert code == 0, document
+    assert document["clean"] is True
+    assert document["checked_by_kind"] == {
+        "Artifact": 2,
+        "Context": 1,
+        "Action": 1,
+        "Association": 4,
+    }
+    calls = sandbox.counters()
+    # Lists and edge pages only: nothing read one entity or one edge at a time.
+    assert set(calls) == {
+        "ListArtifacts",
+        "ListContexts",
+        "ListActions",
+        "ListAssociations",
+        "sts:GetCallerIdentity",
+    }, calls
+    assert calls["ListAssociations"] == 1
+    strategy = str(document["strategy"])
+    assert "1 ListAssociations call, 4 edges listed, 4 of ours" in strategy
+    text = reconciler("audit", "--live")
+    assert text.code == 0
+    assert text.out.startswith(
+        "Audit clean: 2 artifacts, 1 context, 1 action, 4 associations, nothing to report."
+    )
+    deep_code, deep = audit_live("--deep")
+    assert (deep_code, deep["clean"]) == (0, True), deep
+
+
+def test_context_and_action_drift_missing_and_owner_are_found_and_healed(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    applied(repo, *GRAPH)
+    client = sm(sandbox)
+    client.update_context(ContextName="endpoint", Description="edited by hand")
+    lock = recorded(repo)
+    approval = lock.actions["approval"].arn
+    for source, destination in (
+        (approval, lock.contexts["endpoint"].arn),
+        (lock.artifacts["model"].arn, approval),
+    ):  # the sandbox, as the service, refuses to delete an action with edges
+        client.delete_association(SourceArn=source, DestinationArn=destination)
+    client.delete_action(ActionName="approval")
+    code, document = audit_live()
+    assert code == 2
+    assert findings(document) == {
+        ("Context", "endpoint", "drift"),
+        ("Action", "approval", "missing"),
+        ("Association", "approval-to-endpoint", "missing"),
+        ("Association", "model-to-approval", "missing"),
+    }
+    (drift,) = [f for f in document["findings"] if f["kind"] == "drift"]
+    assert drift["fields"] == [{"path": "Description", "before": None, "after": "edited by hand"}]
+    text = reconciler("audit", "--live")
+    assert "! context endpoint: changed on the service since it was applied" in text.out
+    assert "! action approval: recorded, but missing on the service" in text.out
+    assert changes("--refresh") == [
+        ("Action", "approval", "create"),
+        ("Association", "approval-to-endpoint", "create"),
+        ("Association", "model-to-approval", "create"),
+        ("Context", "endpoint", "update"),
+    ]
+    healed = apply("--refresh")
+    assert healed.code == 0, healed.err
+    assert audit_live()[0] == 0
+    assert "Description" not in client.describe_context(ContextName="endpoint")
+    # The ownership tags taken off by hand: only a deep read sees it, and it stops a refresh.
+    context_arn = recorded(repo).contexts["endpoint"].arn
+    client.delete_tags(ResourceArn=context_arn, TagKeys=[OWNERSHIP_TAG_KEY, LINEAGE_TAG_KEY])
+    assert audit_live()[0] == 0
+    code, document = audit_live("--deep")
+    assert code == 2
+    assert findings(document) == {("Context", "endpoint", "not-owned")}
+    refused = reconciler("plan", "--refresh", "--deep")
+    assert refused.code == 1
+    assert "'endpoint'" in refused.err and "not its own" in refused.err
+
+
+def test_an_edge_retyped_by_hand_is_drift_and_apply_refresh_puts_it_back(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    applied(repo, *GRAPH)
+    edge = recorded(repo).associations["data-to-model"]
+    client = sm(sandbox)
+    client.delete_association(SourceArn=edge.source_arn, DestinationArn=edge.destination_arn)
+    client.add_association(
+        SourceArn=edge.source_arn, DestinationArn=edge.destination_arn, AssociationType="SameAs"
+    )
+    code, document = audit_live()
+    assert code == 2
+    (drift,) = document["findings"]
+    assert (drift["manifest_kind"], drift["name"], drift["kind"]) == (
+        "Association",
+        "data-to-model",
+        "drift",
+    )
+    assert drift["fields"] == [
+        {"path": "AssociationType", "before": "ContributedTo", "after": "SameAs"}
+    ]
+    assert changes("--refresh") == [("Association", "data-to-model", "replace")]
+    assert apply("--refresh").code == 0
+    (summary,) = client.list_associations(
+        SourceArn=edge.source_arn, DestinationArn=edge.destination_arn
+    )["AssociationSummaries"]
+    assert summary["AssociationType"] == "ContributedTo"
+    assert audit_live()[0] == 0
+
+
+def test_an_edge_made_by_hand_between_our_entities_is_information_only(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    applied(repo, *GRAPH)
+    lock = recorded(repo)
+    client = sm(sandbox)
+    client.add_association(
+        SourceArn=lock.artifacts["data"].arn,
+        DestinationArn=lock.contexts["endpoint"].arn,
+        AssociationType="AssociatedWith",
+    )
+    # An edge by hand to something not ours (SageMaker's training job) is none of our business.
+    client.add_association(SourceArn=TRAINING, DestinationArn=lock.artifacts["data"].arn)
+    code, document = audit_live()
+    assert code == 0
+    assert document["clean"] is True
+    assert findings(document) == {("Association", "data -> endpoint", "unmanaged-edge")}
+    (note,) = document["findings"]
+    assert note["informational"] is True
+    assert "AssociatedWith" in note["detail"]
+    text = reconciler("audit", "--live")
+    assert text.code == 0
+    assert "i association data -> endpoint: an edge between two recorded entities" in text.out
+    markdown = reconciler("audit", "--live", "--format", "markdown")
+    assert markdown.out.startswith("**Audit clean.**")
+    assert "\ni association data -> endpoint  (AssociatedWith; declare it" in markdown.out
+    # Declared, apply records it as adopted, and the note goes.
+    declare(repo, *GRAPH, association_doc("data-to-endpoint", "data", "endpoint", "AssociatedWith"))
+    assert apply().code == 0
+    assert recorded(repo).associations["data-to-endpoint"].adopted is True
+    assert audit_live()[1]["findings"] == []
+
+
+def test_forgetting_an_entity_forgets_the_edges_that_touch_it(repo: Path, sandbox: Sandbox) -> None:
+    applied(repo, *GRAPH)
+    client = sm(sandbox)
+    lock = recorded(repo)
+    approval = lock.actions["approval"].arn
+    result = reconciler("forget", "approval")
+    assert result.code == 0, result.err
+    assert (
+        "its recorded edges 'approval-to-endpoint', 'model-to-approval' are forgotten too"
+        in result.out
+    )
+    assert "still declared" in result.err and "find the action unowned" in result.err
+    after = recorded(repo)
+    assert "approval" not in after.actions
+    assert set(after.associations) == {"data-to-model", "job-to-model"}
+    tags = {t["Key"] for t in client.list_tags(ResourceArn=approval)["Tags"]}
+    assert not tags & {OWNERSHIP_TAG_KEY, LINEAGE_TAG_KEY}
+    left = client.list_associations(SourceArn=approval)["AssociationSummaries"]
+    assert [s["DestinationArn"] for s in left] == [lock.contexts["endpoint"].arn]
+    edge = reconciler("forget", "job-to-model")
+    assert edge.code == 0, edge.err
+    assert f"the edge {TRAINING} -> {lock.artifacts['model'].arn} is left in place" in edge.out
+    assert "records it again, as adopted" in edge.err
+    assert "job-to-model" not in recorded(repo).associations
+    assert client.list_associations(SourceArn=TRAINING)["AssociationSummaries"]
+
+
+def test_among_many_edges_not_ours_the_audit_stops_listing_and_asks_for_ours(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    applied(repo, *GRAPH)
+    client = sm(sandbox)
+    others = [
+        client.create_artifact(Source={"SourceUri": f"s3://elsewhere/{i}"}, ArtifactType="DataSet")[
+            "ArtifactArn"
+        ]
+        for i in range(25)
+    ]
+    for source in others:  # 600 edges made after ours: listed first (newest first)
+        for destination in others:
+            if source != destination:
+                client.add_association(SourceArn=source, DestinationArn=destination)
+    lock = recorded(repo)
+    gone = lock.associations["data-to-model"]
+    client.delete_association(SourceArn=gone.source_arn, DestinationArn=gone.destination_arn)
+    sandbox.reset_counters()
+    code, document = audit_live()
+    assert code == 2
+    assert findings(document) == {("Association", "data-to-model", "missing")}
+    # 4 recorded edges, 4 recorded entities: at most 4 + 1 pages, then one call per edge unseen.
+    assert sandbox.counters()["ListAssociations"] == 5 + 4
+    assert (
+        "list pages (5 ListAssociations calls, 500 edges listed, 0 of ours), then per-edge reads "
+        "of 4 recorded edges not listed; edges made by hand looked for in those 5 pages only"
+    ) in str(document["strategy"])
+    deep_code, deep = audit_live("--deep")
+    assert deep_code == 2 and findings(deep) == findings(document)
