@@ -39,6 +39,7 @@ IDEMPOTENT = frozenset(
         "list_actions",
         "list_tags",
         "list_associations",
+        "query_lineage",
         "update_artifact",
         "update_context",
         "update_action",

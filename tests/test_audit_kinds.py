@@ -457,3 +457,29 @@ def test_among_many_edges_not_ours_the_audit_stops_listing_and_asks_for_ours(
     ) in str(document["strategy"])
     deep_code, deep = audit_live("--deep")
     assert deep_code == 2 and findings(deep) == findings(document)
+
+
+def test_a_tag_edited_on_a_context_needs_deep_and_apply_refresh_deep_heals_it(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    tagged = context_doc("endpoint", Tags=[{"Key": "team", "Value": "ml"}])
+    applied(repo, manifest_doc("data"), tagged, association_doc("e", "data", "endpoint"))
+    arn = recorded(repo).contexts["endpoint"].arn
+    client = sm(sandbox)
+    client.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": "someone-else"}])
+    assert audit_live()[0] == 0  # a tag edit does not move LastModifiedTime
+    code, document = audit_live("--deep")
+    assert code == 2
+    (drift,) = document["findings"]
+    assert (drift["manifest_kind"], drift["name"], drift["kind"]) == (
+        "Context",
+        "endpoint",
+        "drift",
+    )
+    assert "'plan --refresh --deep'" in drift["detail"]
+    assert changes("--refresh", "--deep") == [("Context", "endpoint", "update")]
+    healed = apply("--refresh", "--deep")
+    assert healed.code == 0, healed.err
+    tags = {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=arn)["Tags"]}
+    assert tags["team"] == "ml"
+    assert audit_live("--deep")[0] == 0
