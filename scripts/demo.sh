@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, end to end, on the bundled sandbox: start a sandbox, plan and apply manifests/
-# into a lockfile outside the tracked files (.reconciler/demo/, ignored by git), show that a
-# second plan has no changes, audit. Then the same for two targets (examples/targets: a staging
+# The main job, end to end, on the bundled sandbox: start a sandbox (holding the trial component
+# of scripts/demo-preload.yaml, as SageMaker would have made it), plan and apply manifests/ (a
+# whole lineage graph) into a lockfile outside the tracked files (.reconciler/demo/, ignored by
+# git), show that a second plan has no changes, audit, draw the graph. Then the same for two targets (examples/targets: a staging
 # and a production account, both served by the sandbox, each reached by assuming its role),
 # copied to .reconciler/demo/targets. Stop the sandbox. Nothing tracked is modified.
 set -euo pipefail
@@ -44,6 +45,8 @@ step "reconciler audit --lockfile $lock"
 "${reconciler[@]}" audit --lockfile "$lock"
 step "the lockfile ($lock), first lines"
 head -n 8 "$lock"
+step "reconciler graph --around churn-model-approval --depth 1   (Mermaid, as the PR comment draws it)"
+"${reconciler[@]}" graph --around churn-model-approval --depth 1
 
 step "several targets: examples/targets, copied to $work/targets"
 cp -R examples/targets "$work/targets"

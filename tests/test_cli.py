@@ -26,6 +26,14 @@ def example_repo(repo: Path) -> Path:
     return repo
 
 
+@pytest.fixture
+def example_artifacts_repo(repo: Path) -> Path:
+    """The examples' artifacts without the lineage around them (save_recorded records artifacts)."""
+    shutil.rmtree(repo / "manifests")
+    shutil.copytree(EXAMPLES, repo / "manifests", ignore=shutil.ignore_patterns("lineage"))
+    return repo
+
+
 def test_version_and_help_with_examples() -> None:
     assert run("--version").out.strip() == f"reconciler, version {__version__}"
     commands = [
@@ -57,7 +65,10 @@ def test_version_and_help_with_examples() -> None:
 def test_validate_accepts_the_examples(example_repo: Path) -> None:
     result = run("validate")
     assert result.code == 0
-    assert result.out == "9 artifacts in 5 files under manifests are valid.\n"
+    assert result.out == (
+        "9 artifacts, 1 context, 1 action and 12 associations in 7 files under manifests are "
+        "valid.\n"
+    )
 
 
 def test_validate_for_github_prints_annotations_and_plain_lines(repo: Path) -> None:
@@ -79,13 +90,21 @@ def test_plan_without_lockfile_creates_everything_and_exits_2(example_repo: Path
     result = run("plan", "--format", "json", "--detailed-exitcode")
     assert result.code == 2
     document = json.loads(result.out)
-    assert document["summary"]["create"] == 9
+    assert document["summary"]["create"] == 23
     assert {c["action"] for c in document["changes"]} == {"create"}
-    assert len(document["changes"]) == 9
+    kinds = [c["kind"] for c in document["changes"]]
+    assert {kind: kinds.count(kind) for kind in set(kinds)} == {
+        "Artifact": 9,
+        "Context": 1,
+        "Action": 1,
+        "Association": 12,
+    }
 
 
-def test_plan_with_a_matching_lockfile_has_nothing_to_do(example_repo: Path) -> None:
-    save_recorded(example_repo / "artifacts.lock.json", load_manifests(Path("manifests")).specs())
+def test_plan_with_a_matching_lockfile_has_nothing_to_do(example_artifacts_repo: Path) -> None:
+    save_recorded(
+        example_artifacts_repo / "artifacts.lock.json", load_manifests(Path("manifests")).specs()
+    )
     result = run("plan", "--format", "json", "--detailed-exitcode")
     assert result.code == 0
     document = json.loads(result.out)
@@ -107,13 +126,15 @@ def test_plan_out_saves_what_apply_needs(example_repo: Path) -> None:
     assert saved["lockfile"] == {"lineage": lock.lineage, "serial": 4}
     assert saved["manifests_digest"] == load_manifests(Path("manifests")).digest
     assert saved["mode"] == {"prune": True, "refresh": False, "deep": False}
-    assert saved["summary"]["create"] == 9
+    assert saved["summary"]["create"] == 23
     assert len(saved["plan_digest"]) == 64
 
 
-def test_audit_exit_codes(example_repo: Path) -> None:
+def test_audit_exit_codes(example_artifacts_repo: Path) -> None:
     assert run("audit").code == 2
-    save_recorded(example_repo / "artifacts.lock.json", load_manifests(Path("manifests")).specs())
+    save_recorded(
+        example_artifacts_repo / "artifacts.lock.json", load_manifests(Path("manifests")).specs()
+    )
     clean = run("audit", "--format", "json")
     assert clean.code == 0
     assert json.loads(clean.out)["clean"] is True

@@ -40,10 +40,23 @@ def test_the_demo_applies_the_examples_and_modifies_nothing_tracked(
 ) -> None:
     result, before, after = demo
     assert result.returncode == 0, result.stderr
-    assert "Apply complete: 9 created" in result.stdout
-    assert "No changes: the lockfile matches the manifests (9 artifacts)." in result.stdout
-    assert "Audit clean: 9 artifacts" in result.stdout
+    assert "Apply complete: 23 created" in result.stdout
+    counts = "9 artifacts, 1 context, 1 action, 12 associations"
+    assert f"No changes: the lockfile matches the manifests ({counts})." in result.stdout
+    assert f"Audit clean: {counts}" in result.stdout
+    # The edge from the training job, which SageMaker created (the sandbox preloads it).
+    assert "association training-job-to-model: created" in result.stdout
     assert after == before
+
+
+def test_the_demo_draws_the_lineage_it_applied(
+    demo: tuple[subprocess.CompletedProcess[str], str, str],
+) -> None:
+    result, _, _ = demo
+    drawing = result.stdout.split("== reconciler graph --around churn-model-approval")[1]
+    assert drawing.splitlines()[1] == "flowchart LR"
+    assert '"churn-model-approval"' in drawing and '"churn-endpoint"' in drawing
+    assert 'n0 -->|"ContributedTo"| n3' in drawing
 
 
 def test_the_demo_plans_and_applies_two_targets_in_two_accounts(

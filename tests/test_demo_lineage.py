@@ -1,4 +1,4 @@
-"""The demo's lineage (examples/churn-lineage/, beside the artifacts of manifests/): one ML
+"""The demo's lineage (manifests/churn/lineage/, beside the artifacts of manifests/churn/): one ML
 project's whole graph, valid, connected from the raw data to the endpoint, with one edge to a trial
 component SageMaker created, which the demo's sandbox preloads."""
 
@@ -15,12 +15,12 @@ from reconciler.manifest import load_target_manifests
 from reconciler.sandbox import preload
 
 ROOT = Path(__file__).parent.parent
-LINEAGE = ROOT / "examples" / "churn-lineage"
+LINEAGE = ROOT / "manifests" / "churn" / "lineage"
 PRELOAD = ROOT / "scripts" / "demo-preload.yaml"
 
 
 def declared() -> DesiredState:
-    return load_target_manifests([ROOT / "manifests", LINEAGE], {})
+    return load_target_manifests([ROOT / "manifests"], {})
 
 
 def reachable(edges: dict[str, dict[str, str]], start: str) -> set[str]:

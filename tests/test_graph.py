@@ -330,8 +330,8 @@ def test_a_replaced_entity_draws_its_edges_replaced_and_its_neighbours() -> None
 
 
 ROOT = Path(__file__).parent.parent
-#: The demo: the artifacts of manifests/ and the lineage of examples/churn-lineage/ around them.
-DEMO_DIRECTORIES = (ROOT / "manifests", ROOT / "examples" / "churn-lineage")
+#: The demo: the artifacts of manifests/ and the lineage around them (manifests/churn/lineage/).
+DEMO_DIRECTORIES = (ROOT / "manifests",)
 
 
 def demo_declared() -> dict[str, dict[str, dict[str, Any]]]:

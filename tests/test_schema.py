@@ -73,7 +73,6 @@ def _documents(path: Path) -> list[Any]:
 def _good_documents() -> dict[str, Any]:
     files = [
         *sorted((ROOT / "manifests").rglob("*.yaml")),
-        *sorted((ROOT / "examples" / "churn-lineage").rglob("*.yaml")),
         *sorted((CORPUS / "good").glob("*.yaml")),
     ]
     return {
