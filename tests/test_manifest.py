@@ -4,11 +4,14 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 from ruamel.yaml import YAML
 
 from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.kinds import ALL_KINDS, ENTITY_KINDS
+from reconciler.kinds.association import AssociationSpec
 from reconciler.manifest import load_manifests
-from reconciler.models import ArtifactMetadataProperties, ArtifactSpec
+from reconciler.models import ArtifactMetadataProperties
 from tests.helpers import manifest_doc, write_manifests
 
 EXAMPLES = Path(__file__).parent.parent / "manifests"
@@ -20,6 +23,10 @@ def messages(directory: Path) -> list[str]:
     return [str(d) for d in info.value.diagnostics]
 
 
+def spec_model(kind: str) -> type[BaseModel]:
+    return AssociationSpec if kind == "Association" else ENTITY_KINDS[kind].spec_model
+
+
 def test_the_bundled_example_is_valid_and_uses_every_spec_field() -> None:
     desired = load_manifests(EXAMPLES)
     assert len(desired.artifacts) >= 8
@@ -29,7 +36,10 @@ def test_the_bundled_example_is_valid_and_uses_every_spec_field() -> None:
         for path in EXAMPLES.rglob("*.yaml")
         for doc in YAML(typ="safe").load_all(path.read_text())
     ]
-    assert {field for doc in documents for field in doc["spec"]} == set(ArtifactSpec.model_fields)
+    for kind in ALL_KINDS:
+        used = {field for doc in documents if doc["kind"] == kind for field in doc["spec"]}
+        assert used == set(spec_model(kind).model_fields), kind
+    documents = [doc for doc in documents if doc["kind"] == "Artifact"]
     assert all(doc["spec"]["Source"].get("SourceTypes") for doc in documents)
     metadata_fields = {f for doc in documents for f in doc["spec"].get("MetadataProperties", {})}
     assert metadata_fields == set(ArtifactMetadataProperties.model_fields)
