@@ -44,21 +44,21 @@ SUMMARY_KEYS = ("create", "update", "replace", "delete", "orphan", "unchanged")
 #: The ends of an edge, as its spec names them.
 EDGE_ENDS = ("Source", "Destination")
 DETACHED_NOTE = (
-    "a replace deleted its artifact and did not finish: apply creates it and puts back the "
+    "a replace deleted what it recorded and did not finish: apply creates it and puts back the "
     "associations the lockfile kept"
 )
 ARN_NOTE = (
-    "the lockfile records another ARN for it than the base lockfile: apply acts on that "
-    "artifact, and a lineage copied from another lockfile makes it pass as this one's own; "
+    "the lockfile records another ARN for it than the base lockfile: apply acts on what "
+    "that ARN names, and a lineage copied from another lockfile makes it pass as this one's own; "
     "check that it is this repository's"
 )
 REMOVED_NOTE = (
     "the base lockfile records an ARN for it that this lockfile dropped: apply creates it again "
-    "and leaves the artifact the base recorded behind, unrecorded"
+    "and leaves what the base recorded behind, unrecorded"
 )
 UNCERTAIN_NOTE = (
-    "the outcome of the last write is unknown (a lost response or a crash): apply reads the "
-    "artifact back first and then does what it takes to match the manifest"
+    "the outcome of the last write is unknown (a lost response or a crash): apply reads it "
+    "back first and then does what it takes to match the manifest"
 )
 KIND_CHANGED_NOTE = (
     "declared now as another kind under the same name: apply deletes it (a name names one "

@@ -19,6 +19,7 @@ from reconciler.desired import load_desired
 from reconciler.errors import ReconcilerError
 from reconciler.guards import check_target, refuse_emptying
 from reconciler.kinds import ENTITY_KINDS, EntityKind
+from reconciler.kinds.association import KIND as ASSOCIATION
 from reconciler.lockfile import Entry, Lockfile, Target, new_lineage
 from reconciler.manifest import (
     DesiredState,
@@ -195,7 +196,7 @@ def run_apply(
         if saved is not None:
             moved = saved.stale_reason(recorded, state.desired.digest)
             _refuse_stale(saved, request, moved)
-        uncertain = bool(recorded.uncertain)
+        uncertain = bool(recorded.uncertain_names())
         service = connect_for(recorded, connection, settings) if mode.refresh or uncertain else None
         if service is not None:
             if mode.refresh:
@@ -236,12 +237,19 @@ def _settle(path: Path, state: State) -> Lockfile:
     assert state.recorded.lineage is not None
     log = journal.Journal(journal.journal_path(path), state.recorded.lineage)
     try:
-        for name in state.recorded.uncertain:
-            entry = baseline.artifacts.get(name)
+        for kind, name in state.recorded.uncertain_names():
+            if kind == ASSOCIATION:
+                edge = baseline.associations.get(name)
+                if edge is None:
+                    log.remove_edge(name)
+                else:
+                    log.put_edge(name, edge)
+                continue
+            entry = baseline.entities(ENTITY_KINDS[kind]).get(name)
             if entry is None:
-                log.remove(name)
+                log.remove(name, kind)
             else:
-                log.put(name, entry)
+                log.put(name, entry, kind)
     finally:
         log.close()
     return journal.fold(path)

@@ -73,7 +73,7 @@ def test_a_dropped_entry_makes_the_create_say_so_in_json(repo: Path) -> None:
     (change,) = document["changes"]
     assert change["action"] == "create"
     assert change["fields"][0] == {"path": "arn", "before": base.artifacts["a"].arn, "after": None}
-    assert any("leaves the artifact the base recorded behind" in n for n in change["notes"])
+    assert any("leaves what the base recorded behind" in n for n in change["notes"])
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

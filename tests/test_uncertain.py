@@ -12,7 +12,7 @@ from reconciler import journal, lockfile
 from reconciler.journal import Journal, journal_path
 from reconciler.lockfile import Entry
 from reconciler.sandbox import Sandbox, SandboxConfig
-from tests.helpers import manifest_doc
+from tests.helpers import context_doc, manifest_doc
 from tests.sandboxed import apply, declare, live, reconciler, recorded, uri, use
 
 
@@ -134,3 +134,32 @@ def test_an_intent_without_an_outcome_marks_the_entry_after_a_crash(tmp_path: Pa
     folded = journal.fold(path)
     assert folded.uncertain == ["a"]
     assert lockfile.load(path).uncertain == ["a"]
+
+
+def test_a_context_whose_update_was_lost_is_read_back_not_written_again(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for artifacts: the next apply reads the uncertain entry back and, when the lost write
+    did land, records it without writing anything."""
+    state = tmp_path / "sandbox.json"
+    declare(repo, context_doc("endpoint", Properties={"approved": "true"}))
+    with Sandbox(SandboxConfig(state=state)) as calm:
+        use(calm, monkeypatch)
+        assert apply().code == 0
+    declare(repo, context_doc("endpoint", Properties={"approved": "false"}))
+    with Sandbox(SandboxConfig(state=state, lost_response_rate=1.0)) as lossy:
+        use(lossy, monkeypatch)
+        assert apply().code == 1
+    assert recorded(repo).contexts["endpoint"].uncertain
+    with Sandbox(SandboxConfig(state=state)) as calm:
+        use(calm, monkeypatch)
+        calm.reset_counters()
+        settled = apply()
+        assert settled.code == 0, settled.err
+        assert settled.out.startswith("No changes: the lockfile matches the manifests (1 context).")
+        assert "UpdateContext" not in calm.counters()
+        assert "DescribeContext" in calm.counters()
+        entry = recorded(repo).contexts["endpoint"]
+        assert not entry.uncertain
+        assert entry.spec["Properties"] == {"approved": "false"}
+        assert reconciler("plan", "--detailed-exitcode").code == 0
