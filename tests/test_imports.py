@@ -94,6 +94,14 @@ def test_an_offline_plan_loads_no_client_nor_executor(repo: Path) -> None:
         assert loaded_among(modules, NOT_FOR_OFFLINE) == []
 
 
+def test_drawing_the_declared_graph_loads_no_client(repo: Path) -> None:
+    write_manifests(repo / "manifests", manifest_doc("a"))
+    for output_format in ("mermaid", "dot", "json"):
+        modules = modules_loaded(repo, "graph", "--format", output_format)
+        assert "reconciler.drawing" in modules  # it did draw
+        assert loaded_among(modules, NOT_FOR_OFFLINE) == []
+
+
 def test_the_checks_see_a_module_loaded_by_a_command_that_needs_it(repo: Path) -> None:
     """The checks above could pass by never seeing any module: apply does load the client."""
     write_manifests(repo / "manifests", manifest_doc("a"))

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from reconciler.aws import Connection
 from reconciler.cli.options import (
     aws_options,
     cache_option,
@@ -23,8 +22,6 @@ from reconciler.config import Settings
 from reconciler.desired import load_desired
 from reconciler.drawing import Drawing, from_declared
 from reconciler.kinds import ENTITY_KINDS
-from reconciler.livegraph import MAX_DEPTH, live_drawing
-from reconciler.project import connect_for
 from reconciler.render import dot, graphjson, mermaid
 from reconciler.textsafe import visible
 
@@ -95,7 +92,7 @@ def graph_command(
     if len(selected) > 1:
         raise click.UsageError("graph draws one target's graph: choose it with --target NAME")
     if live:
-        drawing = _live(selected[0], around, depth, Connection(region, profile, endpoint_url))
+        drawing = _live(selected[0], around, depth, (region, profile, endpoint_url))
     else:
         desired = load_desired(selected[0]).by_kind()
         if around is not None:
@@ -104,7 +101,14 @@ def graph_command(
     emit(RENDERERS[output_format](drawing))
 
 
-def _live(settings: Settings, around: str | None, depth: int, connection: Connection) -> Drawing:
+def _live(
+    settings: Settings, around: str | None, depth: int, given: tuple[str | None, ...]
+) -> Drawing:
+    # Imported here: drawing the declared graph needs neither boto3 nor the service's side.
+    from reconciler.aws import Connection
+    from reconciler.livegraph import MAX_DEPTH, live_drawing
+    from reconciler.project import connect_for
+
     if depth > MAX_DEPTH:
         raise click.UsageError(
             f"--live reads at most {MAX_DEPTH} edges away (QueryLineage's MaxDepth): "
@@ -114,7 +118,10 @@ def _live(settings: Settings, around: str | None, depth: int, connection: Connec
     names = [n for kind in ENTITY_KINDS.values() for n in recorded.entities(kind)]
     if around is not None:
         _refuse_unknown(around, {"recorded": dict.fromkeys(names)}, "recorded in the lockfile")
-    service = connect_for(recorded, connection, settings, read_only=True)
+    region, profile, endpoint_url = given
+    service = connect_for(
+        recorded, Connection(region, profile, endpoint_url), settings, read_only=True
+    )
     return live_drawing(service, recorded, [around] if around else names, depth)
 
 
