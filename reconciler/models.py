@@ -80,8 +80,19 @@ class ArtifactMetadataProperties(_Strict):
     ProjectId: MetadataValue | None = None
 
 
+#: What the schema says of the keys `Tag._not_reserved` refuses, so that editors refuse them too.
+RESERVED_TAG_KEYS_SCHEMA: dict[str, Any] = {
+    "not": {
+        "anyOf": [
+            {"pattern": "^[aA][wW][sS]:"},
+            {"enum": [OWNERSHIP_TAG_KEY, LINEAGE_TAG_KEY]},
+        ]
+    }
+}
+
+
 class Tag(_Strict):
-    Key: TagKey
+    Key: Annotated[TagKey, Field(json_schema_extra=RESERVED_TAG_KEYS_SCHEMA)]
     Value: TagValue
 
     @field_validator("Key")

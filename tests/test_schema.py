@@ -64,6 +64,10 @@ SCHEMA_BAD_CASES = [
 #: Tag keys the service accepts, from several scripts and categories, and some it refuses.
 GOOD_TAG_KEYS = ["team", "équipe", "部署", "٣ rows", "𝐀𝐁", "a\u00a0b", "x\u3000y", "_.:/=+-@"]
 BAD_TAG_KEYS = ["team!", "a#b", "tab\there", "quote'", "a,b", "semi;colon", "(x)"]
+#: Keys of the right characters that reconciler refuses: AWS's prefix, and its ownership tags.
+RESERVED_TAG_KEYS = ["aws:team", "AWS:x", "Aws:", "reconciler:name", "reconciler:lineage"]
+#: Keys of the right characters that reconciler refuses: AWS's prefix, and its own ownership tags.
+RESERVED_TAG_KEYS = ["aws:team", "AWS:x", "Aws:", "reconciler:name", "reconciler:lineage"]
 
 
 def _documents(path: Path) -> list[Any]:
@@ -146,7 +150,11 @@ BAD_KINDS = {
 }
 
 GOOD = _good_documents() | {f"tag {key!r}": _tagged(key) for key in GOOD_TAG_KEYS}
-BAD = _bad_documents() | {f"tag {key!r}": _tagged(key) for key in BAD_TAG_KEYS} | BAD_KINDS
+BAD = (
+    _bad_documents()
+    | {f"tag {key!r}": _tagged(key) for key in [*BAD_TAG_KEYS, *RESERVED_TAG_KEYS]}
+    | BAD_KINDS
+)
 
 
 def _with_its_ends(document: Any) -> list[Any]:
