@@ -24,6 +24,7 @@ from ruamel.yaml.events import (
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import Resolver
+from ruamel.yaml.tag import Tag
 
 #: Above this many values after alias expansion, a document is refused (a "billion laughs" guard).
 #: Real manifests have a few dozen.
@@ -144,6 +145,33 @@ class _Yaml12Resolver(Resolver):
 
     processing_version = (1, 2)
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        """Resolver.resolve, with the candidates for each first character merged once and one
+        Tag object per tag (the C composer calls this for every node)."""
+        if kind is ScalarNode and implicit[0]:
+            for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                if regexp.match(value):
+                    return tag
+            return self.DEFAULT_SCALAR_TAG
+        return super().resolve(kind, value, implicit)
+
+
+def _implicit_resolvers() -> dict[str, tuple[tuple[Tag, Any], ...]]:
+    """What Resolver.resolve tries for a plain scalar, by its first character ("" when empty)."""
+    table = _Yaml12Resolver.yaml_implicit_resolvers
+    anywhere = table.get(None, [])
+    tags: dict[str, Tag] = {}
+    return {
+        first: tuple(
+            (tags.setdefault(tag, Tag(suffix=tag)), regexp) for tag, regexp in [*found, *anywhere]
+        )
+        for first, found in table.items()
+        if first is not None
+    }
+
+
+_IMPLICIT = _implicit_resolvers()
+
 
 class _FastLoader(CParser, _Constructor, _Yaml12Resolver):  # type: ignore[misc]
     """The C parser with the safe constructor (plain data only: a tag naming a Python object is
@@ -156,12 +184,68 @@ class _FastLoader(CParser, _Constructor, _Yaml12Resolver):  # type: ignore[misc]
         self.allow_duplicate_keys = False
         _Yaml12Resolver.__init__(self, loadumper=self)
 
+    def build_document(self, node: Node) -> Any:
+        """The document's data, as construct_document makes it (and just as it fails)."""
+        try:
+            return self._build(node, 0, set())
+        except Exception:  # whatever it is, the general constructor says it as ruamel does
+            self._forget()
+            return self.construct_document(node)
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        """The constructor's state between documents (a failed construction leaves some)."""
+        self.constructed_objects = {}
+        self.recursive_objects = {}
+        self.state_generators = []
+        self.deep_construct = False
+
+    def _build(self, node: Node, depth: int, collections: set[int]) -> Any:
+        """The plain shape of a manifest (untagged mappings with string keys, sequences,
+        scalars), built directly rather than through the constructor's generic machinery (half
+        the cost of loading). Any other shape raises _General: an alias to a collection (so that
+        shared values stay shared), a merge key, a non-string key, a key given twice, deep
+        nesting; a scalar other than a plain string goes through the constructor."""
+        kind = node.__class__
+        if kind is ScalarNode:
+            if node.ctag is _STR:
+                return node.value
+            return self.construct_object(node)
+        if depth > _BUILD_MAX_DEPTH or id(node) in collections:
+            raise _General
+        collections.add(id(node))
+        if kind is MappingNode and node.ctag is _MAP:
+            mapping: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.__class__ is not ScalarNode or key_node.ctag is not _STR:
+                    raise _General
+                key = key_node.value
+                if key in mapping:
+                    raise _General
+                mapping[key] = self._build(value_node, depth + 1, collections)
+            return mapping
+        if kind is SequenceNode and node.ctag is _SEQ:
+            return [self._build(item, depth + 1, collections) for item in node.value]
+        raise _General
+
+
+class _General(Exception):
+    """A document the direct build leaves to the general constructor."""
+
+
+_STR = _FastLoader.DEFAULT_SCALAR_TAG
+_MAP = _FastLoader.DEFAULT_MAPPING_TAG
+_SEQ = _FastLoader.DEFAULT_SEQUENCE_TAG
+#: Deeper than this, the general constructor decides (and reports RecursionError as it does).
+_BUILD_MAX_DEPTH = 50
+
 
 def _fast_documents(text: str) -> Iterator[Any]:
     loader = _FastLoader(text)
     try:
-        while loader.check_data():
-            yield loader.get_data()
+        while loader.check_node():
+            yield loader.build_document(loader.get_node())
     finally:
         loader.dispose()
         # The loader refers to itself (as parser, composer, constructor and resolver): without

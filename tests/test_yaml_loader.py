@@ -29,6 +29,10 @@ SCALARS = [
     "a: 1\n---\nb: [1, 2, {c: d}]\n--- \n...\n---\nplain\n",
     "k: |\n  literal\n  text\nm: >\n  folded\n  text\n",
     "'quoted key': \"value \\u00e9\\t\"\n",
+    "a: &x [1, {b: c}]\nb: *x\nc: [*x]\n",
+    "1: a\nfalse: b\n1.5: c\n~: d\n'2': e\n",
+    "a: " + "[" * 60 + "]" * 60 + "\n",
+    "a: {b: [c, {d: !!str 1, e: !!int '2', f: !!null ''}]}\n",
     "",
     "# only a comment\n",
 ]
@@ -41,6 +45,9 @@ BROKEN = [
     "a: *missing\n",
     "key: value\n bad indentation: here\n",
     "a: =\n",
+    "a:\n  b: [1]\n  b: 2\n",
+    "a: {1: x, 1: y}\n",
+    "a: &x {b: 1}\nc: *x\nd: {e: !!python/name:os.system ''}\n",
 ]
 
 
@@ -108,6 +115,18 @@ def test_the_bad_manifest_corpus_reads_the_same(path: Path) -> None:
         assert ours in ("YAMLError", "RecursionError")
     else:
         assert _same(ours, expected)
+
+
+def test_of_two_unreadable_values_the_one_reported_is_the_reference_loaders_first() -> None:
+    """ruamel builds nested collections last: the value of b fails before the list of a."""
+    with pytest.raises(YamlSyntaxError) as error:
+        load_documents("a: [x, !!int y]\nb: !!float z\n")
+    assert (error.value.line, error.value.col) == (2, 4)
+
+
+def test_an_alias_shares_its_value_as_with_the_reference_loader() -> None:
+    (ours,) = load_documents("a: &x [1, {b: c}]\nb: *x\nc: [*x]\n")
+    assert ours["a"] is ours["b"] is ours["c"][0]
 
 
 def test_loading_leaves_nothing_for_the_cyclic_collector() -> None:
