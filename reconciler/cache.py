@@ -15,19 +15,20 @@ writes are atomic (a temporary file renamed over the old one).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pydantic
 import pydantic_core
 import ruamel.yaml
 
 from reconciler import __version__
-from reconciler.fsio import write_atomic
+from reconciler.fsio import write_atomic_with
 from reconciler.kinds.manifests import MANIFEST_KINDS
 
 FORMAT = 2
@@ -103,36 +104,70 @@ class ManifestCache:
         cache only saves time)."""
         if not self._stored and not self._unused:
             return
-        entries = {
-            file_hash: [[d.index, d.name, d.spells_name, d.spec, d.kind] for d in documents]
-            for file_hash, documents in self._used.items()
-        }
-        body = json.dumps(entries, ensure_ascii=False, separators=(",", ":")).encode()
-        header = {"format": FORMAT, "tool": self._key, "sha256": hashlib.sha256(body).hexdigest()}
         with contextlib.suppress(OSError):
-            write_atomic(self.path, json.dumps(header).encode() + b"\n" + body, durable=False)
+            write_atomic_with(self.path, self._write, durable=False)
+
+    def _write(self, handle: BinaryIO) -> None:
+        """The header, then the JSON object of every entry used, a file's entry at a time (the
+        whole body at once would be the largest thing in memory at the end of a cold run); then
+        the header again, with the body's checksum (it keeps its length)."""
+        handle.write(_header(self._key, "0" * 64))
+        digest = hashlib.sha256()
+        separator = b"{"
+        for file_hash, documents in self._used.items():
+            rows = [[d.index, d.name, d.spells_name, d.spec, d.kind] for d in documents]
+            piece = f"{json.dumps(file_hash)}:{json.dumps(rows, **_COMPACT)}".encode()
+            for part in (separator, piece):
+                digest.update(part)
+                handle.write(part)
+            separator = b","
+        end = b"{}" if separator == b"{" else b"}"
+        digest.update(end)
+        handle.write(end)
+        handle.seek(0)
+        handle.write(_header(self._key, digest.hexdigest()))
+
+
+_COMPACT: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
+
+#: The body is read, hashed and decoded a piece at a time: its bytes are never held whole beside
+#: its text.
+_CHUNK = 1 << 20
+
+
+def _header(key: str, sha256: str) -> bytes:
+    return json.dumps({"format": FORMAT, "tool": key, "sha256": sha256}).encode() + b"\n"
 
 
 def _read(path: Path, key: str) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            first = handle.readline(4096)
-            body = handle.read()
-    except OSError:
-        return {}
-    try:
-        header = json.loads(first)
-        if not (
-            isinstance(header, dict)
-            and header.get("format") == FORMAT
-            and header.get("tool") == key
-            and header.get("sha256") == hashlib.sha256(body).hexdigest()
-        ):
+            header = json.loads(handle.readline(4096))
+            if not (
+                isinstance(header, dict)
+                and header.get("format") == FORMAT
+                and header.get("tool") == key
+            ):
+                return {}
+            body, sha256 = _text_and_hash(handle)
+        if header.get("sha256") != sha256:
             return {}
         entries = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, not UTF-8, or absurdly nested
+    except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8, not JSON, too deep
         return {}
     return entries if isinstance(entries, dict) else {}
+
+
+def _text_and_hash(handle: BinaryIO) -> tuple[str, str]:
+    """The rest of the file as text, and the SHA-256 of its bytes."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    text = ""
+    while chunk := handle.read(_CHUNK):
+        digest.update(chunk)
+        text += decoder.decode(chunk)
+    text += decoder.decode(b"", final=True)
+    return text, digest.hexdigest()
 
 
 def _documents(rows: Any) -> list[CachedDocument] | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
@@ -11,6 +13,14 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
 
     `durable`: the new bytes are on disk (file and directory fsync'd) when this returns; a cache,
     which only saves time and checks its own bytes, can do without."""
+    write_atomic_with(path, lambda handle: handle.write(data), durable=durable)
+
+
+def write_atomic_with(
+    path: Path, write: Callable[[BinaryIO], object], *, durable: bool = True
+) -> None:
+    """write_atomic, the bytes written by `write` into the new file's handle (a large file a
+    piece at a time)."""
     import tempfile  # loaded when first written: validate writes nothing but its cache
 
     directory = path.parent if str(path.parent) else Path(".")
@@ -19,7 +29,7 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     try:
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

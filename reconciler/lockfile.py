@@ -21,6 +21,7 @@ from typing import Any, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from reconciler import jsonstream
 from reconciler.errors import LockfileError
 from reconciler.fsio import write_atomic
 from reconciler.kinds import ARTIFACT, ENTITY_KINDS, EntityKind
@@ -321,12 +322,21 @@ SAVED_PLAN_KIND = "reconciler-saved-plan"
 def load(path: Path, declared: Mapping[str, dict[str, Any]] | None = None) -> Lockfile:
     """Read the lockfile at `path`; a missing file is an empty lockfile. `declared`: the
     manifests' validated specs, if known (see parse_entries)."""
+    hook = _sharing(declared) if declared else _unique_keys
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            # A piece at a time: the whole text and the bytes it is decoded from would be the
+            # largest thing in memory during a plan.
+            raw = jsonstream.load_object(handle, hook, _bounded_int)
+            if raw is None:  # not well-formed: read whole, to say exactly what is wrong
+                handle.seek(0)
+                data = handle.read()
     except FileNotFoundError:
         return Lockfile()
     except OSError as exc:
         raise LockfileError(f"cannot read the lockfile {path}: {exc.strerror}") from None
+    if raw is not None:
+        return _from_raw(raw, str(path), declared)
     text = _text(data, str(path))
     del data  # the bytes and the text of a large lockfile are not both kept while it is parsed
     return parse_text(text, str(path), declared)
@@ -383,6 +393,11 @@ def parse_text(
     text: str, shown: str, declared: Mapping[str, dict[str, Any]] | None = None
 ) -> Lockfile:
     raw = _decode(text, shown, _sharing(declared) if declared else _unique_keys)
+    return _from_raw(raw, shown, declared)
+
+
+def _from_raw(raw: Any, shown: str, declared: Mapping[str, dict[str, Any]] | None) -> Lockfile:
+    """The lockfile of a decoded JSON document."""
     if not isinstance(raw, dict):
         raise LockfileError(_broken(shown, "its top level is not a JSON object"))
     if raw.get("kind") == SAVED_PLAN_KIND:

@@ -236,8 +236,8 @@ def _load_manifests(
             # A file with variables validates differently per target: never kept on disk.
             cacheable = disk is not None and (values is None or b"${" not in data)
             cached = disk.documents(file_hash.hex()) if disk is not None and cacheable else None
+            texts.locate(shown, path, file_hash)
             if cached is not None:
-                texts.locate(shown, path, file_hash)
                 declared.extend(
                     Declared(d.name, shown, d.index, d.spec, d.spells_name, d.kind) for d in cached
                 )
@@ -273,9 +273,10 @@ def _cached(item: Declared) -> CachedDocument:
 
 
 class _Texts(Mapping[str, str]):
-    """The text of each manifest file by its shown path: files parsed this run are kept; a file
-    answered by the disk cache is read again only if a problem elsewhere points into it (a
-    duplicate's first place), and refused if it changed meanwhile."""
+    """The text of each manifest file by its shown path: the texts of files with problems are
+    kept; another file (valid, or answered by the disk cache) is read again only if a problem
+    elsewhere points into it (a duplicate's first place), and refused if it changed meanwhile.
+    Keeping every text would hold the whole repository in memory for nothing."""
 
     def __init__(self) -> None:
         self._kept: dict[str, str] = {}
@@ -318,15 +319,16 @@ def _load_file(
         parsed = _parse_file(shown, data)
         if cache is not None:
             cache.parsed[key] = parsed
-    if parsed.text is not None:
-        texts.keep(shown, parsed.text)
     substituting = values is not None and parsed.has_variables
     if cache is not None and not substituting:
         checked = cache.checked.get(key)
         if checked is None:
             checked = cache.checked[key] = _check_documents(shown, parsed, None)
-        return checked
-    return _check_documents(shown, parsed, values if substituting else None)
+    else:
+        checked = _check_documents(shown, parsed, values if substituting else None)
+    if parsed.text is not None and checked.problems:
+        texts.keep(shown, parsed.text)  # the others are read again if a problem points there
+    return checked
 
 
 def _parse_file(shown: str, data: bytes) -> _Parsed:

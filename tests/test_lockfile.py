@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import lockfile
+from reconciler import jsonstream, lockfile
 from reconciler.errors import LockfileError
 from reconciler.lockfile import Entry, Lockfile, Target, foreign_reason
 from tests.helpers import ACCOUNT, REGION, arn_for, recorded
@@ -113,3 +113,39 @@ def test_foreign_entries_are_recognised() -> None:
     other_region = Entry(arn_for("a", region="us-east-1"), SPEC)
     assert "region us-east-1" in (foreign_reason(other_region, target) or "")
     assert foreign_reason(other_account, Target()) is None
+
+
+@pytest.mark.parametrize("chunk", [3, 64])
+def test_read_a_piece_at_a_time_it_is_the_lockfile_read_whole(
+    tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "l.json"
+    lockfile.save(path, recorded({"a": SPEC, "b": {**SPEC, "ArtifactType": "Model"}}))
+    whole = lockfile.parse(path.read_bytes(), str(path), {"a": SPEC})
+    monkeypatch.setattr(jsonstream, "CHUNK", chunk)
+    assert lockfile.load(path, {"a": SPEC}) == whole
+    assert lockfile.load(path, {"a": SPEC}).artifacts["a"].spec is SPEC  # shared, not a copy
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"format_version": 1, "lineage": "x", "lineage": "y"}',
+        b'{"format_version": 1, "artifacts": {"a": {}, "a": {}}}',
+        b'{"serial": 1' + b"0" * 30 + b"}",
+        b"<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> other\n",
+        b'{"format_version": 1}\n<<<<<<< HEAD\n',
+        b'{"artifacts": {"a": "\xff"}}',
+    ],
+)
+def test_a_lockfile_read_a_piece_at_a_time_fails_as_one_read_whole(
+    tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "l.json"
+    path.write_bytes(content)
+    with pytest.raises(LockfileError) as whole:
+        lockfile.parse(content, str(path))
+    monkeypatch.setattr(jsonstream, "CHUNK", 5)
+    with pytest.raises(LockfileError) as streamed:
+        lockfile.load(path)
+    assert str(streamed.value) == str(whole.value)
