@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Iterator
 from typing import Any
 
@@ -147,13 +148,23 @@ class _Yaml12Resolver(Resolver):
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         """Resolver.resolve, with the candidates for each first character merged once and one
-        Tag object per tag (the C composer calls this for every node)."""
-        if kind is ScalarNode and implicit[0]:
-            for tag, regexp in _IMPLICIT.get(value[:1], ()):
-                if regexp.match(value):
-                    return tag
+        Tag object per tag (the C composer calls this for every node). There are no path
+        resolvers: an untagged node's tag depends on its kind and, for a plain scalar, its
+        value."""
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
             return self.DEFAULT_SCALAR_TAG
-        return super().resolve(kind, value, implicit)
+        if kind is MappingNode:
+            return self.DEFAULT_MAPPING_TAG
+        return self.DEFAULT_SEQUENCE_TAG
+
+    # Without path resolvers, the C composer's calls on entering and leaving each collection do
+    # nothing: builtins that do nothing cost less than Python methods that return at once.
+    descend_resolver = operator.is_  # type: ignore[assignment]  # called (parent, index)
+    ascend_resolver = tuple  # type: ignore[assignment]  # called ()
 
 
 def _implicit_resolvers() -> dict[str, tuple[tuple[Tag, Any], ...]]:
@@ -171,6 +182,8 @@ def _implicit_resolvers() -> dict[str, tuple[tuple[Tag, Any], ...]]:
 
 
 _IMPLICIT = _implicit_resolvers()
+if _Yaml12Resolver.yaml_path_resolvers:  # pragma: no cover - ruamel adds none to the safe set
+    raise RuntimeError("path resolvers would be ignored by _Yaml12Resolver")
 
 
 class _FastLoader(CParser, _Constructor, _Yaml12Resolver):  # type: ignore[misc]
