@@ -1,3 +1,3 @@
-"""GitOps for Amazon SageMaker ML lineage artifacts."""
+"""GitOps for Amazon SageMaker ML lineage."""
 
 __version__ = "0.1.0"

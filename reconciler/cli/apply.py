@@ -50,8 +50,8 @@ from reconciler.words import counted
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @parallelism_option
-@click.option("--prune", is_flag=True, help="Delete owned artifacts no longer declared.")
-@click.option("--allow-empty", is_flag=True, help="Let --prune delete every recorded artifact.")
+@click.option("--prune", is_flag=True, help="Delete owned entities and edges no longer declared.")
+@click.option("--allow-empty", is_flag=True, help="Let --prune delete all it records.")
 @click.option(
     "--refresh",
     is_flag=True,
@@ -60,8 +60,7 @@ from reconciler.words import counted
 @click.option(
     "--deep",
     is_flag=True,
-    help="With --refresh: read every artifact fully, tags included, so that tag drift is healed "
-    "too.",
+    help="With --refresh: read every entity fully, tags included, so that tag drift is healed too.",
 )
 @click.option(
     "--format",
@@ -91,7 +90,7 @@ def apply(
     endpoint_url: str | None,
     no_cache: bool,
 ) -> None:
-    """Create, update, replace (and with --prune delete) artifacts; write every ARN back.
+    """Create, update, replace (and with --prune delete) entities and edges; record every ARN.
 
     Without PLANFILE the plan is made now and, on a terminal, shown for confirmation; elsewhere
     --auto-approve is required. With PLANFILE (from 'plan --out') the plan is made again in the

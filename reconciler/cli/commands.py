@@ -72,10 +72,11 @@ def _quoting_safely() -> Iterator[None]:
 )
 @click.version_option(__version__, "--version", prog_name="reconciler")
 def cli() -> None:
-    """GitOps for Amazon SageMaker ML lineage artifacts.
+    """GitOps for Amazon SageMaker ML lineage.
 
-    Declare artifacts as YAML manifests, review the plan on a pull request, apply it on merge;
-    every ARN is written back to a lockfile committed beside the manifests.
+    Declare the lineage graph (artifacts, contexts, actions, associations) as YAML manifests,
+    review the plan on a pull request, apply it on merge; every ARN is written back to a lockfile
+    committed beside the manifests.
 
     \b
     Example:

@@ -86,7 +86,7 @@ def render(
 @path_options()
 @target_option
 @report_format_option
-@click.option("--prune", is_flag=True, help="Plan to delete artifacts no longer declared.")
+@click.option("--prune", is_flag=True, help="Plan to delete what is owned and no longer declared.")
 @markdown_length_option
 @click.option(
     "--detailed-exitcode",
@@ -103,13 +103,13 @@ def render(
 @click.option(
     "--refresh",
     is_flag=True,
-    help="Read the live state of recorded artifacts first (needs credentials): drift shows as "
-    "updates, artifacts deleted outside reconciler as creates.",
+    help="Read the live state of recorded entities and edges first (needs credentials): drift "
+    "shows as updates, what was deleted outside reconciler as creates.",
 )
 @click.option(
     "--deep",
     is_flag=True,
-    help="With --refresh: read every artifact fully, tags included (tag edits may not show "
+    help="With --refresh: read every entity fully, tags included (tag edits may not show "
     "otherwise).",
 )
 @click.option(
@@ -236,7 +236,7 @@ def _target_name(settings: Settings) -> str:
 @click.option(
     "--deep",
     is_flag=True,
-    help="With --live: read every artifact fully (DescribeArtifact and ListTags each).",
+    help="With --live: read every entity fully (Describe and ListTags each).",
 )
 @aws_options
 @cache_option
@@ -259,8 +259,8 @@ def audit(
 
     Offline: declared but not applied, applied but no longer declared, applied spec differing
     from the manifest, lockfile entries malformed or of another account or region. Live: recorded
-    artifacts missing on the service, drift (changed outside reconciler), ownership tag missing or
-    naming another artifact, owned artifacts the lockfile does not know.
+    entities and edges missing on the service, drift (changed outside reconciler), ownership tags
+    missing or naming another entity, owned entities the lockfile does not know.
 
     \b
     Example:
