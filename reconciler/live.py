@@ -438,7 +438,11 @@ def _refreshed_entries(
     entries: dict[str, Entry], read: dict[str, LiveEntity | None]
 ) -> dict[str, Entry]:
     out = dict(entries)
+    # A name read but no longer recorded was settled already (apply journals what a read back
+    # found before it plans): nothing left to refresh.
     for name, entity in read.items():
+        if name not in out:
+            continue
         if entity is None:
             del out[name]
         elif entity.spec is not None and out[name].uncertain:
@@ -454,6 +458,8 @@ def _refreshed_edges(edges: dict[str, Edge], read: dict[str, LiveEdge | None]) -
     records the live type (a plan replaces it); an edge read back is certain again."""
     out = dict(edges)
     for name, edge in read.items():
+        if name not in out:
+            continue  # settled already, as for entries
         if edge is None:
             del out[name]
             continue

@@ -12,8 +12,8 @@ from reconciler import journal, lockfile
 from reconciler.journal import Journal, journal_path
 from reconciler.lockfile import Entry
 from reconciler.sandbox import Sandbox, SandboxConfig
-from tests.helpers import context_doc, manifest_doc
-from tests.sandboxed import apply, declare, live, reconciler, recorded, uri, use
+from tests.helpers import association_doc, context_doc, manifest_doc
+from tests.sandboxed import apply, declare, live, reconciler, recorded, sm, uri, use
 
 
 def approved(value: str) -> dict[str, object]:
@@ -162,4 +162,35 @@ def test_a_context_whose_update_was_lost_is_read_back_not_written_again(
         entry = recorded(repo).contexts["endpoint"]
         assert not entry.uncertain
         assert entry.spec["Properties"] == {"approved": "false"}
+        assert reconciler("plan", "--detailed-exitcode").code == 0
+
+
+@pytest.mark.parametrize("section", ["contexts", "associations"])
+def test_an_uncertain_entry_the_service_no_longer_holds_is_made_again(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, section: str
+) -> None:
+    """What a crash left uncertain and someone deleted since: the read back finds nothing, the
+    apply records that and makes it again (it once failed with an internal error)."""
+    declare(repo, context_doc("a"), context_doc("b"), association_doc("a-to-b", "a", "b"))
+    with Sandbox(SandboxConfig()) as sandbox:
+        use(sandbox, monkeypatch)
+        assert apply().code == 0
+        path = repo / "artifacts.lock.json"
+        document = json.loads(path.read_text())
+        name = "a-to-b" if section == "associations" else "a"
+        document[section][name]["uncertain"] = True
+        path.write_text(json.dumps(document))
+        client = sm(sandbox)
+        ends = recorded(repo).associations["a-to-b"]
+        client.delete_association(SourceArn=ends.source_arn, DestinationArn=ends.destination_arn)
+        if section == "contexts":
+            client.delete_context(ContextName="a")
+        again = apply()
+        assert again.code == 0, again.err
+        lock = recorded(repo)
+        assert not lock.uncertain_names()
+        assert client.describe_context(ContextName="a")["ContextArn"] == lock.contexts["a"].arn
+        edge = lock.associations["a-to-b"]
+        listed = client.list_associations(SourceArn=edge.source_arn)["AssociationSummaries"]
+        assert [e["DestinationArn"] for e in listed] == [edge.destination_arn]
         assert reconciler("plan", "--detailed-exitcode").code == 0
