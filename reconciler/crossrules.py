@@ -39,8 +39,9 @@ def check_across(
             continue
         by_kind[item.kind][item.name] = item
     breaches += _artifact_rules(by_kind["Artifact"].values())
-    for kind in ("Context", "Action"):
-        breaches += _unique_service_names(kind, by_kind[kind].values())
+    for kind in ENTITY_KINDS.values():
+        if kind.addressed_by == "name":  # the service's names are unique: ours must be too
+            breaches += _unique_service_names(kind.kind, by_kind[kind.kind].values())
     breaches += _edge_rules(by_kind, invalid)
     breaches += _quotas(by_kind)
     return by_kind, breaches

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from reconciler.kinds import ENTITY_KINDS
+
 if TYPE_CHECKING:
     from reconciler.plan import Change, Plan
 
@@ -29,7 +31,7 @@ LEVEL_NAMES = ("edges removed", "entities removed", "entities written", "edges a
 #: The manifest kind of an edge; every other kind is an entity.
 _EDGE = "Association"
 #: The order kinds are listed in within a level (others after, by name).
-_KIND_ORDER = ("Artifact", "Context", "Action", _EDGE)
+_KIND_ORDER = (*ENTITY_KINDS, _EDGE)
 #: Within a level, the order of actions (as plan.ACTION_ORDER).
 _ACTION_ORDER = ("replace", "delete", "create", "update", "orphan")
 
