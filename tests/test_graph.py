@@ -28,7 +28,7 @@ from reconciler.plan import compute_plan
 from reconciler.render import markdown, mermaid
 from reconciler.render import targets as multi
 from reconciler.targets import TargetContext
-from tests.helpers import arn_for, manifest_doc, recorded, write_manifests
+from tests.helpers import arn_for, association_doc, manifest_doc, recorded, write_manifests
 from tests.hostile import HOSTILE, assert_safe_markdown
 from tests.test_plan import spec
 
@@ -261,6 +261,21 @@ def test_graph_around_an_undeclared_name_says_which_it_may_be(repo: Path) -> Non
     assert result.exit_code == 2
     assert "is not a declared entity; did you mean 'churn-model'?" in result.output
     assert "\x1b" not in result.output
+
+
+def test_graph_around_an_edge_names_its_ends(repo: Path) -> None:
+    write_manifests(
+        repo / "manifests",
+        manifest_doc("churn-data"),
+        manifest_doc("churn-model"),
+        association_doc("data-to-model", "churn-data", "churn-model"),
+    )
+    result = CliRunner().invoke(cli, ["graph", "--around", "data-to-model"])
+    assert result.exit_code == 2
+    assert (
+        "'data-to-model' is an Association, an edge: draw around one of its ends, "
+        "'churn-data' or 'churn-model'"
+    ) in " ".join(result.output.split())
 
 
 def test_graph_of_invalid_manifests_reports_them(repo: Path) -> None:

@@ -131,6 +131,13 @@ def _refuse_unknown(
     names = [name for kind, specs in desired.items() if kind != "Association" for name in specs]
     if around in names:
         return
+    edge = desired.get("Association", {}).get(around)
+    if edge is not None:
+        raise click.BadParameter(
+            f"'{visible(around)}' is an Association, an edge: draw around one of its ends, "
+            f"'{visible(edge['Source'])}' or '{visible(edge['Destination'])}'",
+            param_hint="'--around'",
+        )
     close = difflib.get_close_matches(around, names, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     raise click.BadParameter(f"'{visible(around)}' is not {what}{hint}", param_hint="'--around'")
