@@ -13,10 +13,10 @@ from reconciler.cli.options import (
     cache_option,
     emit,
     handle_errors,
+    one_target_option,
     path_options,
     selected_settings,
     state_of,
-    target_option,
 )
 from reconciler.config import Settings
 from reconciler.desired import load_desired
@@ -30,7 +30,7 @@ RENDERERS = {"mermaid": mermaid.render, "dot": dot.render, "json": graphjson.ren
 
 @click.command("graph")
 @path_options()
-@target_option
+@one_target_option
 @click.option(
     "--format",
     "output_format",
