@@ -36,20 +36,22 @@ import sys
 from pathlib import Path
 from ruamel.yaml.cyaml import CSafeLoader
 
-root = Path(sys.argv[1])
-paths = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-for path in paths:
-    loader = CSafeLoader(path.read_bytes().decode("utf-8"))
-    try:
-        while loader.check_data():
-            loader.get_data()
-    finally:
-        loader.dispose()
+for root in map(Path, sys.argv[1:]):
+    paths = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    for path in paths:
+        loader = CSafeLoader(path.read_bytes().decode("utf-8"))
+        try:
+            while loader.check_data():
+                loader.get_data()
+        finally:
+            loader.dispose()
 """
 
 
-def manifest_text(i: int) -> str:
-    return f"""# yaml-language-server: $schema=../schemas/artifact.schema.json
+def manifest_text(i: int, bucket: str = "bench-bucket", team: str | None = None) -> str:
+    """One artifact; bench/targets.py writes `${...}` for the bucket and the team."""
+    team = team or f"team-{i % 13}"
+    return f"""# yaml-language-server: $schema=../schemas/manifest.schema.json
 apiVersion: reconciler/v1
 kind: Artifact
 metadata:
@@ -58,7 +60,7 @@ spec:
   ArtifactName: bench-artifact-{i}-v1
   ArtifactType: DataSet
   Source:
-    SourceUri: s3://bench-bucket/datasets/{i}/data.parquet
+    SourceUri: s3://{bucket}/datasets/{i}/data.parquet
     SourceTypes:
       - SourceIdType: S3ETag
         Value: 9b2cf535f27731c974343645a39{i:05d}
@@ -71,7 +73,7 @@ spec:
     CommitId: 4d2a9b1e07c3f5a8b6d9e0f1a2b3c4d5e6f{i:05d}
   Tags:
     - Key: team
-      Value: team-{i % 13}
+      Value: {team}
     - Key: cost-center
       Value: ml-platform
 """

@@ -32,7 +32,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from plan import Run, run_process  # bench/plan.py: a whole process, its CPU time and peak
+# bench/plan.py: the floor, the artifact it generates, a whole process with its CPU time and peak.
+from plan import FLOOR, Run, run_process
+from plan import manifest_text as plan_manifest
 
 PER_FILE = 10
 ROUNDS = 3
@@ -40,34 +42,9 @@ ACCOUNT = "123456789012"
 
 
 def manifest_text(i: int, templated: bool) -> str:
-    bucket = "${vars.bucket}" if templated else "bench-bucket"
-    team = "${target.name}" if templated else f"team-{i % 13}"
-    return f"""# yaml-language-server: $schema=../schemas/artifact.schema.json
-apiVersion: reconciler/v1
-kind: Artifact
-metadata:
-  name: bench-artifact-{i}
-spec:
-  ArtifactName: bench-artifact-{i}-v1
-  ArtifactType: DataSet
-  Source:
-    SourceUri: s3://{bucket}/datasets/{i}/data.parquet
-    SourceTypes:
-      - SourceIdType: S3ETag
-        Value: 9b2cf535f27731c974343645a39{i:05d}
-  Properties:
-    stage: processed
-    rows: "{i * 17}"
-    owner: team-{i % 13}
-  MetadataProperties:
-    Repository: https://github.com/acme/ml
-    CommitId: 4d2a9b1e07c3f5a8b6d9e0f1a2b3c4d5e6f{i:05d}
-  Tags:
-    - Key: team
-      Value: {team}
-    - Key: cost-center
-      Value: ml-platform
-"""
+    if templated:
+        return plan_manifest(i, bucket="${vars.bucket}", team="${target.name}")
+    return plan_manifest(i)
 
 
 def generate(directory: Path, count: int, templated: Callable[[int], bool]) -> None:
@@ -101,22 +78,6 @@ def repository(root: Path, targets: int, count: int, layout: str) -> list[Path]:
         )
     (root / "reconciler.yaml").write_text("targets:\n" + "".join(entries))
     return directories
-
-
-FLOOR = """
-import sys
-from pathlib import Path
-from ruamel.yaml.cyaml import CSafeLoader
-
-for directory in sys.argv[1:]:
-    for path in sorted(Path(directory).rglob("*.yaml")):
-        loader = CSafeLoader(path.read_bytes().decode("utf-8"))
-        try:
-            while loader.check_data():
-                loader.get_data()
-        finally:
-            loader.dispose()
-"""
 
 
 def median(runs: list[Run], cpu: bool) -> float:
