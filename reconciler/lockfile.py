@@ -327,7 +327,7 @@ def load(path: Path, declared: Mapping[str, dict[str, Any]] | None = None) -> Lo
         with path.open("rb") as handle:
             # A piece at a time: the whole text and the bytes it is decoded from would be the
             # largest thing in memory during a plan.
-            raw = jsonstream.load_object(handle, hook, _bounded_int)
+            raw = jsonstream.load_object(handle, hook, bounded_int)
             if raw is None:  # not well-formed: read whole, to say exactly what is wrong
                 handle.seek(0)
                 data = handle.read()
@@ -372,7 +372,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
-def _bounded_int(digits: str) -> int:
+def bounded_int(digits: str) -> int:
     if len(digits.lstrip("-")) > _MAX_INTEGER_DIGITS:
         raise ValueError(f"a number of {len(digits):,} digits")
     return int(digits)
@@ -548,7 +548,7 @@ def _decode(
 ) -> Any:
     """The lockfile's JSON document; every way it can fail is a LockfileError that says why."""
     try:
-        return json.loads(text, object_pairs_hook=object_hook, parse_int=_bounded_int)
+        return json.loads(text, object_pairs_hook=object_hook, parse_int=bounded_int)
     except json.JSONDecodeError as exc:
         why = f"it is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
     except _DuplicateKey as exc:

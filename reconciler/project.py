@@ -188,10 +188,10 @@ def run_apply(
     """Plan and carry out, holding the apply lock. `confirm` may raise to cancel."""
     from reconciler.apply import ApplyOptions, execute
 
+    saved = _saved_plan(settings, request)
     with ApplyLock(settings.lockfile):
         recorded = journal.fold(settings.lockfile)  # finish what a crashed apply recorded
         state = State(load_desired(settings), recorded)
-        saved = planfile.load(request.planfile) if request.planfile is not None else None
         mode = saved.mode if saved else request.mode()
         if saved is not None:
             moved = saved.stale_reason(recorded, state.desired.digest)
@@ -253,6 +253,19 @@ def _settle(path: Path, state: State) -> Lockfile:
     finally:
         log.close()
     return journal.fold(path)
+
+
+def _saved_plan(settings: Settings, request: ApplyRequest) -> planfile.SavedPlan | None:
+    """The saved plan to apply, if any, refused at once when it is another target's."""
+    if request.planfile is None:
+        return None
+    saved = planfile.load(request.planfile, request.paths)
+    remake = saved.mode.plan_command(request.planfile, request.paths)
+    target = planfile.PlannedTarget.of(settings.target)
+    refusal = saved.target_refusal(target, request.planfile, remake)
+    if refusal is not None:
+        raise ReconcilerError(refusal)
+    return saved
 
 
 def _refuse_stale(saved: planfile.SavedPlan, request: ApplyRequest, reason: str | None) -> None:

@@ -198,7 +198,7 @@ def test_a_journal_whose_version_is_true_is_refused(repo: Path) -> None:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (("format_version",), True, "was saved by another version of reconciler (format True)"),
+        (("format_version",), True, "is damaged (its format_version is not a version number)"),
         (("lockfile", "serial"), True, "is damaged; make it again"),
         (("lockfile", "serial"), "0", "is damaged; make it again"),
     ],

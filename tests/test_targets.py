@@ -461,12 +461,14 @@ def test_apply_json_and_its_job_summary(targets_repo: Path, accounts: Sandbox) -
 def test_a_saved_plan_is_one_targets(targets_repo: Path, accounts: Sandbox) -> None:
     run = reconciler("plan", "--out", "plan.json")
     assert run.code == 2
-    assert "--out saves the plan of one target" in run.err
+    assert "--out saves one target's plan, and 2 targets are chosen (dev, prod)" in run.err
     run = reconciler("plan", "--target", "prod", "--out", "plan.json")
     assert run.code == 0
     assert "reconciler apply plan.json --target prod" in run.err
     assert reconciler("apply", "plan.json").code == 2  # which target is a usage error
-    assert reconciler("apply", "plan.json", "--target", "dev").code == 1  # another's plan
+    another = reconciler("apply", "plan.json", "--target", "dev")
+    assert another.code == 1
+    assert "was made for target 'prod'" in another.err
     applied = reconciler("apply", "plan.json", "--target", "prod")
     assert applied.code == 0, applied.err
     assert len(artifacts_in(accounts, PROD)) == 3

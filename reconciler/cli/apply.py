@@ -5,9 +5,11 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
+from reconciler import planfile
 from reconciler.aws import Connection
 from reconciler.cli.options import (
     EXIT_ERROR,
@@ -35,7 +37,7 @@ from reconciler.render import jsondoc, text
 from reconciler.render import targets as multi
 from reconciler.render.text import Progress
 from reconciler.targets import TargetContext
-from reconciler.textsafe import safe_line
+from reconciler.textsafe import safe_line, visible
 from reconciler.words import counted
 
 
@@ -110,15 +112,15 @@ def apply(
         )
     deep_needs_refresh(deep, refresh)
     selected = selected_settings(target_names, manifests, lockfile_path, region, cache=not no_cache)
+    given = _given_paths(manifests, lockfile_path, target_names)
     if planfile_path is not None and len(selected) > 1:
-        raise click.UsageError("a saved plan is one target's; choose it with --target NAME")
+        _refuse_several_targets(planfile_path, given)
     shaping = [flag for flag, given in (("--prune", prune), ("--refresh", refresh)) if given]
     if planfile_path is not None and shaping:
         raise click.UsageError(
             f"{' and '.join(shaping)} cannot be given with a saved plan: the mode it was saved "
             "with applies (make the plan again with the options you want)"
         )
-    given = _given_paths(manifests, lockfile_path, target_names)
     request = ApplyRequest(planfile_path, prune, allow_empty, refresh, parallelism, deep, given)
     connection = Connection(region, profile, endpoint_url, max_connections=parallelism + 2)
     asked = planfile_path is None and not auto_approve
@@ -138,6 +140,16 @@ def apply(
         signal.signal(signal.SIGTERM, previous)
     if failed:
         sys.exit(EXIT_ERROR)
+
+
+def _refuse_several_targets(path: Path, given: tuple[str, ...]) -> NoReturn:
+    """A saved plan is one target's: name the one it was made for."""
+    made = planfile.load(path, (*given, "--target", "NAME")).target
+    choose = f"--target {made.name}" if made is not None else "--target NAME"
+    raise click.UsageError(
+        f"a saved plan is one target's, and several are chosen: apply {visible(str(path))} "
+        f"with {choose}"
+    )
 
 
 def _given_paths(

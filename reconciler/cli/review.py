@@ -157,7 +157,11 @@ def plan(
     deep_needs_refresh(deep, refresh)
     selected = selected_settings(target_names, manifests, lockfile_path, region, cache=not no_cache)
     if out is not None and len(selected) > 1:
-        raise click.UsageError("--out saves the plan of one target; choose it with --target NAME")
+        names = ", ".join(_target_name(settings) for settings in selected)
+        raise click.UsageError(
+            f"--out saves one target's plan, and {len(selected)} targets are chosen ({names}); "
+            "save one plan per target: reconciler plan --target NAME --out FILE"
+        )
     if out is not None:
         _refuse_misplaced_out(out, selected[0])
     if base_lockfile is not None and base_ref is not None:
@@ -207,7 +211,8 @@ def plan(
     if out is not None:
         state = states[0][1]
         mode = planfile.Mode(prune, refresh, deep)
-        planfile.save(out, computed[0][1], state.recorded, state.desired.digest, mode)
+        target = planfile.PlannedTarget.of(selected[0].target)
+        planfile.save(out, computed[0][1], state.recorded, state.desired.digest, mode, target)
         again = "" if not has_targets(selected) else f" --target {_target_name(selected[0])}"
         say(f"Saved the plan to {out}; apply it with: reconciler apply {out}{again}", err=True)
     if detailed_exitcode and any(result.has_changes for _, result in plans):
