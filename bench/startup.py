@@ -1,10 +1,18 @@
 """Start-up: a whole `reconciler validate` process on a small repository, against the floor.
 
-The repository is a copy of the demo (`manifests/`: 9 artifacts in 5 files, no reconciler.yaml).
-In the same run, interleaved round by round, three whole processes of the same Python:
+The repository is a copy of the demo (`manifests/`: 9 artifacts, a context, an action and 12
+associations in 7 files; no reconciler.yaml). Reconciler runs as `pip install .` leaves it for a
+user: its package, compiled, in a venv's site-packages, and the console script pip writes; in a
+scratch venv made for the run, whose other libraries are this venv's (one .pth line: nothing
+copied, nothing downloaded). Not this checkout's editable install: its finder, and setuptools'
+distutils hook, run at the start of every process of a development venv, even `python -c pass`,
+and a user has neither.
 
-  python -c pass                the interpreter starting and stopping (site, the venv's .pth files)
-  python -c "import pydantic"   and the library every run validates with
+In the same run, interleaved round by round, whole processes of that venv's Python:
+
+  python -c pass                the interpreter starting and stopping
+  python -c "import click"      and the command-line library (the least a click command loads)
+  python -c "import pydantic"   and the library a cold run validates with
   reconciler validate           the console script, as a user runs it (the manifest cache warm:
                                 every run after the first finds it); also with --no-cache
 
@@ -31,7 +39,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEMO = Path(__file__).resolve().parent.parent / "manifests"
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "manifests"
+#: What pip writes as the console script of `[project.scripts] reconciler = "reconciler.cli:main"`.
+CONSOLE_SCRIPT = """#!{python}
+# -*- coding: utf-8 -*-
+import re
+import sys
+from reconciler.cli import main
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
 
 
 @dataclass
@@ -40,10 +59,25 @@ class Timings:
     cpu: list[float] = field(default_factory=list)
 
 
-def reconciler_command() -> list[str]:
-    """The console script installed beside this Python, else `python -m reconciler`."""
-    script = Path(sys.executable).parent / "reconciler"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "reconciler"]
+def installed_as_users_have_it(directory: Path) -> Path:
+    """A scratch venv in `directory` holding this checkout's package and console script as pip
+    installs them, with this venv's libraries on its path; returns its bin directory."""
+    venv = directory / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    where = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = Path(subprocess.check_output([python, "-c", where], text=True).strip())
+    libraries = Path(subprocess.check_output([sys.executable, "-c", where], text=True).strip())
+    (site / "libraries.pth").write_text(f"{libraries}\n")
+    ignored = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "reconciler", site / "reconciler", ignore=ignored)
+    # pip compiles what it installs; PYTHONDONTWRITEBYTECODE would otherwise leave every run to
+    # compile the package again.
+    subprocess.run([python, "-m", "compileall", "-q", str(site / "reconciler")], check=True)
+    script = venv / "bin" / "reconciler"
+    script.write_text(CONSOLE_SCRIPT.format(python=python))
+    script.chmod(0o755)
+    return venv / "bin"
 
 
 def run(command: list[str], cwd: Path) -> tuple[float, float]:
@@ -63,14 +97,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="reconciler-startup-") as temp:
-        repository = Path(temp)
+        repository = Path(temp) / "repository"
         shutil.copytree(DEMO, repository / "manifests")
-        reconciler = reconciler_command()
+        bin_directory = installed_as_users_have_it(Path(temp))
+        python = str(bin_directory / "python")
+        reconciler = str(bin_directory / "reconciler")
         commands = {
-            "python -c pass": [sys.executable, "-c", "pass"],
-            'python -c "import pydantic"': [sys.executable, "-c", "import pydantic"],
-            "reconciler validate": [*reconciler, "validate"],
-            "reconciler validate --no-cache": [*reconciler, "validate", "--no-cache"],
+            "python -c pass": [python, "-c", "pass"],
+            'python -c "import click"': [python, "-c", "import click"],
+            'python -c "import pydantic"': [python, "-c", "import pydantic"],
+            "reconciler validate": [reconciler, "validate"],
+            "reconciler validate --no-cache": [reconciler, "validate", "--no-cache"],
         }
         for command in commands.values():  # untimed: .pyc files and the manifest cache
             run(command, repository)

@@ -25,8 +25,8 @@ from reconciler.edges import EdgeSteps
 from reconciler.errors import ReconcilerError
 from reconciler.journal import Journal
 from reconciler.kinds import ARTIFACT, EntityKind, entity_kind
+from reconciler.limits import LINEAGE_TAG_KEY
 from reconciler.lockfile import Entry, Lockfile
-from reconciler.models import LINEAGE_TAG_KEY
 from reconciler.outcomes import ApplyResult, Outcome, OutcomeKind
 from reconciler.ownership import Claim, Owner, not_ours
 from reconciler.plan import Action, Change, Plan, compare

@@ -21,8 +21,8 @@ import botocore.exceptions
 from reconciler import requests
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import ARTIFACT, EntityKind
+from reconciler.kinds.artifact import canonical_source
 from reconciler.lockfile import Target
-from reconciler.models import canonical_source
 from reconciler.outcomes import CallStats
 
 THROTTLING_CODES = frozenset(

@@ -18,14 +18,12 @@ from __future__ import annotations
 import codecs
 import contextlib
 import hashlib
+import importlib.util
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
-
-import pydantic
-import pydantic_core
-import ruamel.yaml
 
 from reconciler import __version__
 from reconciler.fsio import write_atomic_with
@@ -34,8 +32,20 @@ from reconciler.kinds.manifests import MANIFEST_KINDS
 FORMAT = 2
 
 #: The modules whose code decides what a manifest file validates to (and every module of the
-#: kinds package: a kind's spec model and canonical form).
-_DECIDING_MODULES = ("models.py", "manifest.py", "yamlio.py", "cache.py")
+#: kinds package: a kind's table and canonical form).
+_DECIDING_MODULES = (
+    "models.py",
+    "limits.py",
+    "validation.py",
+    "variables.py",
+    "manifest.py",
+    "declared.py",
+    "yamlio.py",
+    "cache.py",
+)
+#: The libraries that parse and validate: found where they are installed, not imported (a run the
+#: cache answers for never loads them).
+_LIBRARIES = ("pydantic", "pydantic_core", "ruamel.yaml", "_ruamel_yaml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,19 +57,40 @@ class CachedDocument:
     kind: str
 
 
-def tool_key() -> str | None:
-    """What the cached documents depend on besides the files; None if it cannot be known."""
-    versions = (FORMAT, __version__, pydantic.VERSION, pydantic_core.__version__)
-    key = hashlib.sha256(f"{versions}{ruamel.yaml.__version__}".encode())
+def tool_key(modules: tuple[str, ...] = _DECIDING_MODULES, *, kinds: bool = True) -> str | None:
+    """What cached results depend on besides the files: reconciler's version, the code of the
+    `modules` that decide them (and of the kinds package), and the libraries' installed files;
+    None if it cannot be known."""
+    key = hashlib.sha256(f"{FORMAT}\0{__version__}\0".encode())
     try:
         here = Path(__file__).parent
-        kinds = sorted((here / "kinds").glob("*.py"))
-        for module in [*(here / name for name in _DECIDING_MODULES), *kinds]:
+        tables = sorted((here / "kinds").glob("*.py")) if kinds else []
+        for module in [*(here / name for name in modules), *tables]:
             key.update(module.relative_to(here).as_posix().encode() + b"\0")
             key.update(module.read_bytes())
-    except OSError:
+        for library in _LIBRARIES:
+            key.update(_installed(library))
+    except (OSError, ImportError, ValueError):
         return None
     return key.hexdigest()
+
+
+def _installed(library: str) -> bytes:
+    """Where a library is installed and what its files are (name, size, modification time):
+    another version, or the same one installed again, changes it. Of a package, the files in its
+    own directory are read, not its subdirectories; a library not installed raises ImportError."""
+    spec = importlib.util.find_spec(library)
+    if spec is None or spec.origin is None:
+        raise ImportError(library)
+    files = [spec.origin]
+    for directory in spec.submodule_search_locations or ():
+        with os.scandir(directory) as entries:
+            files += sorted(entry.path for entry in entries if entry.is_file())
+    seen = [library]
+    for path in files:
+        status = os.stat(path)
+        seen.append(f"{path}\0{status.st_size}\0{status.st_mtime_ns}")
+    return "\0".join(seen).encode() + b"\0\0"
 
 
 def cache_path(state_directory: Path, manifests: Path) -> Path:
@@ -85,7 +116,7 @@ class ManifestCache:
         key = tool_key()
         if key is None:
             return None
-        return cls(path, key, _read(path, key))
+        return cls(path, key, read_entries(path, key))
 
     def documents(self, file_hash: str) -> list[CachedDocument] | None:
         """The documents of the file with this hash, or None when not cached (or malformed)."""
@@ -139,7 +170,18 @@ def _header(key: str, sha256: str) -> bytes:
     return json.dumps({"format": FORMAT, "tool": key, "sha256": sha256}).encode() + b"\n"
 
 
-def _read(path: Path, key: str) -> dict[str, Any]:
+def write_entries(path: Path, key: str, entries: dict[str, Any]) -> None:
+    """A small cache file of `entries` (the format every cache here has), written atomically;
+    failures are ignored (a cache only saves time)."""
+    body = json.dumps(entries, **_COMPACT).encode()
+    header = _header(key, hashlib.sha256(body).hexdigest())
+    with contextlib.suppress(OSError):
+        write_atomic_with(path, lambda handle: handle.write(header + body), durable=False)
+
+
+def read_entries(path: Path, key: str) -> dict[str, Any]:
+    """The entries of a cache file; empty when it is absent, unreadable, of another format or
+    tool key, or when its body does not have the checksum its header records."""
     try:
         with path.open("rb") as handle:
             header = json.loads(handle.readline(4096))

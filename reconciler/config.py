@@ -1,73 +1,45 @@
-"""reconciler.yaml: optional settings at the repository root, overridden by command-line flags."""
+"""reconciler.yaml: optional settings at the repository root, overridden by command-line flags.
+
+The file is validated by configfile.py (pydantic and the YAML parser), and what it validates to is
+kept in the cache beside it (`.reconciler/cache/config.json`, keyed by the file's bytes, like the
+manifest cache), so that a run on an unchanged repository loads neither.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
-
-from reconciler.diagnostics import describe_validation_errors, display_path, place_in_text
-from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
+from reconciler.cache import read_entries, tool_key, write_entries
+from reconciler.errors import ReconcilerError
 from reconciler.placement import refuse_lockfile_among_manifests, refuse_lockfile_link_outside
-from reconciler.sensitive import DEFAULT_PATTERN, KeyPattern, PatternError, compile_pattern
-from reconciler.targets import TargetContext, TargetSpec, check_targets, contexts, select
-from reconciler.yamlio import YamlSyntaxError, load_documents
+from reconciler.problems import display_path
+from reconciler.sensitive import DEFAULT_PATTERN, KeyPattern
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
 
 CONFIG_NAME = "reconciler.yaml"
 DEFAULT_MANIFESTS = "manifests"
 DEFAULT_LOCKFILE = "artifacts.lock.json"
 
 
-class ConfigFile(BaseModel):
-    """The keys reconciler.yaml may hold. Relative paths are relative to the file's directory."""
+#: The modules whose code decides what reconciler.yaml validates to.
+_DECIDING_MODULES = ("config.py", "configfile.py", "targets.py", "sensitive.py", "cache.py")
 
-    # Built when first used: only a repository with reconciler.yaml needs it.
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+
+@dataclass(frozen=True)
+class Config:
+    """reconciler.yaml's settings, validated. Paths are as written: relative to the file."""
 
     manifests: str = DEFAULT_MANIFESTS
     lockfile: str = DEFAULT_LOCKFILE
     #: Properties whose key matches (a regular expression, any case) are shown as (sensitive).
     sensitive_properties: str = DEFAULT_PATTERN
-    #: Several accounts and regions, each with its own manifests and lockfile (see targets.py).
-    targets: dict[str, TargetSpec] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _targets_own_their_paths(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("targets") is not None:
-            shared = [key for key in ("manifests", "lockfile") if key in data]
-            if shared:
-                error = PydanticCustomError(
-                    "value_error",
-                    "with targets, each target names its own manifests and lockfile; move this "
-                    "into the targets",
-                )
-                raise ValidationError.from_exception_data(
-                    cls.__name__,
-                    [InitErrorDetails(type=error, loc=(key,), input=data[key]) for key in shared],
-                )
-        return data
-
-    @field_validator("targets")
-    @classmethod
-    def _targets(cls, targets: dict[str, TargetSpec] | None) -> dict[str, TargetSpec] | None:
-        return None if targets is None else check_targets(targets)
-
-    @field_validator("sensitive_properties")
-    @classmethod
-    def _compiles(cls, pattern: str) -> str:
-        try:
-            compile_pattern(pattern)
-        except PatternError as exc:
-            raise ValueError(
-                f"{pattern!r} is not a pattern reconciler can match ({exc}); it must be a regular "
-                "expression in RE2 syntax, which matches in linear time and so has no "
-                "backreferences or lookaround"
-            ) from None
-        return pattern
+    #: Several accounts and regions (see targets.py); their paths relative to the file too.
+    targets: tuple[TargetContext, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,50 +73,116 @@ def find_repository_root(start: Path) -> Path | None:
     return None
 
 
-def read_config(path: Path) -> ConfigFile:
-    shown = display_path(path)
+def read_config(path: Path, *, cache: bool = True) -> Config:
+    """reconciler.yaml validated: from the cache beside it when it holds these bytes, else by
+    configfile.py (which loads pydantic and the YAML parser), and then kept there."""
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _config_error([Diagnostic(Location(shown, 1, 1), "invalid UTF-8")]) from None
-    try:
-        documents = load_documents(text)
-    except YamlSyntaxError as exc:
-        raise _config_error([Diagnostic(Location(shown, exc.line, exc.col), exc.message)]) from None
-    if len(documents) > 1:
-        raise _config_error([Diagnostic(Location(shown, 1, 1), "expected a single YAML document")])
-    document = documents[0] if documents else None
-    if document is None:
-        return ConfigFile()
-    if not isinstance(document, dict):
-        raise _config_error(
-            [Diagnostic(Location(shown, 1, 1), "reconciler.yaml must be a mapping of settings")]
+    store = path.parent / ".reconciler" / "cache" / "config.json"
+    key = tool_key(_DECIDING_MODULES, kinds=False) if cache else None
+    file_hash = hashlib.sha256(data).hexdigest()
+    if key is not None:
+        cached = config_from_json(read_entries(store, key).get(file_hash))
+        if cached is not None:
+            return cached
+    from reconciler.configfile import read_config_file
+
+    config = read_config_file(path, data)
+    if key is not None:
+        write_entries(store, key, {file_hash: config_to_json(config)})
+    return config
+
+
+def config_to_json(config: Config) -> dict[str, Any]:
+    targets = None
+    if config.targets is not None:
+        targets = [
+            {
+                "name": target.name,
+                "account": target.account,
+                "region": target.region,
+                "manifests": [path.as_posix() for path in target.manifests],
+                "lockfile": target.lockfile.as_posix(),
+                "profile": target.profile,
+                "role": target.role,
+                "audit_role": target.audit_role,
+                "vars": dict(target.vars or {}),
+            }
+            for target in config.targets
+        ]
+    return {
+        "manifests": config.manifests,
+        "lockfile": config.lockfile,
+        "sensitive_properties": config.sensitive_properties,
+        "targets": targets,
+    }
+
+
+def config_from_json(raw: Any) -> Config | None:
+    """The settings `config_to_json` wrote, or None for anything else: the cache is never
+    trusted, so every value is checked for its type (the file's own rules were checked when it
+    was written, for the same bytes)."""
+    from reconciler.targets import TargetContext
+
+    if not (isinstance(raw, dict) and raw.keys() == _CONFIG_KEYS):
+        return None
+    if not all(isinstance(raw[key], str) for key in _CONFIG_KEYS - {"targets"}):
+        return None
+    targets = raw["targets"]
+    if targets is not None:
+        if not (isinstance(targets, list) and targets and all(map(_is_target, targets))):
+            return None
+        targets = tuple(
+            TargetContext(
+                name=target["name"],
+                account=target["account"],
+                region=target["region"],
+                manifests=tuple(map(Path, target["manifests"])),
+                lockfile=Path(target["lockfile"]),
+                profile=target["profile"],
+                role=target["role"],
+                audit_role=target["audit_role"],
+                vars=target["vars"],
+            )
+            for target in targets
         )
-    try:
-        return ConfigFile.model_validate(document)
-    except ValidationError as exc:
-        problems = describe_validation_errors(shown, 0, exc.errors(), ConfigFile)
-        diagnostics = [place_in_text(shown, text, problem) for problem in problems]
-        raise _config_error(diagnostics) from None
+    return Config(raw["manifests"], raw["lockfile"], raw["sensitive_properties"], targets)
 
 
-def _config_error(diagnostics: list[Diagnostic]) -> ManifestError:
-    return ManifestError(diagnostics, what=CONFIG_NAME)
+_CONFIG_KEYS = {"manifests", "lockfile", "sensitive_properties", "targets"}
+_TARGET_STRINGS = ("name", "account", "region", "lockfile")
+_TARGET_OPTIONAL = ("profile", "role", "audit_role")
+
+
+def _is_target(raw: Any) -> bool:
+    return (
+        isinstance(raw, dict)
+        and raw.keys() == {*_TARGET_STRINGS, *_TARGET_OPTIONAL, "manifests", "vars"}
+        and all(isinstance(raw[key], str) for key in _TARGET_STRINGS)
+        and all(raw[key] is None or isinstance(raw[key], str) for key in _TARGET_OPTIONAL)
+        and isinstance(raw["manifests"], list)
+        and bool(raw["manifests"])
+        and all(isinstance(path, str) for path in raw["manifests"])
+        and isinstance(raw["vars"], dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in raw["vars"].items())
+    )
 
 
 def resolve_settings(
-    manifests: str | None, lockfile: str | None, cwd: Path | None = None
+    manifests: str | None,
+    lockfile: str | None,
+    cwd: Path | None = None,
+    *,
+    cache: bool = True,
 ) -> Settings:
     """Flags win over reconciler.yaml, which wins over the defaults."""
     cwd = cwd or Path.cwd()
     config_path = find_config(cwd)
+    config = Config()
     if config_path is None:
         root = find_repository_root(cwd)
-        config = ConfigFile.model_construct()  # the defaults: nothing to validate
         base = Path(".") if root is None else _relative_or_absolute(root, cwd)
     else:
-        config = read_config(config_path)
+        config = read_config(config_path, cache=cache)
         base = _relative_or_absolute(config_path.parent, cwd)
         _refuse_paths_outside(config_path, config)
     settings = Settings(
@@ -152,6 +190,7 @@ def resolve_settings(
         lockfile=Path(lockfile) if lockfile is not None else base / config.lockfile,
         config_path=config_path,
         sensitive=KeyPattern(config.sensitive_properties),  # checked by ConfigFile
+        cache=cache,
     )
     refuse_lockfile_among_manifests(settings.lockfile, [settings.manifests])
     if lockfile is None:
@@ -160,7 +199,7 @@ def resolve_settings(
     return settings
 
 
-def _refuse_paths_outside(config_path: Path, config: ConfigFile) -> None:
+def _refuse_paths_outside(config_path: Path, config: Config) -> None:
     """A pull request can change reconciler.yaml: its paths may not lead out of the repository
     (to the files of the machine that runs the plan). Flags are the operator's, and free."""
     root = (find_repository_root(config_path.parent) or config_path.parent).resolve()
@@ -186,19 +225,22 @@ def resolve_targets(
     manifests: str | None = None,
     lockfile: str | None = None,
     cwd: Path | None = None,
+    *,
+    cache: bool = True,
 ) -> list[Settings]:
     """The settings of every target selected by `names` (all when empty); without targets in
-    reconciler.yaml, the one implicit target, exactly as resolve_settings gives it."""
+    reconciler.yaml, the one implicit target, exactly as resolve_settings gives it. `cache`:
+    whether validated files are kept in, and read from, .reconciler/cache/ (--no-cache)."""
     cwd = cwd or Path.cwd()
     config_path = find_config(cwd)
-    config = read_config(config_path) if config_path is not None else None
+    config = read_config(config_path, cache=cache) if config_path is not None else None
     if config is None or config.targets is None:
         if names:
             raise ReconcilerError(
                 "--target needs targets declared in reconciler.yaml; without them there is one "
                 "target: drop --target"
             )
-        return [resolve_settings(manifests, lockfile, cwd)]
+        return [resolve_settings(manifests, lockfile, cwd, cache=cache)]
     assert config_path is not None
     if manifests is not None or lockfile is not None:
         raise ReconcilerError(
@@ -207,7 +249,9 @@ def resolve_targets(
         )
     base = _relative_or_absolute(config_path.parent, cwd)
     sensitive = KeyPattern(config.sensitive_properties)  # checked by ConfigFile
-    chosen = select(contexts(config.targets, base), names)
+    from reconciler.targets import rebased, select  # only a file with targets needs them
+
+    chosen = select([rebased(target, base) for target in config.targets], names)
     root = find_repository_root(config_path.parent) or config_path.parent
     for target in chosen:
         refuse_lockfile_among_manifests(target.lockfile, target.manifests)
@@ -219,6 +263,7 @@ def resolve_targets(
             config_path=config_path,
             sensitive=sensitive,
             target=target,
+            cache=cache,
         )
         for target in chosen
     ]

@@ -7,16 +7,15 @@ Each problem is at a document and a path inside it; the loader places it in the 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Set
 from itertools import islice
 from typing import Any
 
 from reconciler.declared import Declared
-from reconciler.diagnostics import Loc, Problem
 from reconciler.kinds import ALL_KINDS, ENTITY_KINDS
 from reconciler.kinds.association import EXPERIMENT_RESOURCES, is_arn, resource_of
 from reconciler.kinds.manifests import MANIFEST_KINDS
+from reconciler.problems import Loc, Problem
 from reconciler.words import with_article
 
 NAME_LOC: Loc = ("metadata", "name")
@@ -255,6 +254,8 @@ def _undeclared_end(
             "Context or an Action), not edges"
         )
     else:
+        import difflib  # loaded only for a hint: a valid run never needs it
+
         hint = difflib.get_close_matches(reference, sorted(entities), n=1, cutoff=0.6)
         message = f"{end} '{reference}' is not declared"
         if hint:

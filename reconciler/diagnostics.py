@@ -7,60 +7,31 @@ that have one.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 from ruamel.yaml.nodes import Node, ScalarNode
 
-from reconciler import models
+from reconciler import limits
 from reconciler.errors import Diagnostic, Location
 from reconciler.kinds.association import REFERENCE_PATTERN, is_arn
 from reconciler.kinds.context import CONTEXT_NAME_PATTERN
 from reconciler.kinds.manifests import MANIFEST_KINDS
 from reconciler.models import Manifest
+from reconciler.problems import Loc, Problem, close_match, kind_of
 from reconciler.words import with_article
 from reconciler.yamlio import LineIndex, compose_documents, key_node_at, node_at
-
-Loc = tuple[str | int, ...]
-
-
-@dataclass
-class Problem:
-    """An error found on the fast path, placed later."""
-
-    path: str
-    document: int
-    loc: Loc
-    message: str
-    at_key: bool = False
-    quote_hint: bool = False
-    #: Another place the message names, as "{related}" (path, document, loc).
-    related: tuple[str, int, Loc] | None = None
-    #: Reported, but does not make the manifests invalid.
-    warning: bool = False
-
-
-def display_path(path: Path) -> str:
-    """The path relative to the working directory when it is below it (as CI annotations need)."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
 
 # --- turning pydantic errors into messages -------------------------------------------------------
 
 _PATTERN_MEANING = {
-    models.NAME_PATTERN: (
+    limits.NAME_PATTERN: (
         "must be letters, digits and hyphens, starting and ending with a letter or digit"
     ),
-    models.TAG_PATTERN: "may hold only letters, digits, spaces and the characters _ . : / = + - @",
-    models.SINGLE_LINE_PATTERN: "must be a single line",
+    limits.TAG_PATTERN: "may hold only letters, digits, spaces and the characters _ . : / = + - @",
+    limits.SINGLE_LINE_PATTERN: "must be a single line",
     CONTEXT_NAME_PATTERN: (
         "must be letters, digits, hyphens and underscores, starting and ending with a letter or "
         "digit"
@@ -202,9 +173,9 @@ def _too_many(loc: Loc, ctx: dict[str, Any], value: Any) -> str:
     count = len(value) if hasattr(value, "__len__") else ctx.get("actual_length")
     if loc[-1] == "Tags":
         return (
-            f"spec.Tags has {count} tags; the limit is {models.TAGS_MAX} "
+            f"spec.Tags has {count} tags; the limit is {limits.TAGS_MAX} "
             "(the service allows 50, two of which are the ownership tags "
-            f"'{models.OWNERSHIP_TAG_KEY}' and '{models.LINEAGE_TAG_KEY}')"
+            f"'{limits.OWNERSHIP_TAG_KEY}' and '{limits.LINEAGE_TAG_KEY}')"
         )
     return f"{_dotted(loc)} has {count} entries; the limit is {ctx['max_length']}"
 
@@ -268,14 +239,6 @@ def _field_of_other_kinds(
     return this, owners, same_role
 
 
-def close_match(word: str, candidates: list[str]) -> str | None:
-    by_lower = {c.lower(): c for c in candidates}
-    if word.lower() in by_lower:
-        return by_lower[word.lower()]
-    matches = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return by_lower[matches[0]] if matches else None
-
-
 def _allowed_fields(loc: Loc, root: type[BaseModel]) -> list[str]:
     """Field names of the model at `loc`, walking the fields of `root`."""
     model: type[BaseModel] | None = root
@@ -322,31 +285,6 @@ def _dotted(loc: Loc) -> str:
 
 #: The longest value a "quote it" message repeats as the example of how to write it.
 MAX_QUOTED_EXAMPLE = 100
-
-
-def kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "a number"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, str):
-        return "a string"
-    return f"a {type(value).__name__}"
-
-
-def byte_position(data: bytes, offset: int) -> tuple[int, int]:
-    line = data.count(b"\n", 0, offset) + 1
-    line_start = data.rfind(b"\n", 0, offset) + 1
-    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
-    return line, column
 
 
 # --- placing problems (slow path) ----------------------------------------------------------------

@@ -25,17 +25,28 @@ from reconciler import jsonstream
 from reconciler.errors import LockfileError
 from reconciler.fsio import write_atomic
 from reconciler.kinds import ARTIFACT, ENTITY_KINDS, EntityKind
-from reconciler.kinds.association import (
-    ENTITY_ARN,
-    ENTITY_ARN_MAX,
-    AssociationSpec,
-    is_arn,
-)
+from reconciler.kinds.association import ENTITY_ARN, ENTITY_ARN_MAX, is_arn
 from reconciler.kinds.association import SECTION as ASSOCIATIONS
-from reconciler.models import NAME_MAX, NAME_PATTERN, ArtifactSpec
-from reconciler.models import Target as Target  # re-exported: callers import it from here
+from reconciler.limits import NAME_MAX, NAME_PATTERN
+from reconciler.models import ArtifactSpec, AssociationSpec
 
 FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """The account and region the lockfile's entities live in; unset until the first apply."""
+
+    account: str | None = None
+    region: str | None = None
+
+    @property
+    def is_set(self) -> bool:
+        return self.account is not None and self.region is not None
+
+    def __str__(self) -> str:
+        return f"account {self.account or '?'} in {self.region or '?'}"
+
 
 #: Entries are keyed by metadata.name; another key was not written by reconciler.
 NAME_RULE = re.compile(NAME_PATTERN)

@@ -1,43 +1,42 @@
-"""Pydantic models of a manifest: `spec` mirrors the SageMaker CreateArtifact request.
+"""The pydantic models of a manifest of every kind: each `spec` mirrors its Create* request
+(CreateArtifact, CreateContext, CreateAction; AddAssociation), with the service's limits
+(`limits.py`).
 
-The limits below are those of botocore's service model for CreateArtifact (a test reads the model at
-run time and fails if either side drifts). botocore itself checks only required members, types and
-minimums, so everything else would otherwise surface as a ValidationException from the service.
+botocore itself checks only required members, types and minimums, so everything else would
+otherwise surface as a ValidationException from the service. Imported only to validate: a run
+whose files the manifest cache answers for never loads pydantic (see `kinds/base.py`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-#: The tag the tool puts on every artifact it creates; its value is the manifest's metadata.name.
-OWNERSHIP_TAG_KEY = "reconciler:name"
-#: The second ownership tag: the lineage id of the lockfile that owns the artifact.
-LINEAGE_TAG_KEY = "reconciler:lineage"
-RESERVED_TAG_PREFIX = "aws:"
-
-NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$"
-TAG_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
-#: The service model's `.*`, a Java regular expression: its `.` matches any character but the line
-#: terminators CR, LF, NEL, U+2028 and U+2029 (Python's and pydantic's `.` stop only at LF).
-SINGLE_LINE_PATTERN = r"^[^\n\r\u0085\u2028\u2029]*$"
-
-NAME_MAX = 120
-SOURCE_URI_MAX = 2048
-STRING256_MAX = 256
-PROPERTY_KEY_MAX = 2500
-PROPERTY_VALUE_MAX = 4096
-PROPERTIES_MAX = 30
-METADATA_VALUE_MAX = 1024
-TAG_KEY_MAX = 128
-TAG_VALUE_MAX = 256
-#: The service allows 50 tags per request; two are kept for the ownership tags.
-TAGS_MAX = 50 - 2
-
-#: Fields that can only be set at creation: changing one replaces the artifact.
-REPLACE_FIELDS = ("Source", "ArtifactType", "MetadataProperties")
+from reconciler.kinds.artifact import canonical_artifact
+from reconciler.kinds.association import ENTITY_ARN_MAX, REFERENCE_PATTERN
+from reconciler.kinds.context import CONTEXT_NAME_PATTERN
+from reconciler.limits import (
+    DESCRIPTION_MAX,
+    LINEAGE_PROPERTIES_MAX,
+    LINEAGE_TAG_KEY,
+    METADATA_VALUE_MAX,
+    NAME_MAX,
+    NAME_PATTERN,
+    OWNERSHIP_TAG_KEY,
+    PARAMETER_MAX,
+    PROPERTIES_MAX,
+    PROPERTY_KEY_MAX,
+    PROPERTY_VALUE_MAX,
+    RESERVED_TAG_PREFIX,
+    SINGLE_LINE_PATTERN,
+    SOURCE_URI_MAX,
+    STRING256_MAX,
+    TAG_KEY_MAX,
+    TAG_PATTERN,
+    TAG_VALUE_MAX,
+    TAGS_MAX,
+)
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN)]
 PropertyKey = Annotated[
@@ -53,31 +52,38 @@ TagKey = Annotated[
     str, StringConstraints(min_length=1, max_length=TAG_KEY_MAX, pattern=TAG_PATTERN)
 ]
 TagValue = Annotated[str, StringConstraints(max_length=TAG_VALUE_MAX, pattern=TAG_PATTERN)]
+String256 = Annotated[str, StringConstraints(max_length=STRING256_MAX)]
+SourceUri = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=SOURCE_URI_MAX, pattern=SINGLE_LINE_PATTERN),
+]
+DescriptionText = Annotated[
+    str, StringConstraints(max_length=DESCRIPTION_MAX, pattern=SINGLE_LINE_PATTERN)
+]
+ParameterValue = Annotated[
+    str, StringConstraints(max_length=PARAMETER_MAX, pattern=SINGLE_LINE_PATTERN)
+]
+LineageProperties = Annotated[
+    dict[ParameterValue, ParameterValue], Field(max_length=LINEAGE_PROPERTIES_MAX)
+]
+ContextNameText = Annotated[
+    str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=CONTEXT_NAME_PATTERN)
+]
+#: An Association end as written: a metadata.name (whose rules it follows) or an entity ARN.
+Reference = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=ENTITY_ARN_MAX, pattern=REFERENCE_PATTERN),
+]
+EdgeType = Literal["ContributedTo", "AssociatedWith", "DerivedFrom", "Produced", "SameAs"]
+ActionStatusValue = Literal["Unknown", "InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 
 
 class _Strict(BaseModel):
-    # Built when first used: a run whose files the manifest cache answers for validates nothing.
+    # Built when first used: a run that validates only a few files builds only what they need.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
-class ArtifactSourceType(_Strict):
-    SourceIdType: Literal["MD5Hash", "S3ETag", "S3Version", "Custom"]
-    Value: Annotated[str, StringConstraints(max_length=STRING256_MAX)]
-
-
-class ArtifactSource(_Strict):
-    SourceUri: Annotated[
-        str,
-        StringConstraints(min_length=1, max_length=SOURCE_URI_MAX, pattern=SINGLE_LINE_PATTERN),
-    ]
-    SourceTypes: list[ArtifactSourceType] | None = None
-
-
-class ArtifactMetadataProperties(_Strict):
-    CommitId: MetadataValue | None = None
-    Repository: MetadataValue | None = None
-    GeneratedBy: MetadataValue | None = None
-    ProjectId: MetadataValue | None = None
+# --- what the kinds share ------------------------------------------------------------------------
 
 
 #: What the schema says of the keys `Tag._not_reserved` refuses, so that editors refuse them too.
@@ -105,17 +111,22 @@ class Tag(_Strict):
         return key
 
 
-class ArtifactSpec(_Strict):
-    """The CreateArtifact request, with the same field names."""
+TagList = Annotated[list[Tag], Field(max_length=TAGS_MAX)]
 
-    ArtifactName: Name | None = None
-    Source: ArtifactSource
-    ArtifactType: Annotated[str, StringConstraints(max_length=STRING256_MAX)]
-    Properties: (
-        Annotated[dict[PropertyKey, PropertyValue], Field(max_length=PROPERTIES_MAX)] | None
-    ) = None
-    MetadataProperties: ArtifactMetadataProperties | None = None
-    Tags: Annotated[list[Tag], Field(max_length=TAGS_MAX)] | None = None
+
+class ArtifactMetadataProperties(_Strict):
+    CommitId: MetadataValue | None = None
+    Repository: MetadataValue | None = None
+    GeneratedBy: MetadataValue | None = None
+    ProjectId: MetadataValue | None = None
+
+
+class LineageSource(_Strict):
+    """ContextSource and ActionSource (the same shape)."""
+
+    SourceUri: SourceUri
+    SourceType: String256 | None = None
+    SourceId: String256 | None = None
 
 
 class Metadata(_Strict):
@@ -124,13 +135,78 @@ class Metadata(_Strict):
     )
 
 
+# --- each kind's spec: its Create* request, with the same field names ----------------------------
+
+
+class ArtifactSourceType(_Strict):
+    SourceIdType: Literal["MD5Hash", "S3ETag", "S3Version", "Custom"]
+    Value: String256
+
+
+class ArtifactSource(_Strict):
+    SourceUri: SourceUri
+    SourceTypes: list[ArtifactSourceType] | None = None
+
+
+class ArtifactSpec(_Strict):
+    """The CreateArtifact request, with the same field names."""
+
+    ArtifactName: Name | None = None
+    Source: ArtifactSource
+    ArtifactType: String256
+    Properties: (
+        Annotated[dict[PropertyKey, PropertyValue], Field(max_length=PROPERTIES_MAX)] | None
+    ) = None
+    MetadataProperties: ArtifactMetadataProperties | None = None
+    Tags: TagList | None = None
+
+
+class ContextSpec(_Strict):
+    """The CreateContext request, with the same field names."""
+
+    ContextName: ContextNameText | None = None
+    Source: LineageSource
+    ContextType: String256
+    Description: DescriptionText | None = None
+    Properties: LineageProperties | None = None
+    Tags: TagList | None = None
+
+
+class ActionSpec(_Strict):
+    """The CreateAction request, with the same field names."""
+
+    ActionName: Name | None = None
+    Source: LineageSource
+    ActionType: String256
+    Description: DescriptionText | None = None
+    Status: ActionStatusValue | None = None
+    Properties: LineageProperties | None = None
+    MetadataProperties: ArtifactMetadataProperties | None = None
+    Tags: TagList | None = None
+
+
+class AssociationSpec(_Strict):
+    """One edge: AddAssociation, with declared names allowed in place of ARNs."""
+
+    Source: Reference
+    Destination: Reference
+    AssociationType: EdgeType | None = None
+
+
+# --- the manifests: the envelope around each kind's spec -----------------------------------------
+
+
+def _config(kind: str) -> ConfigDict:
+    return ConfigDict(
+        title=f"reconciler {kind} manifest",
+        json_schema_extra={"additionalProperties": False},
+    )
+
+
 class Manifest(_Strict):
     """One declared artifact."""
 
-    model_config = ConfigDict(
-        title="reconciler Artifact manifest",
-        json_schema_extra={"additionalProperties": False},
-    )
+    model_config = _config("Artifact")
 
     apiVersion: Literal["reconciler/v1"]
     kind: Literal["Artifact"]
@@ -138,59 +214,54 @@ class Manifest(_Strict):
     spec: ArtifactSpec
 
 
+class ContextManifest(_Strict):
+    """One declared context."""
+
+    model_config = _config("Context")
+
+    apiVersion: Literal["reconciler/v1"]
+    kind: Literal["Context"]
+    metadata: Metadata
+    spec: ContextSpec
+
+
+class ActionManifest(_Strict):
+    """One declared action."""
+
+    model_config = _config("Action")
+
+    apiVersion: Literal["reconciler/v1"]
+    kind: Literal["Action"]
+    metadata: Metadata
+    spec: ActionSpec
+
+
+class AssociationManifest(_Strict):
+    """One declared edge."""
+
+    model_config = _config("Association")
+
+    apiVersion: Literal["reconciler/v1"]
+    kind: Literal["Association"]
+    metadata: Metadata
+    spec: AssociationSpec
+
+
+#: Each manifest kind's model, by `kind` (what kinds/manifests.py resolves its tables' `model` to).
+MANIFEST_MODELS: dict[str, type[BaseModel]] = {
+    "Artifact": Manifest,
+    "Context": ContextManifest,
+    "Action": ActionManifest,
+    "Association": AssociationManifest,
+}
+#: Each entity kind's spec model (the Create* request), by `kind`.
+SPEC_MODELS: dict[str, type[BaseModel]] = {
+    "Artifact": ArtifactSpec,
+    "Context": ContextSpec,
+    "Action": ActionSpec,
+}
+
+
 def canonical_spec(manifest: Manifest) -> dict[str, Any]:
-    """The spec as the service will hold it, in one canonical form (see `canonical`)."""
-    return canonical(manifest.metadata.name, manifest.spec.model_dump(exclude_none=True))
-
-
-def canonical(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """A validated spec (as parsed, None for absent) in the one form plans compare.
-
-    ArtifactName defaults to metadata.name; empty maps and lists are dropped (the service does not
-    tell them from absent ones); tags and source types are sorted, since their order means nothing.
-    """
-    out: dict[str, Any] = {
-        "ArtifactName": spec.get("ArtifactName") or name,
-        "ArtifactType": spec["ArtifactType"],
-        "Source": canonical_source(spec["Source"]),
-    }
-    properties = spec.get("Properties")
-    if properties:
-        out["Properties"] = dict(sorted(properties.items()))
-    metadata = {k: v for k, v in (spec.get("MetadataProperties") or {}).items() if v is not None}
-    if metadata:
-        out["MetadataProperties"] = metadata
-    tags = spec.get("Tags")
-    if tags:
-        out["Tags"] = sorted(({"Key": t["Key"], "Value": t["Value"]} for t in tags), key=_by_key)
-    return out
-
-
-def canonical_source(source: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"SourceUri": source["SourceUri"]}
-    types = source.get("SourceTypes")
-    if types:
-        out["SourceTypes"] = sorted(
-            ({"SourceIdType": t["SourceIdType"], "Value": t["Value"]} for t in types),
-            key=lambda t: (t["SourceIdType"], t["Value"]),
-        )
-    return out
-
-
-def _by_key(tag: dict[str, str]) -> str:
-    return tag["Key"]
-
-
-@dataclass(frozen=True)
-class Target:
-    """The account and region the lockfile's artifacts live in; unset until the first apply."""
-
-    account: str | None = None
-    region: str | None = None
-
-    @property
-    def is_set(self) -> bool:
-        return self.account is not None and self.region is not None
-
-    def __str__(self) -> str:
-        return f"account {self.account or '?'} in {self.region or '?'}"
+    """An artifact manifest's spec as the service will hold it, in the one form plans compare."""
+    return canonical_artifact(manifest.metadata.name, manifest.spec.model_dump(exclude_none=True))

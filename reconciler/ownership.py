@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
+from reconciler.limits import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 
 RESERVED_TAG_KEYS = (OWNERSHIP_TAG_KEY, LINEAGE_TAG_KEY)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.kinds import ARTIFACT, EntityKind
 from reconciler.kinds.association import canonical_association
-from reconciler.models import LINEAGE_TAG_KEY
+from reconciler.limits import LINEAGE_TAG_KEY
 from reconciler.ownership import is_reserved, ownership_tags
 
 #: Update fields handled apart; every other one is a plain value the service overwrites.

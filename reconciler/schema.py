@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from reconciler.kinds import ALL_KINDS
 from reconciler.kinds.manifests import MANIFEST_KINDS
-from reconciler.models import TAG_PATTERN
+from reconciler.limits import TAG_PATTERN
 
 SCHEMA_PATH = "schemas/manifest.schema.json"
 SCHEMA_ID = "https://reconciler.dev/schemas/manifest.schema.json"

@@ -14,8 +14,8 @@ import pytest
 
 from reconciler import lockfile
 from reconciler.journal import journal_path
+from reconciler.limits import OWNERSHIP_TAG_KEY
 from reconciler.lockfile import Entry, Target
-from reconciler.models import OWNERSHIP_TAG_KEY
 from reconciler.runlock import ApplyLock
 from reconciler.sandbox import Sandbox, SandboxConfig
 from tests.helpers import manifest_doc

@@ -18,8 +18,8 @@ from reconciler.apply import ApplyOptions, execute
 from reconciler.aws import Connection, Lineage, RetryPolicy, connect
 from reconciler.kinds import ACTION, ARTIFACT, CONTEXT
 from reconciler.kinds.association import canonical_association
+from reconciler.limits import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.lockfile import Lockfile, Target, new_lineage
-from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.outcomes import ApplyResult, Outcome, OutcomeKind
 from reconciler.plan import compute_plan
 from reconciler.sandbox import Sandbox, SandboxConfig

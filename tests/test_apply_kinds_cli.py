@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from reconciler.journal import journal_path
+from reconciler.limits import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.lockfile import Lockfile
-from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.sandbox import Sandbox, SandboxConfig
 from tests.helpers import action_doc, association_doc, context_doc, manifest_doc
 from tests.sandboxed import apply, declare, read_until, reconciler, recorded, sm, use

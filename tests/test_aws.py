@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.aws import Pacer, create_request, live_spec
-from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.limits import OWNERSHIP_TAG_KEY
 
 
 class Clock:

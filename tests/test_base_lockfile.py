@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from reconciler import lockfile
+from reconciler.kinds.artifact import canonical_artifact as canonical
 from reconciler.lockfile import Lockfile, Target
-from reconciler.models import canonical
 from tests.helpers import arn_for, manifest_doc, save_recorded
 from tests.sandboxed import declare, reconciler
 

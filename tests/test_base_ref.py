@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler import lockfile
-from reconciler.models import canonical
+from reconciler.kinds.artifact import canonical_artifact as canonical
 from tests.helpers import arn_for, manifest_doc, save_recorded, write_manifests
 from tests.hostile import HOSTILE, assert_safe_text
 from tests.sandboxed import declare, reconciler

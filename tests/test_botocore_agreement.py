@@ -14,16 +14,13 @@ import pytest
 from pydantic import BaseModel
 
 from reconciler.kinds.association import ENTITY_ARN_MAX, ENTITY_ARN_PATTERN, REFERENCE_PATTERN
-from reconciler.kinds.manifests import (
-    MANIFEST_KINDS,
+from reconciler.kinds.manifests import MANIFEST_KINDS
+from reconciler.limits import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
+from reconciler.models import (
     ActionManifest,
+    ArtifactMetadataProperties,
     AssociationManifest,
     ContextManifest,
-)
-from reconciler.models import (
-    LINEAGE_TAG_KEY,
-    OWNERSHIP_TAG_KEY,
-    ArtifactMetadataProperties,
     Manifest,
 )
 from reconciler.sandbox.validation import java_dots

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler import cache, manifest
+from reconciler import cache, manifest, validation
 from reconciler.cli import cli
 from reconciler.errors import ManifestError
 from reconciler.yamlio import load_documents
@@ -44,7 +46,7 @@ def _no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(text: str) -> list[object]:
         raise AssertionError("a manifest file was parsed")
 
-    monkeypatch.setattr(manifest, "load_documents", refuse)
+    monkeypatch.setattr(validation, "load_documents", refuse)
 
 
 def test_a_second_plan_parses_nothing_and_plans_the_same(
@@ -156,7 +158,7 @@ def test_a_cache_of_another_version_of_the_tool_is_ignored(
         parsed.append(text)
         return real(text)
 
-    monkeypatch.setattr(manifest, "load_documents", counting)
+    monkeypatch.setattr(validation, "load_documents", counting)
     assert _run("validate").exit_code == 0
     assert len(parsed) == 3
 
@@ -237,3 +239,35 @@ def test_edges_read_from_the_cache_are_still_checked_against_every_file(
         "Context or an Action named 'approval', or give the ARN of an entity reconciler does not "
         "manage",
     ]
+
+
+def test_the_tool_key_follows_the_libraries_installed_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The libraries are found, not imported; another version (other files, sizes or times)
+    gives another key, so a cache written with one is not read with the other."""
+    package = tmp_path / "fakelib"
+    package.mkdir()
+    (package / "__init__.py").write_text("VERSION = '1.0'\n")
+    (package / "core.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cache, "_LIBRARIES", (*cache._LIBRARIES, "fakelib"))
+    first = cache.tool_key()
+    assert first is not None and cache.tool_key() == first
+    (package / "__init__.py").write_text("VERSION = '1.1'\n")  # another version, same size
+    os.utime(package / "__init__.py", ns=(1, 1))
+    second = cache.tool_key()
+    assert second not in (None, first)
+    (package / "extra.py").write_text("")
+    assert cache.tool_key() not in (None, first, second)
+    assert "fakelib" not in sys.modules
+
+
+def test_without_a_library_to_key_on_nothing_is_cached(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "_LIBRARIES", (*cache._LIBRARIES, "no_such_library_here"))
+    assert cache.tool_key() is None
+    _declare(repo)
+    assert _run("validate").exit_code == 0
+    assert _cache_files(repo) == []

@@ -22,8 +22,8 @@ from reconciler.aws import (
 )
 from reconciler.kinds import ACTION, ARTIFACT, CONTEXT
 from reconciler.kinds.action import canonical_action
+from reconciler.limits import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.lockfile import Target
-from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.requests import create_request, live_spec_of, update_request
 from reconciler.sandbox import Sandbox, SandboxConfig
 from tests.sandboxed import ACCOUNT, REGION, use

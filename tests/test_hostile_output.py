@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
-from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.limits import OWNERSHIP_TAG_KEY
 from reconciler.sandbox import Sandbox
 from reconciler.textsafe import json_safe, safe_lines, visible
 from tests.fake_github import pull_request_run

@@ -1,6 +1,8 @@
 """What a command loads: `validate` and an offline `plan` never import the service's client, the
-executor, or what only other commands need (issue 12: start-up time). Not timed: the modules in
-sys.modules of a real process say it, on any machine."""
+executor, or what only other commands need; a `validate` the caches answer for (an unchanged
+repository) parses and validates nothing, so it loads neither pydantic nor the YAML parser (issue
+12: start-up time). Not timed: the modules in sys.modules of a real process say it, on any
+machine."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import manifest_doc, write_manifests
+from tests.helpers import action_doc, association_doc, context_doc, manifest_doc, write_manifests
 
 #: Loaded only by the commands that need them.
 NOT_FOR_OFFLINE = (
@@ -36,6 +38,31 @@ NOT_FOR_VALIDATE = (
     "reconciler.audit",
     "reconciler.render",
 )
+
+#: What parsing and validating load: a run the caches answer for needs none of it.
+PARSING = (
+    "pydantic",
+    "pydantic_core",
+    "ruamel.yaml",  # (find_spec imports the namespace package `ruamel`: it holds no code)
+    "_ruamel_yaml",
+    "reconciler.models",
+    "reconciler.validation",
+    "reconciler.diagnostics",
+    "reconciler.yamlio",
+    "reconciler.configfile",
+    "reconciler.schema",
+)
+
+CONFIG_WITH_TARGETS = """\
+sensitive_properties: secret
+targets:
+  dev:
+    account: "123456789012"
+    region: eu-west-1
+    lockfile: dev.lock.json
+    manifests: [manifests]
+    vars: {bucket: acme-dev}
+"""
 
 RUN = """
 import json, sys
@@ -107,3 +134,47 @@ def test_the_checks_see_a_module_loaded_by_a_command_that_needs_it(repo: Path) -
     write_manifests(repo / "manifests", manifest_doc("a"))
     modules = modules_loaded(repo, "apply", "--help")
     assert loaded_among(modules, ("reconciler.aws", "botocore")) != []
+
+
+def _declare_the_graph(repo: Path) -> None:
+    write_manifests(
+        repo / "manifests",
+        manifest_doc("data"),
+        context_doc("endpoint"),
+        action_doc("approval"),
+        association_doc("used-by", "data", "approval"),
+    )
+
+
+def test_a_warm_validate_loads_neither_pydantic_nor_the_yaml_parser(repo: Path) -> None:
+    _declare_the_graph(repo)
+    cold = modules_loaded(repo, "validate")
+    warm = modules_loaded(repo, "validate")
+    assert {"pydantic", "reconciler.validation", "reconciler.models"} <= cold  # it did parse
+    assert "reconciler.manifest" in warm  # it did validate, from the cache
+    assert loaded_among(warm, (*NOT_FOR_VALIDATE, *PARSING, "reconciler.targets")) == []
+
+
+def test_a_changed_file_loads_the_parser_again(repo: Path) -> None:
+    _declare_the_graph(repo)
+    modules_loaded(repo, "validate")
+    write_manifests(repo / "manifests", manifest_doc("other"), filename="other.yaml")
+    assert {"pydantic", "reconciler.validation"} <= modules_loaded(repo, "validate")
+
+
+def test_a_warm_validate_with_targets_in_reconciler_yaml_loads_neither(repo: Path) -> None:
+    _declare_the_graph(repo)
+    (repo / "reconciler.yaml").write_text(CONFIG_WITH_TARGETS)
+    cold = modules_loaded(repo, "validate")
+    warm = modules_loaded(repo, "validate")
+    assert {"pydantic", "reconciler.configfile"} <= cold  # it did read reconciler.yaml
+    assert "reconciler.targets" in warm  # it did resolve the targets, from the cache
+    assert loaded_among(warm, (*NOT_FOR_VALIDATE, *PARSING)) == []
+
+
+def test_without_the_cache_every_run_parses(repo: Path) -> None:
+    _declare_the_graph(repo)
+    (repo / "reconciler.yaml").write_text(CONFIG_WITH_TARGETS)
+    modules_loaded(repo, "validate")
+    again = modules_loaded(repo, "validate", "--no-cache")
+    assert {"pydantic", "reconciler.configfile", "reconciler.validation"} <= again

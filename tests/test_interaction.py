@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
+from reconciler.limits import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.sandbox import Sandbox
 from reconciler.sensitive import DEFAULT_PATTERN
 from reconciler.words import counted

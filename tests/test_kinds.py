@@ -12,13 +12,13 @@ from reconciler.kinds import ACTION, ARTIFACT, CONTEXT, ENTITY_KINDS, kind_of_ar
 from reconciler.kinds.action import canonical_action
 from reconciler.kinds.association import (
     ENTITY_ARN_MAX,
-    AssociationSpec,
     canonical_association,
     is_entity_arn,
     resource_of,
 )
-from reconciler.kinds.context import ContextSpec, canonical_context
+from reconciler.kinds.context import canonical_context
 from reconciler.kinds.manifests import MANIFEST_KINDS
+from reconciler.models import AssociationSpec, ContextSpec
 from reconciler.redact import SENSITIVE, redact_spec
 from reconciler.sensitive import compile_pattern
 

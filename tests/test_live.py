@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import lockfile
-from reconciler.models import OWNERSHIP_TAG_KEY
+from reconciler.limits import OWNERSHIP_TAG_KEY
 from reconciler.sandbox import Sandbox
 from tests.helpers import manifest_doc
 from tests.sandboxed import apply, declare, live, reconciler, recorded, sm, uri

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler import lockfile
-from reconciler.models import canonical
+from reconciler.kinds.artifact import canonical_artifact as canonical
 from tests.helpers import arn_for
 
 SPEC = canonical("a", {"ArtifactType": "DataSet", "Source": {"SourceUri": "s3://b/a.csv"}})

@@ -9,9 +9,8 @@ from ruamel.yaml import YAML
 
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.kinds import ALL_KINDS, ENTITY_KINDS
-from reconciler.kinds.association import AssociationSpec
 from reconciler.manifest import load_manifests
-from reconciler.models import ArtifactMetadataProperties
+from reconciler.models import ArtifactMetadataProperties, AssociationSpec
 from tests.helpers import manifest_doc, write_manifests
 
 EXAMPLES = Path(__file__).parent.parent / "manifests"

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from reconciler.models import Manifest, canonical, canonical_spec
+from reconciler.kinds.artifact import canonical_artifact as canonical
+from reconciler.models import Manifest, canonical_spec
 from tests.helpers import manifest_doc
 from tests.strategies import manifests
 

@@ -21,8 +21,8 @@ from reconciler import apply as executor
 from reconciler import lockfile
 from reconciler.apply import ApplyOptions
 from reconciler.aws import Connection, Lineage, connect
+from reconciler.kinds.artifact import canonical_artifact as canonical
 from reconciler.lockfile import Entry, Target
-from reconciler.models import canonical
 from reconciler.sandbox import Sandbox
 from tests.helpers import arn_for, manifest_doc, save_recorded
 from tests.sandboxed import (

@@ -19,9 +19,9 @@ from reconciler.graph import (
 )
 from reconciler.guards import refuse_emptying
 from reconciler.kinds.action import canonical_action
+from reconciler.kinds.artifact import canonical_artifact as canonical
 from reconciler.kinds.context import canonical_context
 from reconciler.lockfile import Edge, Entry, Lockfile
-from reconciler.models import canonical
 from reconciler.plan import (
     EDGE_ADOPTED_NOTE,
     EDGE_ENDS_NOTE,

@@ -10,8 +10,8 @@ from pathlib import Path
 from reconciler import lockfile
 from reconciler.config import resolve_settings
 from reconciler.journal import Journal, journal_path
+from reconciler.kinds.artifact import canonical_artifact as canonical
 from reconciler.lockfile import Entry
-from reconciler.models import canonical
 from reconciler.project import read_state
 from tests.helpers import action_doc, association_doc, context_doc, manifest_doc
 from tests.sandboxed import declare, reconciler

@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.kinds import ACTION, ARTIFACT, CONTEXT
 from reconciler.kinds.context import canonical_context
-from reconciler.models import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
+from reconciler.limits import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.requests import (
     TagChanges,
     association_request,

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from reconciler.cli import cli
-from reconciler.models import TAG_PATTERN
+from reconciler.limits import TAG_PATTERN
 from reconciler.schema import PORTABLE_PATTERNS
 
 ROOT = Path(__file__).parent.parent

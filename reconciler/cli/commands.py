@@ -25,7 +25,7 @@ COMMANDS = {
     "github": "reconciler.cli.github:github",
     "targets": "reconciler.cli.targets:targets_command",
     "graph": "reconciler.cli.graph:graph_command",
-    "schema": "reconciler.cli.validate:schema",
+    "schema": "reconciler.cli.schema:schema",
     "sandbox": "reconciler.cli.sandbox:sandbox",
 }
 

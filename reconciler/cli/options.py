@@ -6,7 +6,6 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -151,18 +150,18 @@ def selected_settings(
     cache: bool = True,
 ) -> list[Settings]:
     """The settings of every target chosen; without targets in reconciler.yaml, the one."""
-    selected = resolve_targets(target_names, manifests, lockfile_path)
+    selected = resolve_targets(target_names, manifests, lockfile_path, cache=cache)
     if region is not None and has_targets(selected):
         raise click.UsageError("--region cannot be used with targets: each target has its own")
-    return [replace(settings, cache=cache) for settings in selected]
+    return selected
 
 
 cache_option = click.option(
     "--no-cache",
     "no_cache",
     is_flag=True,
-    help="Parse every manifest file, ignoring and not writing the cache of validated files in "
-    ".reconciler/cache/ beside the lockfile.",
+    help="Parse every manifest file and reconciler.yaml, ignoring and not writing the cache of "
+    "validated files in .reconciler/cache/ (beside the lockfile, and beside reconciler.yaml).",
 )
 
 

@@ -1,17 +1,14 @@
-"""reconciler validate and schema: the manifests checked, and their JSON Schema written."""
+"""reconciler validate: the manifests checked."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import click
 
-from reconciler import fsio
 from reconciler.cli.options import (
     cache_option,
     echo_warnings,
-    fail,
     handle_errors,
     path_options,
     say,
@@ -22,7 +19,6 @@ from reconciler.desired import load_desired
 from reconciler.errors import Diagnostic, ManifestError
 from reconciler.manifest import ParsedFiles
 from reconciler.multitarget import for_each
-from reconciler.schema import SCHEMA_PATH, schema_text
 from reconciler.words import counted
 
 
@@ -81,35 +77,3 @@ def _annotate(errors: Sequence[Diagnostic], warnings: Sequence[Diagnostic]) -> N
         click.echo(warning_annotation(diagnostic))
     for diagnostic in errors:
         click.echo(error_annotation(diagnostic))
-
-
-@click.command()
-@click.option(
-    "--path",
-    "schema_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=SCHEMA_PATH,
-    show_default=True,
-    help="Where the schema is kept.",
-)
-@click.option("--check", is_flag=True, help="Exit 1 if the file differs from the models.")
-@handle_errors
-def schema(schema_path: Path, check: bool) -> None:
-    """Write the manifests' JSON Schema, generated from the models (editors use it).
-
-    \b
-    Example:
-      reconciler schema --check
-    """
-    generated = schema_text()
-    if check:
-        try:
-            current = schema_path.read_text(encoding="utf-8")
-        except OSError:
-            current = None
-        if current != generated:
-            fail(f"{schema_path} is out of date; run 'reconciler schema' and commit the result")
-        say(f"{schema_path} is up to date.")
-        return
-    fsio.write_atomic(schema_path, generated.encode())
-    say(f"Wrote {schema_path}.")

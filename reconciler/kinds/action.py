@@ -1,37 +1,14 @@
 """Actions: approvals, deployments, a step that did something to artifacts.
 
-The spec is the CreateAction request; the limits are botocore's (tests compare them)."""
+The spec is models.ActionSpec, the CreateAction request; the limits are botocore's (tests compare
+them)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from reconciler.kinds.base import EntityKind, Operations
-from reconciler.kinds.common import (
-    DescriptionText,
-    LineageProperties,
-    LineageSource,
-    String256,
-    canonical_entity,
-)
-from reconciler.models import TAGS_MAX, ArtifactMetadataProperties, Name, Tag, _Strict
-
-ActionStatusValue = Literal["Unknown", "InProgress", "Completed", "Failed", "Stopping", "Stopped"]
-
-
-class ActionSpec(_Strict):
-    """The CreateAction request, with the same field names."""
-
-    ActionName: Name | None = None
-    Source: LineageSource
-    ActionType: String256
-    Description: DescriptionText | None = None
-    Status: ActionStatusValue | None = None
-    Properties: LineageProperties | None = None
-    MetadataProperties: ArtifactMetadataProperties | None = None
-    Tags: Annotated[list[Tag], Field(max_length=TAGS_MAX)] | None = None
+from reconciler.kinds.common import canonical_entity
 
 
 def canonical_action(name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +24,6 @@ def canonical_action(name: str, spec: dict[str, Any]) -> dict[str, Any]:
 ACTION = EntityKind(
     kind="Action",
     section="actions",
-    spec_model=ActionSpec,
     name_field="ActionName",
     arn_field="ActionArn",
     arn_resource="action",

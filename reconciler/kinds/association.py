@@ -2,23 +2,21 @@
 the service keys it on its two ends, so any change to one replaces it.
 
 An end is a declared entity's metadata.name, or the ARN of a lineage entity reconciler does not
-manage (a trial component SageMaker made, another team's context).
+manage (a trial component SageMaker made, another team's context). The spec is
+models.AssociationSpec.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import StringConstraints
-
-from reconciler.models import NAME_PATTERN, _Strict
+from reconciler.limits import NAME_PATTERN
 
 KIND = "Association"
 SECTION = "associations"
 QUOTA = 6000
 
-EdgeType = Literal["ContributedTo", "AssociatedWith", "DerivedFrom", "Produced", "SameAs"]
 #: The resource types of AddAssociation's AssociationEntityArn (not `experiment-trial`).
 ENTITY_RESOURCES = ("experiment", "experiment-trial-component", "artifact", "action", "context")
 #: The experiment entities: the service joins none of them to another (sagemaker-lineage-api.md).
@@ -34,19 +32,6 @@ ENTITY_ARN = re.compile(ENTITY_ARN_BODY)
 ENTITY_ARN_MAX = 256
 #: An end as written: a metadata.name (whose rules it follows) or an entity ARN.
 REFERENCE_PATTERN = f"^({NAME_PATTERN[1:-1]}|{ENTITY_ARN_BODY})$"
-
-Reference = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=ENTITY_ARN_MAX, pattern=REFERENCE_PATTERN),
-]
-
-
-class AssociationSpec(_Strict):
-    """One edge: AddAssociation, with declared names allowed in place of ARNs."""
-
-    Source: Reference
-    Destination: Reference
-    AssociationType: EdgeType | None = None
 
 
 def is_arn(reference: str) -> bool:

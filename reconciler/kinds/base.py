@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,6 @@ class EntityKind:
     kind: str
     #: The lockfile's map of this kind ("artifacts").
     section: str
-    #: The Create* request as a pydantic model: a manifest's `spec`.
-    spec_model: type[BaseModel]
     #: The request field that names the entity on the service ("ArtifactName").
     name_field: str
     #: The response field holding its ARN ("ArtifactArn").
@@ -55,6 +54,15 @@ class EntityKind:
     #: A validated spec (model_dump(exclude_none=True)) in the one form plans compare; the name
     #: field defaults to metadata.name.
     canonical: Callable[[str, dict[str, Any]], dict[str, Any]]
+
+    @property
+    def spec_model(self) -> type[BaseModel]:
+        """The Create* request as a pydantic model: a manifest's `spec` (models.py). Resolved
+        when used: the tables load without pydantic, which a run the manifest cache answers for
+        never needs."""
+        from reconciler.models import SPEC_MODELS
+
+        return SPEC_MODELS[self.kind]
 
     def address(self, arn: str, spec: dict[str, Any]) -> dict[str, str]:
         """The parameter that names this entity in its describe, update and delete calls."""

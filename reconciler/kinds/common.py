@@ -1,36 +1,8 @@
-"""Building blocks the Context and Action specs share (botocore's shapes of the same names)."""
+"""What the Context and Action tables share: their canonical form."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from pydantic import Field, StringConstraints
-
-from reconciler.models import SINGLE_LINE_PATTERN, SOURCE_URI_MAX, STRING256_MAX, _Strict
-
-DESCRIPTION_MAX = 3072
-#: LineageEntityParameters: keys and values are StringParameterValue (2,500 characters).
-PARAMETER_MAX = 2500
-
-String256 = Annotated[str, StringConstraints(max_length=STRING256_MAX)]
-DescriptionText = Annotated[
-    str, StringConstraints(max_length=DESCRIPTION_MAX, pattern=SINGLE_LINE_PATTERN)
-]
-ParameterValue = Annotated[
-    str, StringConstraints(max_length=PARAMETER_MAX, pattern=SINGLE_LINE_PATTERN)
-]
-LineageProperties = Annotated[dict[ParameterValue, ParameterValue], Field(max_length=30)]
-
-
-class LineageSource(_Strict):
-    """ContextSource and ActionSource (the same shape)."""
-
-    SourceUri: Annotated[
-        str,
-        StringConstraints(min_length=1, max_length=SOURCE_URI_MAX, pattern=SINGLE_LINE_PATTERN),
-    ]
-    SourceType: String256 | None = None
-    SourceId: String256 | None = None
+from typing import Any
 
 
 def canonical_entity(

@@ -1,39 +1,17 @@
 """Contexts: endpoints, model packages, projects: what artifacts and actions are grouped under.
 
-The spec is the CreateContext request; the limits are botocore's (tests compare them)."""
+The spec is models.ContextSpec, the CreateContext request; the limits are botocore's (tests compare
+them)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from pydantic import Field, StringConstraints
+from typing import Any
 
 from reconciler.kinds.base import EntityKind, Operations
-from reconciler.kinds.common import (
-    DescriptionText,
-    LineageProperties,
-    LineageSource,
-    String256,
-    canonical_entity,
-)
-from reconciler.models import TAGS_MAX, Tag, _Strict
+from reconciler.kinds.common import canonical_entity
 
 #: ContextName allows underscores, unlike the other entity names.
 CONTEXT_NAME_PATTERN = r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,119}$"
-ContextNameText = Annotated[
-    str, StringConstraints(min_length=1, max_length=120, pattern=CONTEXT_NAME_PATTERN)
-]
-
-
-class ContextSpec(_Strict):
-    """The CreateContext request, with the same field names."""
-
-    ContextName: ContextNameText | None = None
-    Source: LineageSource
-    ContextType: String256
-    Description: DescriptionText | None = None
-    Properties: LineageProperties | None = None
-    Tags: Annotated[list[Tag], Field(max_length=TAGS_MAX)] | None = None
 
 
 def canonical_context(name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +21,6 @@ def canonical_context(name: str, spec: dict[str, Any]) -> dict[str, Any]:
 CONTEXT = EntityKind(
     kind="Context",
     section="contexts",
-    spec_model=ContextSpec,
     name_field="ContextName",
     arn_field="ContextArn",
     arn_resource="context",
@@ -62,4 +39,4 @@ CONTEXT = EntityKind(
     canonical=canonical_context,
 )
 
-__all__ = ["CONTEXT", "ContextSpec"]
+__all__ = ["CONTEXT", "CONTEXT_NAME_PATTERN", "canonical_context"]

@@ -1,60 +1,20 @@
-"""A manifest of each kind as a pydantic model (the envelope around each kind's spec), and what
-the loader needs per kind: how to validate a document, its canonical form, its quota."""
+"""What the loader needs per manifest kind: its model, its canonical form, its quota, the field
+that names it on the service, and how to recognise its spec."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import association
-from reconciler.kinds.action import ACTION, ActionSpec
+from reconciler.kinds.action import ACTION
 from reconciler.kinds.artifact import ARTIFACT
-from reconciler.kinds.association import AssociationSpec, canonical_association
-from reconciler.kinds.context import CONTEXT, ContextSpec
-from reconciler.models import Manifest, Metadata, _Strict
+from reconciler.kinds.base import EntityKind
+from reconciler.kinds.context import CONTEXT
 
-
-def _config(kind: str) -> ConfigDict:
-    return ConfigDict(
-        title=f"reconciler {kind} manifest",
-        json_schema_extra={"additionalProperties": False},
-    )
-
-
-class ContextManifest(_Strict):
-    """One declared context."""
-
-    model_config = _config("Context")
-
-    apiVersion: Literal["reconciler/v1"]
-    kind: Literal["Context"]
-    metadata: Metadata
-    spec: ContextSpec
-
-
-class ActionManifest(_Strict):
-    """One declared action."""
-
-    model_config = _config("Action")
-
-    apiVersion: Literal["reconciler/v1"]
-    kind: Literal["Action"]
-    metadata: Metadata
-    spec: ActionSpec
-
-
-class AssociationManifest(_Strict):
-    """One declared edge."""
-
-    model_config = _config("Association")
-
-    apiVersion: Literal["reconciler/v1"]
-    kind: Literal["Association"]
-    metadata: Metadata
-    spec: AssociationSpec
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -62,7 +22,6 @@ class ManifestKind:
     """What loading a manifest of one kind needs."""
 
     kind: str
-    model: type[BaseModel]
     #: (metadata.name, validated spec) -> the canonical spec.
     canonical: Callable[[str, dict[str, Any]], dict[str, Any]]
     #: The spec field that names the entity on the service (None for an edge).
@@ -72,23 +31,23 @@ class ManifestKind:
     #: The field only this kind's spec has, to recognise a spec whose `kind` is missing.
     marker: str
 
+    @property
+    def model(self) -> type[BaseModel]:
+        """The whole manifest as a pydantic model (models.py), loaded when first validated."""
+        from reconciler.models import MANIFEST_MODELS
+
+        return MANIFEST_MODELS[self.kind]
+
+
+def _entity(kind: EntityKind, marker: str) -> ManifestKind:
+    return ManifestKind(kind.kind, kind.canonical, kind.name_field, kind.quota, marker)
+
 
 MANIFEST_KINDS: dict[str, ManifestKind] = {
-    "Artifact": ManifestKind(
-        "Artifact", Manifest, ARTIFACT.canonical, "ArtifactName", ARTIFACT.quota, "ArtifactType"
-    ),
-    "Context": ManifestKind(
-        "Context", ContextManifest, CONTEXT.canonical, "ContextName", CONTEXT.quota, "ContextType"
-    ),
-    "Action": ManifestKind(
-        "Action", ActionManifest, ACTION.canonical, "ActionName", ACTION.quota, "ActionType"
-    ),
+    "Artifact": _entity(ARTIFACT, "ArtifactType"),
+    "Context": _entity(CONTEXT, "ContextType"),
+    "Action": _entity(ACTION, "ActionType"),
     "Association": ManifestKind(
-        "Association",
-        AssociationManifest,
-        canonical_association,
-        None,
-        association.QUOTA,
-        "Destination",
+        association.KIND, association.canonical_association, None, association.QUOTA, "Destination"
     ),
 }
