@@ -13,8 +13,9 @@ In the same run, interleaved round by round, whole processes of that venv's Pyth
   python -c pass                the interpreter starting and stopping
   python -c "import click"      and the command-line library (the least a click command loads)
   python -c "import pydantic"   and the library a cold run validates with
-  reconciler validate           the console script, as a user runs it (the manifest cache warm:
-                                every run after the first finds it); also with --no-cache
+  reconciler validate           the console script, as a user runs it (the caches warm: every
+                                run after the first finds them); also with --no-cache
+    with two targets            the same manifests, with a reconciler.yaml of two targets
 
 Each figure is the median over the rounds of the process's wall-clock time, and of its CPU time
 (user + system, from wait4), which other jobs on the machine disturb less. A round runs each
@@ -41,6 +42,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "manifests"
+#: A reconciler.yaml of two targets (accounts) reading the same manifests.
+TWO_TARGETS = """\
+targets:
+  dev:
+    account: "111111111111"
+    region: eu-west-1
+    lockfile: dev.lock.json
+    manifests: [manifests]
+  prod:
+    account: "222222222222"
+    region: eu-west-1
+    lockfile: prod.lock.json
+    manifests: [manifests]
+"""
 #: What pip writes as the console script of `[project.scripts] reconciler = "reconciler.cli:main"`.
 CONSOLE_SCRIPT = """#!{python}
 # -*- coding: utf-8 -*-
@@ -99,6 +114,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="reconciler-startup-") as temp:
         repository = Path(temp) / "repository"
         shutil.copytree(DEMO, repository / "manifests")
+        with_targets = Path(temp) / "with-targets"
+        shutil.copytree(DEMO, with_targets / "manifests")
+        (with_targets / "reconciler.yaml").write_text(TWO_TARGETS)
         bin_directory = installed_as_users_have_it(Path(temp))
         python = str(bin_directory / "python")
         reconciler = str(bin_directory / "reconciler")
@@ -108,15 +126,18 @@ def main() -> None:
             'python -c "import pydantic"': [python, "-c", "import pydantic"],
             "reconciler validate": [reconciler, "validate"],
             "reconciler validate --no-cache": [reconciler, "validate", "--no-cache"],
+            "  with two targets": [reconciler, "validate"],
+            "  with two targets, --no-cache": [reconciler, "validate", "--no-cache"],
         }
-        for command in commands.values():  # untimed: .pyc files and the manifest cache
-            run(command, repository)
+        where = {name: with_targets if "targets" in name else repository for name in commands}
+        for name, command in commands.items():  # untimed: .pyc files and the caches
+            run(command, where[name])
         timings = {name: Timings() for name in commands}
         order = list(commands)
         for _ in range(args.rounds):
             random.shuffle(order)
             for name in order:
-                wall, cpu = run(commands[name], repository)
+                wall, cpu = run(commands[name], where[name])
                 timings[name].wall.append(wall)
                 timings[name].cpu.append(cpu)
     load = os.getloadavg()[0]
