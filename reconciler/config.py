@@ -27,7 +27,14 @@ DEFAULT_LOCKFILE = "artifacts.lock.json"
 
 
 #: The modules whose code decides what reconciler.yaml validates to.
-_DECIDING_MODULES = ("config.py", "configfile.py", "targets.py", "sensitive.py", "cache.py")
+_DECIDING_MODULES = (
+    "config.py",
+    "configfile.py",
+    "targets.py",
+    "sensitive.py",
+    "yamlio.py",
+    "cache.py",
+)
 
 
 @dataclass(frozen=True)

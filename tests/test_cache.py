@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler import cache, manifest, validation
+from reconciler import cache, config, manifest, validation
 from reconciler.cli import cli
 from reconciler.errors import ManifestError
 from reconciler.yamlio import load_documents
@@ -271,3 +272,41 @@ def test_without_a_library_to_key_on_nothing_is_cached(
     _declare(repo)
     assert _run("validate").exit_code == 0
     assert _cache_files(repo) == []
+
+
+#: Modules that only word or place problems: a file with a problem is never cached.
+_ONLY_FOR_PROBLEMS = {"diagnostics", "errors", "problems", "words"}
+
+
+def _reconciler_imports(module: str) -> set[str]:
+    """The reconciler modules `reconciler/<module>.py` imports, at the top or in a function, as
+    file names relative to the package (`kinds/association.py`)."""
+    package = Path(cache.__file__).parent
+    found = set()
+    for node in ast.walk(ast.parse((package / module).read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("reconciler."):
+            name = node.module.removeprefix("reconciler.").replace(".", "/")
+            found.add(f"{name}/__init__.py" if (package / name).is_dir() else f"{name}.py")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("decider", "keyed"),
+    [
+        ("validation.py", (*cache._DECIDING_MODULES, "kinds/")),
+        ("models.py", (*cache._DECIDING_MODULES, "kinds/")),
+        ("configfile.py", config._DECIDING_MODULES),
+    ],
+)
+def test_every_module_that_decides_what_is_cached_is_in_the_key(
+    decider: str, keyed: tuple[str, ...]
+) -> None:
+    """A change to any of them (an editable install, a patched copy) makes the cache stale."""
+    assert decider in keyed
+    deciding = {
+        name
+        for name in _reconciler_imports(decider)
+        if name.removesuffix(".py") not in _ONLY_FOR_PROBLEMS
+    }
+    unkeyed = [name for name in sorted(deciding) if not name.startswith(keyed)]
+    assert unkeyed == []
