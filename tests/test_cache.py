@@ -284,8 +284,9 @@ def _reconciler_imports(module: str) -> set[str]:
     package = Path(cache.__file__).parent
     found = set()
     for node in ast.walk(ast.parse((package / module).read_text())):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("reconciler."):
-            name = node.module.removeprefix("reconciler.").replace(".", "/")
+        imported = node.module if isinstance(node, ast.ImportFrom) else None
+        if imported is not None and imported.startswith("reconciler."):
+            name = imported.removeprefix("reconciler.").replace(".", "/")
             found.add(f"{name}/__init__.py" if (package / name).is_dir() else f"{name}.py")
     return found
 
