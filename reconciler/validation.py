@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class FileResult:
+    """What checking one file gave: its valid documents, and its problems (to be placed) and
+    diagnostics (placed already: the file's bytes or its YAML were not readable)."""
+
     declared: list[Declared] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -82,6 +85,7 @@ def check_file(
 
 
 def parse_file(shown: str, data: bytes) -> Parsed:
+    """The file's documents; an undecodable file or YAML errors are its diagnostics."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
