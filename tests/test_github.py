@@ -179,11 +179,35 @@ def test_the_lockfile_is_committed_alone_and_rebased_when_main_moved(
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Pushed artifacts.lock.json to main in ")
     log = git("log", "--format=%s", "main", cwd=remote).splitlines()
-    assert log == ["reconciler: record applied artifacts", "someone merged", "start"]
+    assert log == ["reconciler: record applied lineage", "someone merged", "start"]
     assert git("show", "--name-only", "--format=", "main", cwd=remote) == "artifacts.lock.json"
     assert git("show", "main:README.md", cwd=remote) == "changed on main meanwhile"
     unchanged = commit_lockfile(first, monkeypatch)
     assert unchanged.stdout == "artifacts.lock.json is unchanged; nothing to commit.\n"
+
+
+def test_the_default_message_names_each_target(
+    clones: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lockfile records every kind (not only artifacts): the message says lineage, and the
+    target whose lockfile it is."""
+    remote, first, _ = clones
+    config = "targets:\n"
+    for name, account in (("dev", "111111111111"), ("prod", "222222222222")):
+        config += (
+            f"  {name}:\n    account: '{account}'\n    region: eu-west-1\n"
+            f"    lockfile: locks/{name}.lock.json\n    manifests: [manifests/{name}]\n"
+        )
+        (first / "locks").mkdir(exist_ok=True)
+        (first / "locks" / f"{name}.lock.json").write_text(f'{{"serial": "{name}"}}\n')
+    (first / "reconciler.yaml").write_text(config)
+    result = commit_lockfile(first, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert git("log", "--format=%s", "main", cwd=remote).splitlines() == [
+        "reconciler: record applied lineage of target prod",
+        "reconciler: record applied lineage of target dev",
+        "start",
+    ]
 
 
 def test_a_lockfile_changed_on_both_sides_is_a_clear_error(

@@ -606,16 +606,14 @@ def test_the_audit_workflow_audits_each_target_with_its_read_only_role(tmp_path:
             "prod",
             [
                 "apply --target prod --auto-approve --format json",
-                "github commit-lockfile --target prod --branch main --message reconciler: record "
-                "applied artifacts of prod",
+                "github commit-lockfile --target prod --branch main",
             ],
         ),
         (
             "",
             [
                 "apply --auto-approve --format json",
-                "github commit-lockfile --branch main --message reconciler: record applied "
-                "artifacts",
+                "github commit-lockfile --branch main",
             ],
         ),
     ],

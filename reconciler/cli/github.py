@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,6 +30,12 @@ from reconciler.github import (
 from reconciler.render import markdown
 from reconciler.render import targets as multi
 from reconciler.textsafe import visible
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
+
+#: A commit of the lockfile: it records the entities and edges apply made, of every kind.
+DEFAULT_MESSAGE = "reconciler: record applied lineage"
 
 
 @click.group()
@@ -93,15 +99,18 @@ def _checked_marker(value: str) -> str:
 @target_option
 @click.option(
     "--message",
-    default="reconciler: record applied artifacts",
-    show_default=True,
-    help="The commit message.",
+    help=f"The commit message. [default: '{DEFAULT_MESSAGE}', with targets "
+    f"'{DEFAULT_MESSAGE} of target NAME']",
 )
 @click.option("--remote", default="origin", show_default=True)
 @click.option("--branch", default="main", show_default=True, help="The branch to push to.")
 @handle_errors
 def github_commit_lockfile(
-    lockfile_path: str | None, target_names: tuple[str, ...], message: str, remote: str, branch: str
+    lockfile_path: str | None,
+    target_names: tuple[str, ...],
+    message: str | None,
+    remote: str,
+    branch: str,
 ) -> None:
     """Commit the lockfile alone and push it, fetching and rebasing if the branch moved (with
     targets: the lockfile of each target chosen, or of every target, one commit each).
@@ -113,11 +122,17 @@ def github_commit_lockfile(
       reconciler github commit-lockfile --branch main
     """
     for settings in selected_settings(target_names, None, lockfile_path):
-        outcome = commit_lockfile(settings.lockfile, message, remote=remote, branch=branch)
+        subject = message or _default_message(settings.target)
+        outcome = commit_lockfile(settings.lockfile, subject, remote=remote, branch=branch)
         if outcome == "unchanged":
             say(f"{settings.lockfile} is unchanged; nothing to commit.")
         else:
             say(f"Pushed {settings.lockfile} to {branch} in {outcome}.")
+
+
+def _default_message(target: TargetContext | None) -> str:
+    """What the commit records: the lineage applied, of every kind, to the target named."""
+    return DEFAULT_MESSAGE if target is None else f"{DEFAULT_MESSAGE} of target {target.name}"
 
 
 @github.command("apply-summary")
