@@ -19,6 +19,7 @@ from reconciler.lockfile import Entry, Lockfile, parse_entity_arn
 from reconciler.ownership import RESERVED_TAG_KEYS, Claim, Owner, not_ours, ownership_tags
 from reconciler.plan import Action, Change, field_changes
 from reconciler.requests import live_spec_of
+from reconciler.textsafe import quoted
 
 Declared = Mapping[str, Mapping[str, dict[str, Any]]]
 
@@ -87,7 +88,7 @@ def import_entity(
     parts = parse_entity_arn(arn)
     if kind is None or parts is None or parts["resource"] != kind.arn_resource:
         raise ReconcilerError(
-            f"{arn!r} is not the ARN of a SageMaker artifact, context or action"
+            f"{quoted(arn)} is not the ARN of a SageMaker artifact, context or action"
             + (f" ({EDGE_IMPORT})" if arn.startswith("arn:") else "")
         )
     if kind.kind != declared_as:

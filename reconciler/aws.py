@@ -24,6 +24,7 @@ from reconciler.kinds import ARTIFACT, EntityKind
 from reconciler.kinds.artifact import canonical_source
 from reconciler.lockfile import Target
 from reconciler.outcomes import CallStats
+from reconciler.textsafe import quoted
 
 THROTTLING_CODES = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
@@ -438,7 +439,7 @@ def endpoint_problem(url: str) -> str | None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return (
-            f"{url!r} is not an http(s) URL; write it with its scheme, "
+            f"{quoted(url)} is not an http(s) URL; write it with its scheme, "
             f"e.g. http://{url.split('://')[-1] or 'localhost:8080'}"
         )
     return None

@@ -21,6 +21,7 @@ from reconciler.outcomes import Outcome, OutcomeKind
 from reconciler.plan import Action, Change
 from reconciler.recorder import Recorder
 from reconciler.requests import association_request
+from reconciler.textsafe import quoted
 
 ADD_ATTEMPTS = 3
 ADOPTED_DETAIL = "it existed already: recorded as adopted, never deleted by reconciler"
@@ -182,6 +183,6 @@ def _refusal(exc: ServiceCallError, spec: dict[str, str]) -> ReconcilerError:
     if exc.code == "ResourceNotFound":
         return ReconcilerError(
             f"cannot add it: an end does not exist ({exc.service_message}); check its Source "
-            f"{spec['Source']!r} and Destination {spec['Destination']!r}"
+            f"{quoted(spec['Source'])} and Destination {quoted(spec['Destination'])}"
         )
     return exc

@@ -8,6 +8,7 @@ from pathlib import Path
 from reconciler import lockfile
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import Lockfile
+from reconciler.textsafe import quoted
 
 
 def lockfile_at(ref: str, path: Path) -> Lockfile:
@@ -15,7 +16,8 @@ def lockfile_at(ref: str, path: Path) -> Lockfile:
     branch without a lockfile), so that a pull request adding one with entries shows them."""
     if not ref or ref.startswith("-") or any(c < " " or c == "\x7f" for c in ref):
         raise ReconcilerError(
-            f"--base-ref {ref!r} is not a git revision; name the base branch, e.g. origin/main"
+            f"--base-ref {quoted(ref)} is not a git revision; name the base branch, e.g. "
+            "origin/main"
         )
     located = path.parent.resolve() / path.name
     existing = next(d for d in (located.parent, *located.parents) if d.is_dir())
@@ -27,7 +29,9 @@ def lockfile_at(ref: str, path: Path) -> Lockfile:
             f"the lockfile {path} is outside the git repository {top}; --base-ref reads "
             "lockfiles from that repository only: use --base-lockfile FILE"
         ) from None
-    _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", what=f"revision {ref!r}")
+    _git(
+        top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", what=f"revision {quoted(ref)}"
+    )
     shown = f"{ref}:{relative}"
     if _run(top, "cat-file", "-e", shown).returncode != 0:
         return Lockfile()

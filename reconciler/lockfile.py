@@ -29,6 +29,7 @@ from reconciler.kinds.association import ENTITY_ARN, ENTITY_ARN_MAX, is_arn
 from reconciler.kinds.association import SECTION as ASSOCIATIONS
 from reconciler.limits import NAME_MAX, NAME_PATTERN
 from reconciler.models import ArtifactSpec, AssociationSpec
+from reconciler.textsafe import quoted
 
 FORMAT_VERSION = 1
 
@@ -424,7 +425,7 @@ def _from_raw(raw: Any, shown: str, declared: Mapping[str, dict[str, Any]] | Non
                 f"({FORMAT_VERSION}); upgrade reconciler"
             )
         raise LockfileError(
-            _broken(shown, f"its format_version is {version!r}, expected {FORMAT_VERSION}")
+            _broken(shown, f"its format_version is {quoted(version)}, expected {FORMAT_VERSION}")
         )
     known = {"format_version", "lineage", "serial", "target", "detached", *SECTIONS}
     unknown = sorted(set(raw) - known)
@@ -578,9 +579,11 @@ def _parse_target(raw: Any, shown: str) -> Target:
     if account is not None and not (
         isinstance(account, str) and re.fullmatch(r"[0-9]{12}", account)
     ):
-        raise LockfileError(_broken(shown, f"target.account {account!r} is not a 12-digit account"))
+        raise LockfileError(
+            _broken(shown, f"target.account {quoted(account)} is not a 12-digit account")
+        )
     if region is not None and not isinstance(region, str):
-        raise LockfileError(_broken(shown, f"target.region {region!r} is not a string"))
+        raise LockfileError(_broken(shown, f"target.region {quoted(region)} is not a string"))
     return Target(account, region)
 
 
@@ -610,7 +613,7 @@ def parse_entries(
             continue
         reason = _name_problem(name) or _model_problem(model, value)
         if reason is None and not arn_rule.match(value["arn"]):
-            reason = f"arn {value['arn']!r} is not a SageMaker {kind.arn_resource} ARN"
+            reason = f"arn {quoted(value['arn'])} is not a SageMaker {kind.arn_resource} ARN"
         if reason is None:
             reason = _address_problem(kind, value["arn"], value["spec"])
         if reason is None:
@@ -630,8 +633,8 @@ def _address_problem(kind: EntityKind, arn: str, spec: dict[str, Any]) -> str | 
     if named.lower() == str(spec.get(kind.name_field, "")).lower():
         return None
     return (
-        f"spec.{kind.name_field} {spec.get(kind.name_field)!r} is not the name its arn {arn!r} "
-        "holds; reconciler would act on another entity than the one it recorded"
+        f"spec.{kind.name_field} {quoted(spec.get(kind.name_field))} is not the name its arn "
+        f"{quoted(arn)} holds; reconciler would act on another entity than the one it recorded"
     )
 
 
@@ -669,10 +672,10 @@ def _edge_problem(value: dict[str, Any]) -> str | None:
     for field_name, key in (("Source", "source_arn"), ("Destination", "destination_arn")):
         arn = value[key]
         if len(arn) > ENTITY_ARN_MAX or not ENTITY_ARN.match(arn):
-            return f"{key} {arn!r} is not the ARN of a SageMaker lineage entity"
+            return f"{key} {quoted(arn)} is not the ARN of a SageMaker lineage entity"
         end = value["spec"][field_name]
         if is_arn(end) and end != arn:
-            return f"{key} {arn!r} is not spec.{field_name} {end!r}"
+            return f"{key} {quoted(arn)} is not spec.{field_name} {quoted(end)}"
     return None
 
 

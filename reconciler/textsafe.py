@@ -11,10 +11,14 @@ diagnostics, annotations, progress, summaries, messages): it shows each such cha
 escape (`\\r`, `\\x1b`, `\\u2028`) and breaks `##[`. `safe_lines` then makes sure no line of what we
 print starts with `::` unless we wrote the command ourselves (annotations do not go through it).
 `json_safe` does the same for JSON, losslessly, with JSON's own escapes.
+
+`quoted` is how a message names a user's value: in single quotes, as written; the output escapes
+it (never Python's `repr`, whose quoting and doubled backslashes are not what the user wrote).
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 #: DEL, C1 controls (NEL, CSI...), the Unicode line and paragraph separators, and the
@@ -35,6 +39,23 @@ def visible(text: str) -> str:
     if _UNSAFE.search(text) is None:
         return text
     return _UNSAFE.sub(_escape, text)
+
+
+#: The most of a user's value a message quotes.
+QUOTED_MAX = 200
+
+
+def quoted(value: object) -> str:
+    """A user's value as a message names it: a string in single quotes, as written (what it holds
+    is escaped where the message is shown, by `visible`); any other value (a number or a list
+    read from a JSON or YAML file) as JSON. Cut to QUOTED_MAX characters, ending in `…`."""
+    if isinstance(value, str):
+        return f"'{_cut(value)}'"
+    return _cut(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= QUOTED_MAX else text[: QUOTED_MAX - 1] + "…"
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -75,7 +75,7 @@ def _endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None)
 
     problem = endpoint_problem(value)
     if problem is not None:
-        raise click.BadParameter(problem)
+        raise click.BadParameter(safe_line(problem))  # click prints it as it is
     return value
 
 

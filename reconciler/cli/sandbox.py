@@ -15,6 +15,7 @@ from reconciler.sandbox.service import (
     DEFAULT_ARTIFACT_QUOTA,
     DEFAULT_ASSOCIATION_QUOTA,
 )
+from reconciler.textsafe import quoted
 
 
 @click.command()
@@ -164,7 +165,7 @@ def sandbox(
     """
     for account in accounts:
         if not re.fullmatch(r"[0-9]{12}", account):
-            raise ReconcilerError(f"--account {account!r} is not a 12-digit AWS account id")
+            raise ReconcilerError(f"--account {quoted(account)} is not a 12-digit AWS account id")
     # botocore loads only for this command
     from reconciler.sandbox.server import SandboxConfig, serve_until_signalled
 

@@ -27,6 +27,7 @@ from ruamel.yaml.error import YAMLError
 
 from reconciler.sandbox.lineage import KINDS, Entity, region_of
 from reconciler.sandbox.service import Artifact, artifact_arn
+from reconciler.textsafe import quoted
 
 ARN = re.compile(
     r"arn:aws:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):(?P<resource>[a-z-]+)/(?P<id>.+)"
@@ -67,15 +68,15 @@ def _entity(item: Any, default_account: str) -> tuple[str, Artifact | Entity]:
     unknown = sorted(set(item) - FIELDS)
     if unknown:
         raise ValueError(
-            f"unknown field {unknown[0]!r}; the fields are {', '.join(sorted(FIELDS))}"
+            f"unknown field {quoted(unknown[0])}; the fields are {', '.join(sorted(FIELDS))}"
         )
     kind = item.get("Kind")
     if kind != "Artifact" and kind not in KINDS:
-        raise ValueError(f"Kind must be one of Artifact, {', '.join(KINDS)}, not {kind!r}")
+        raise ValueError(f"Kind must be one of Artifact, {', '.join(KINDS)}, not {quoted(kind)}")
     given = item.get("Arn")
     arn_parts = ARN.fullmatch(given) if isinstance(given, str) else None
     if given is not None and arn_parts is None:
-        raise ValueError(f"Arn {given!r} is not a SageMaker ARN")
+        raise ValueError(f"Arn {quoted(given)} is not a SageMaker ARN")
     region = item.get("Region") or (arn_parts and arn_parts["region"])
     account = item.get("Account") or (arn_parts and arn_parts["account"]) or default_account
     if not isinstance(region, str) or not isinstance(account, str):
@@ -109,7 +110,7 @@ def _entity(item: Any, default_account: str) -> tuple[str, Artifact | Entity]:
     table = KINDS[kind]
     name = item.get("Name") or (arn_parts and arn_parts["id"])
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise ValueError(f"Name {name!r} is missing or not a SageMaker entity name")
+        raise ValueError(f"Name {quoted(name)} is missing or not a SageMaker entity name")
     arn = table.arn(region, account, name)
     _check_arn(given, arn)
     return account, Entity(
@@ -128,4 +129,4 @@ def _entity(item: Any, default_account: str) -> tuple[str, Artifact | Entity]:
 
 def _check_arn(given: str | None, derived: str) -> None:
     if given is not None and given != derived:
-        raise ValueError(f"Arn {given!r} is not the ARN this entity has: {derived}")
+        raise ValueError(f"Arn {quoted(given)} is not the ARN this entity has: {derived}")
