@@ -7,11 +7,12 @@ Each problem is at a document and a path inside it; the loader places it in the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Callable, Iterable, Set
 from itertools import islice
 from typing import Any
 
 from reconciler.declared import Declared
+from reconciler.foreign import Finding, Where, finding, regionless
 from reconciler.kinds import ALL_KINDS, ENTITY_KINDS
 from reconciler.kinds.association import EXPERIMENT_RESOURCES, is_arn, resource_of
 from reconciler.kinds.manifests import MANIFEST_KINDS
@@ -23,11 +24,12 @@ ENDS = ("Source", "Destination")
 
 
 def check_across(
-    declared: Iterable[Declared], invalid: Set[str] = frozenset()
+    declared: Iterable[Declared], invalid: Set[str] = frozenset(), where: Where | None = None
 ) -> tuple[dict[str, dict[str, Declared]], list[Problem]]:
     """Everything declared by kind and metadata.name (the first of a repeated name), and every
     rule broken across documents. `invalid` holds the names of documents that did not validate
-    (reported already): an edge naming one is not said to name nothing."""
+    (reported already): an edge naming one is not said to name nothing. `where`: the account
+    and region the manifests are applied to, when known (a target of reconciler.yaml)."""
     breaches: list[Problem] = []
     by_name: dict[str, Declared] = {}
     by_kind: dict[str, dict[str, Declared]] = {kind: {} for kind in ALL_KINDS}
@@ -42,6 +44,8 @@ def check_across(
         if kind.addressed_by == "name":  # the service's names are unique: ours must be too
             breaches += _unique_service_names(kind.kind, by_kind[kind.kind].values())
     breaches += _edge_rules(by_kind, invalid)
+    if where is not None:
+        breaches += foreign_ends(by_kind["Association"].values(), where)
     breaches += _quotas(by_kind)
     return by_kind, breaches
 
@@ -155,6 +159,7 @@ def _edge_rules(by_kind: dict[str, dict[str, Declared]], invalid: Set[str]) -> l
             if undeclared is not None and item.spec[end] not in invalid:
                 problems.append(undeclared)
             problems.extend(_declared_by_arn(item, end, by_arn_id))
+            problems.extend(_end_problem(item, end, regionless))
         problems.extend(_pair_problems(item))
         first = by_ends.setdefault((item.spec["Source"], item.spec["Destination"]), item)
         if first is not item:
@@ -199,6 +204,33 @@ def _duplicate_edge(item: Declared, first: Declared) -> Problem:
         "edge per pair of ends whatever its type, so keep one of them",
         related=(first.path, first.document, ("spec", "Source")),
     )
+
+
+def foreign_ends(edges: Iterable[Declared], where: Where) -> list[Problem]:
+    """The ends written as ARNs of another partition, account or region than `where`: errors
+    where the service cannot add the edge, warnings where it may not (foreign.py)."""
+    return [
+        problem
+        for item in edges
+        for end in ENDS
+        for problem in _end_problem(item, end, lambda arn: finding(arn, where))
+    ]
+
+
+def _end_problem(item: Declared, end: str, check: Callable[[str], Finding | None]) -> list[Problem]:
+    reference = item.spec[end]
+    found = check(reference) if is_arn(reference) else None
+    if found is None:
+        return []
+    return [
+        Problem(
+            item.path,
+            item.document,
+            ("spec", end),
+            f"{end} {found.text}",
+            warning=not found.error,
+        )
+    ]
 
 
 def _named_on_the_service(

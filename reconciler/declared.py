@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import Diagnostic
+from reconciler.errors import Diagnostic, ManifestError
 from reconciler.kinds import ALL_KINDS
 from reconciler.words import counted
+
+if TYPE_CHECKING:
+    from reconciler.foreign import Where
+
+#: Checks the edges' ARN ends against an account and region: (errors, warnings), placed.
+EndChecks = Callable[["Where"], tuple[list[Diagnostic], list[Diagnostic]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,20 @@ class DesiredState:
     files: int = 0
     #: Problems that do not make the manifests invalid (a repeated ArtifactName).
     warnings: tuple[Diagnostic, ...] = ()
+    #: When the account and region were not known at loading and an edge has an ARN end: the
+    #: check of those ends against them, for when they are (see `against`).
+    check_ends: EndChecks | None = None
+
+    def against(self, where: Where) -> DesiredState:
+        """The state, with the warnings of its edges' ARN ends in `where`; a ManifestError when
+        an end is one the service cannot add there. Checked once: the state returned knows."""
+        if self.check_ends is None:
+            return self
+        errors, warnings = self.check_ends(where)
+        everything = sorted({*self.warnings, *warnings})
+        if errors:
+            raise ManifestError(errors, warnings=everything)
+        return replace(self, warnings=tuple(everything), check_ends=None)
 
     @property
     def artifacts(self) -> dict[str, Declared]:

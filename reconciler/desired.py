@@ -9,6 +9,7 @@ from __future__ import annotations
 from reconciler.cache import ManifestCache, cache_path
 from reconciler.config import Settings
 from reconciler.errors import ManifestError
+from reconciler.foreign import Where
 from reconciler.manifest import DesiredState, ParsedFiles, load_manifests, load_target_manifests
 from reconciler.runlock import state_directory
 
@@ -29,7 +30,8 @@ def load_desired(settings: Settings, cache: ParsedFiles | None = None) -> Desire
     if target is None:
         return load_manifests(settings.manifests, disk)
     try:
-        return load_target_manifests(target.manifests, target.variables(), cache, disk)
+        where = Where(target.account, target.region, f"target '{target.name}'", variables=True)
+        return load_target_manifests(target.manifests, target.variables(), cache, disk, where)
     except ManifestError as exc:
         what = f"the manifests of target '{target.name}'"
         raise ManifestError(exc.diagnostics, what=what) from None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.cache import CachedDocument, ManifestCache
-from reconciler.crossrules import check_across
+from reconciler.crossrules import check_across, foreign_ends
 from reconciler.declared import Declared, DesiredState
 from reconciler.errors import Diagnostic, Location, ManifestError, ReconcilerError
 from reconciler.memory import paused_gc
@@ -24,6 +24,7 @@ from reconciler.problems import Problem, display_path
 from reconciler.textsafe import visible
 
 if TYPE_CHECKING:
+    from reconciler.foreign import Where
     from reconciler.validation import FileResult, Parsed
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -141,10 +142,12 @@ def load_target_manifests(
     values: Mapping[str, str],
     cache: ParsedFiles | None = None,
     disk: ManifestCache | None = None,
+    where: Where | None = None,
 ) -> DesiredState:
     """The manifests of a target: every directory in order, `${...}` in string values replaced by
-    `values` before validation. The digest covers the variables too."""
-    return _loading(tuple(directories), values, cache or ParsedFiles(), disk)
+    `values` before validation. The digest covers the variables too. `where`: the target's
+    account and region, which the edges' ARN ends are checked against."""
+    return _loading(tuple(directories), values, cache or ParsedFiles(), disk, where)
 
 
 def _loading(
@@ -152,10 +155,11 @@ def _loading(
     values: Mapping[str, str] | None,
     cache: ParsedFiles | None,
     disk: ManifestCache | None,
+    where: Where | None = None,
 ) -> DesiredState:
     try:
         with paused_gc():
-            return _load_manifests(directories, values, cache, disk)
+            return _load_manifests(directories, values, cache, disk, where)
     finally:
         if disk is not None:
             disk.save()  # the valid files, even when others have problems
@@ -166,6 +170,7 @@ def _load_manifests(
     values: Mapping[str, str] | None,
     cache: ParsedFiles | None,
     disk: ManifestCache | None = None,
+    where: Where | None = None,
 ) -> DesiredState:
     digest = hashlib.sha256()
     declared: list[Declared] = []
@@ -216,7 +221,7 @@ def _load_manifests(
         for name, value in sorted(values.items()):
             digest.update(f"{name}\0{value}\0".encode())
 
-    by_kind, across = check_across(declared, set(invalid_names))
+    by_kind, across = check_across(declared, set(invalid_names), where)
     problems.extend(across)
     placed, warnings = _placed(problems, texts)
     diagnostics.extend(placed)
@@ -227,7 +232,32 @@ def _load_manifests(
         digest=digest.hexdigest(),
         files=count,
         warnings=tuple(warnings),
+        check_ends=None if where is not None else _EndChecks.of(by_kind["Association"], texts),
     )
+
+
+@dataclass(frozen=True)
+class _EndChecks:
+    """The edges with an ARN end, and what places a problem in their files: what a check
+    against an account and region known only after loading (the lockfile's, the credentials')
+    needs, without keeping every file's path."""
+
+    edges: tuple[Declared, ...]
+    texts: _Texts
+
+    @classmethod
+    def of(cls, edges: Mapping[str, Declared], texts: _Texts) -> _EndChecks | None:
+        with_arns = tuple(
+            item
+            for item in edges.values()
+            if any(str(item.spec[end]).startswith("arn:") for end in ("Source", "Destination"))
+        )
+        if not with_arns:
+            return None
+        return cls(with_arns, texts.only({item.path for item in with_arns}))
+
+    def __call__(self, where: Where) -> tuple[list[Diagnostic], list[Diagnostic]]:
+        return _placed(foreign_ends(self.edges, where), self.texts)
 
 
 def _placed(problems: list[Problem], texts: _Texts) -> tuple[list[Diagnostic], list[Diagnostic]]:
@@ -257,6 +287,13 @@ class _Texts(Mapping[str, str]):
 
     def locate(self, shown: str, path: Path, file_hash: bytes) -> None:
         self._files[shown] = (path, file_hash)
+
+    def only(self, shown: set[str]) -> _Texts:
+        """The same files, but only those of `shown`."""
+        kept = _Texts()
+        kept._kept = {path: text for path, text in self._kept.items() if path in shown}
+        kept._files = {path: where for path, where in self._files.items() if path in shown}
+        return kept
 
     def keep(self, shown: str, text: str) -> None:
         self._kept[shown] = text
