@@ -21,6 +21,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -135,6 +136,8 @@ class ManifestCache:
         cache only saves time)."""
         if not self._stored and not self._unused:
             return
+        if not confined(self.path):
+            return
         with contextlib.suppress(OSError):
             write_atomic_with(self.path, self._write, durable=False)
 
@@ -173,6 +176,8 @@ def _header(key: str, sha256: str) -> bytes:
 def write_entries(path: Path, key: str, entries: dict[str, Any]) -> None:
     """A small cache file of `entries` (the format every cache here has), written atomically;
     failures are ignored (a cache only saves time)."""
+    if not confined(path):
+        return
     body = json.dumps(entries, **_COMPACT).encode()
     header = _header(key, hashlib.sha256(body).hexdigest())
     with contextlib.suppress(OSError):
@@ -181,9 +186,12 @@ def write_entries(path: Path, key: str, entries: dict[str, Any]) -> None:
 
 def read_entries(path: Path, key: str) -> dict[str, Any]:
     """The entries of a cache file; empty when it is absent, unreadable, of another format or
-    tool key, or when its body does not have the checksum its header records."""
+    tool key, or when its body does not have the checksum its header records; not read when it
+    is not a regular file (a link, a FIFO) or not `confined`."""
+    if not confined(path):
+        return {}
     try:
-        with path.open("rb") as handle:
+        with _open_regular(path) as handle:
             header = json.loads(handle.readline(4096))
             if not (
                 isinstance(header, dict)
@@ -198,6 +206,31 @@ def read_entries(path: Path, key: str) -> dict[str, Any]:
     except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8, not JSON, too deep
         return {}
     return entries if isinstance(entries, dict) else {}
+
+
+def confined(path: Path) -> bool:
+    """Whether the cache file `path` (`.reconciler/cache/NAME` in the directory of the lockfile,
+    or of reconciler.yaml) stays in that directory, links followed: a pull request may commit
+    `.reconciler` or its `cache` as a symbolic link, and a run must not write (or read) its caches
+    out of the repository through it, over a file of the machine that runs it."""
+    holder = path.parent.parent.parent
+    try:
+        return path.parent.resolve().is_relative_to(holder.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        return False
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading if it is a regular file, not a symbolic link; OSError else (a
+    link to /dev/stdin, or a FIFO, would wait for a writer for ever)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _text_and_hash(handle: BinaryIO) -> tuple[str, str]:

@@ -1,0 +1,87 @@
+"""The caches in a checkout a pull request controls: a committed symbolic link must not make a
+run write (or read) its caches out of the repository, and a cache file that is not a regular file
+is not read (a link to /dev/stdin would wait for input for ever)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from tests.helpers import manifest_doc, write_manifests
+
+CONFIG = "sensitive_properties: secret|pin\n"
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def _declare(repo: Path) -> None:
+    (repo / "reconciler.yaml").write_text(CONFIG)
+    write_manifests(repo / "manifests", manifest_doc("data"))
+
+
+def test_a_committed_link_out_of_the_repository_gets_no_cache_written_through_it(
+    repo: Path,
+) -> None:
+    _declare(repo)
+    elsewhere = repo.parent / f"{repo.name}-runner-home"
+    elsewhere.mkdir()
+    (repo / ".reconciler").symlink_to(elsewhere, target_is_directory=True)
+    expected = _run("plan", "--format", "json", "--no-cache")
+    for command in ("validate", "plan", "validate"):
+        result = _run(command, *(("--format", "json") if command == "plan" else ()))
+        assert result.exit_code == 0, result.output
+    assert _run("plan", "--format", "json").stdout == expected.stdout
+    assert list(elsewhere.rglob("*")) == []
+
+
+def test_a_link_to_the_cache_directory_out_of_the_repository_is_not_followed(
+    repo: Path,
+) -> None:
+    _declare(repo)
+    elsewhere = repo.parent / f"{repo.name}-docker-config"
+    elsewhere.mkdir()
+    (elsewhere / "config.json").write_text('{"auths": {}}\n')
+    (repo / ".reconciler").mkdir()
+    (repo / ".reconciler" / "cache").symlink_to(elsewhere, target_is_directory=True)
+    assert _run("validate").exit_code == 0
+    assert _run("validate").exit_code == 0
+    assert sorted(path.name for path in elsewhere.iterdir()) == ["config.json"]
+    assert (elsewhere / "config.json").read_text() == '{"auths": {}}\n'
+
+
+def test_a_link_inside_the_directory_that_holds_the_caches_is_followed(repo: Path) -> None:
+    _declare(repo)
+    (repo / ".state").mkdir()
+    (repo / ".reconciler").symlink_to(repo / ".state", target_is_directory=True)
+    assert _run("validate").exit_code == 0
+    cached = sorted(path.name for path in (repo / ".state" / "cache").iterdir())
+    assert "config.json" in cached and any(name.startswith("manifests-") for name in cached)
+
+
+def test_a_cache_file_linked_to_a_fifo_is_not_read(repo: Path) -> None:
+    """A whole process: before, it waited on the FIFO until the timeout."""
+    _declare(repo)
+    assert _run("validate").exit_code == 0
+    fifo = repo.parent / f"{repo.name}-fifo"
+    os.mkfifo(fifo)
+    store = repo / ".reconciler" / "cache"
+    for cached in [store / "config.json", *store.glob("manifests-*.json")]:
+        cached.unlink()
+        cached.symlink_to(fifo)
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "1 artifact in 1 file under manifests is valid.\n"
+    assert not (store / "config.json").is_symlink()  # replaced by the cache itself
