@@ -207,16 +207,35 @@ def resolve_settings(
 
 
 def _refuse_paths_outside(config_path: Path, config: Config) -> None:
-    """A pull request can change reconciler.yaml: its paths may not lead out of the repository
-    (to the files of the machine that runs the plan). Flags are the operator's, and free."""
+    """A pull request can change reconciler.yaml: its paths, and its targets', may not lead out
+    of the repository (to the files of the machine that runs the plan). Flags are the operator's,
+    and free."""
     root = (find_repository_root(config_path.parent) or config_path.parent).resolve()
+    shown = display_path(config_path)
     for key, value in (("manifests", config.manifests), ("lockfile", config.lockfile)):
-        if not (config_path.parent / value).resolve().is_relative_to(root):
+        outside = _outside(root, config_path.parent / value)
+        if outside is not None:
             raise ReconcilerError(
-                f"{display_path(config_path)}: '{key}' leads outside the repository "
-                f"({(config_path.parent / value).resolve()}); keep the manifests and the "
-                f"lockfile inside it, or pass --{key} to use another place"
+                f"{shown}: '{key}' leads outside the repository ({outside}); keep the manifests "
+                f"and the lockfile inside it, or pass --{key} to use another place"
             )
+    for target in config.targets or ():
+        paths = [*(("manifests", path) for path in target.manifests), ("lockfile", target.lockfile)]
+        for key, path in paths:
+            if key == "lockfile" and (config_path.parent / path).is_symlink():
+                continue  # refuse_lockfile_link_outside names the link, when the target is chosen
+            outside = _outside(root, config_path.parent / path)
+            if outside is not None:
+                raise ReconcilerError(
+                    f"{shown}: target '{target.name}': '{key}' leads outside the repository "
+                    f"({outside}); keep the target's manifests and lockfile inside it"
+                )
+
+
+def _outside(root: Path, path: Path) -> Path | None:
+    """Where `path` leads, links followed, when that is out of `root`."""
+    resolved = path.resolve()
+    return None if resolved.is_relative_to(root) else resolved
 
 
 def _relative_or_absolute(directory: Path, cwd: Path) -> Path:
@@ -254,6 +273,7 @@ def resolve_targets(
             "--manifests and --lockfile cannot be used when reconciler.yaml declares targets: "
             "each target has its own; choose targets with --target"
         )
+    _refuse_paths_outside(config_path, config)
     base = _relative_or_absolute(config_path.parent, cwd)
     sensitive = KeyPattern(config.sensitive_properties)  # checked by ConfigFile
     from reconciler.targets import rebased, select  # only a file with targets needs them
