@@ -58,10 +58,15 @@ class CachedDocument:
     kind: str
 
 
-def tool_key(modules: tuple[str, ...] = _DECIDING_MODULES, *, kinds: bool = True) -> str | None:
+def tool_key(
+    modules: tuple[str, ...] = _DECIDING_MODULES,
+    *,
+    kinds: bool = True,
+    libraries: tuple[str, ...] = (),
+) -> str | None:
     """What cached results depend on besides the files: reconciler's version, the code of the
-    `modules` that decide them (and of the kinds package), and the libraries' installed files;
-    None if it cannot be known."""
+    `modules` that decide them (and of the kinds package), and the installed files of the
+    libraries that parse and validate (and of `libraries`); None if it cannot be known."""
     key = hashlib.sha256(f"{FORMAT}\0{__version__}\0".encode())
     try:
         here = Path(__file__).parent
@@ -69,7 +74,7 @@ def tool_key(modules: tuple[str, ...] = _DECIDING_MODULES, *, kinds: bool = True
         for module in [*(here / name for name in modules), *tables]:
             key.update(module.relative_to(here).as_posix().encode() + b"\0")
             key.update(module.read_bytes())
-        for library in _LIBRARIES:
+        for library in (*_LIBRARIES, *libraries):
             key.update(_installed(library))
     except (OSError, ImportError, ValueError):
         return None

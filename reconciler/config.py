@@ -35,6 +35,10 @@ _DECIDING_MODULES = (
     "yamlio.py",
     "cache.py",
 )
+#: Besides the libraries that parse and validate: RE2 decides whether sensitive_properties is a
+#: pattern it can match (found where it is installed, not imported: a run that shows no
+#: property never loads it).
+_DECIDING_LIBRARIES = ("re2",)
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def read_config(path: Path, *, cache: bool = True) -> Config:
     configfile.py (which loads pydantic and the YAML parser), and then kept there."""
     data = path.read_bytes()
     store = path.parent / ".reconciler" / "cache" / "config.json"
-    key = tool_key(_DECIDING_MODULES, kinds=False) if cache else None
+    key = tool_key(_DECIDING_MODULES, kinds=False, libraries=_DECIDING_LIBRARIES) if cache else None
     file_hash = hashlib.sha256(data).hexdigest()
     if key is not None:
         cached = config_from_json(read_entries(store, key).get(file_hash))

@@ -1,17 +1,22 @@
 """The caches in a checkout a pull request controls: a committed symbolic link must not make a
 run write (or read) its caches out of the repository, and a cache file that is not a regular file
-is not read (a link to /dev/stdin would wait for input for ever)."""
+is not read (a link to /dev/stdin would wait for input for ever). And a cache is not used once
+the code or the libraries that decided what it holds changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
+from reconciler import cache
 from reconciler.cli import cli
+from reconciler.config import read_config
 from tests.helpers import manifest_doc, write_manifests
 
 CONFIG = "sensitive_properties: secret|pin\n"
@@ -85,3 +90,32 @@ def test_a_cache_file_linked_to_a_fifo_is_not_read(repo: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "1 artifact in 1 file under manifests is valid.\n"
     assert not (store / "config.json").is_symlink()  # replaced by the cache itself
+
+
+def _forge_config_cache(repo: Path) -> None:
+    """An entry that says reconciler.yaml validated to what it did not, under the same key."""
+    store = repo / ".reconciler" / "cache" / "config.json"
+    header, body = store.read_bytes().split(b"\n", 1)
+    entries = json.loads(body)
+    for settings in entries.values():
+        settings["sensitive_properties"] = "forged"
+    cache.write_entries(store, json.loads(header)["tool"], entries)
+
+
+def test_the_config_cache_is_not_used_once_re2_changed(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sensitive_properties is checked by compiling it with RE2: another RE2 may not accept the
+    pattern the cache says was accepted (and a plan would then stop on an internal error)."""
+    config = repo / "reconciler.yaml"
+    config.write_text(CONFIG)
+    read_config(config)
+    _forge_config_cache(repo)
+    assert read_config(config).sensitive_properties == "forged"  # the same tool trusts it
+    installed = cache._installed
+
+    def reinstalled(library: str) -> bytes:
+        return installed(library) + (b"another version" if library == "re2" else b"")
+
+    monkeypatch.setattr(cache, "_installed", reinstalled)
+    assert read_config(config).sensitive_properties == "secret|pin"
