@@ -29,13 +29,12 @@ from reconciler.limits import LINEAGE_TAG_KEY
 from reconciler.lockfile import Entry, Lockfile
 from reconciler.outcomes import ApplyResult, Outcome, OutcomeKind
 from reconciler.ownership import Claim, Owner, not_ours
-from reconciler.plan import Action, Change, Plan, compare
+from reconciler.plan import Action, Change, Plan, compare, stays_text
 from reconciler.recorder import Recorder
 from reconciler.requests import (
     create_request,
     live_spec_of,
     tag_changes,
-    uncleared_fields,
     update_request,
 )
 
@@ -203,7 +202,7 @@ class Executor:
             because = ", ".join(change.replace_because)
             return Outcome(change.name, OutcomeKind.REPLACED, outcome.arn, because, kind.kind)
         assert change.arn is not None and change.before is not None
-        return self._update(kind, change.name, change.arn, change.before, change.after)
+        return self._update(kind, change.name, change.arn, change.before, change.after, change.kept)
 
     def _check_replaceable(self, change: Change) -> None:
         """What names the new entity on the service (an artifact's Source, a context's or an
@@ -327,7 +326,8 @@ class Executor:
         if change is None:
             return Outcome(name, OutcomeKind.ADOPTED, arn, "created by an earlier run", kind.kind)
         if change.action is Action.UPDATE:
-            self._update(kind, name, arn, live.spec, spec)
+            assert change.after is not None
+            self._update(kind, name, arn, live.spec, change.after, change.kept)
             return Outcome(
                 name,
                 OutcomeKind.ADOPTED,
@@ -349,7 +349,10 @@ class Executor:
         arn: str,
         before: dict[str, Any],
         after: dict[str, Any],
+        kept: tuple[str, ...] = (),
     ) -> Outcome:
+        """Make the entity `after`; `kept`: the fields `after` holds only because the service
+        keeps them (the manifest dropped them; UpdateX cannot clear them)."""
         tags = self._owned_tags(kind, name, arn)
         if tags is None:
             outcome = self._create(kind, name, after)
@@ -366,6 +369,10 @@ class Executor:
             described = self.service.describe(kind, arn)
             if described is not None:
                 before = live_spec_of(kind, described, tags)
+                # What the service keeps is what it holds now, not what the lockfile said.
+                declared = {k: v for k, v in after.items() if k not in kept}
+                kept = kind.kept_fields(before, declared, kept)
+                after = kind.with_kept(before, declared, kept)
         self.recorder.intend(name, kind.kind)  # until the put below, the outcome is unknown
         request = update_request(kind, before, after)
         described = self.service.update(kind, arn, before, request) if request else None
@@ -375,9 +382,9 @@ class Executor:
             modified = timestamp_text(described.get("LastModifiedTime")) if described else None
         else:
             modified = previous.last_modified_time if previous else None
-        self.recorder.put(name, Entry(arn, after, modified), kind.kind)
-        kept = [f"{f} stays {before[f]}" for f in uncleared_fields(kind, before, after)]
-        detail = f"{', '.join(kept)}: the API cannot clear it" if kept else ""
+        self.recorder.put(name, Entry(arn, after, modified, kept=kept), kind.kind)
+        known = previous.kept if previous is not None else ()
+        detail = stays_text(kind.kind, after, [f for f in kept if f not in known])
         return Outcome(name, OutcomeKind.UPDATED, arn, detail, kind.kind)
 
     def _sync_tags(self, arn: str, live: dict[str, str], spec: dict[str, Any]) -> None:

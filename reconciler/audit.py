@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from reconciler.kinds import ARTIFACT, ENTITY_KINDS, EntityKind
 from reconciler.kinds.association import KIND as ASSOCIATION
 from reconciler.kinds.association import is_arn
-from reconciler.lockfile import Edge, Lockfile, edge_foreign_reason, foreign_reason
+from reconciler.lockfile import Edge, Entry, Lockfile, edge_foreign_reason, foreign_reason
 from reconciler.ownership import Claim, Owner
-from reconciler.plan import FieldChange, field_changes
+from reconciler.plan import FieldChange, compare, field_changes
 
 Desired = Mapping[str, Mapping[str, dict[str, Any]]]
 
@@ -106,21 +106,18 @@ class AuditReport:
         return dict(self.checked_by_kind) or {ARTIFACT.kind: self.checked}
 
 
-def _replace_reasons(kind: EntityKind, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    return [f for f in kind.replace_fields if before.get(f) != after.get(f)]
-
-
-def _differs(
-    name: str, kind: EntityKind, arn: str, before: dict[str, Any], after: dict[str, Any]
-) -> Finding | None:
-    if before == after:
+def _differs(name: str, kind: EntityKind, entry: Entry, declared: dict[str, Any]) -> Finding | None:
+    """What the plan would do to the entry, as a finding (None when it would do nothing)."""
+    change = compare(name, entry, declared, kind)
+    if change is None:
         return None
-    because = _replace_reasons(kind, before, after)
+    because = change.replace_because
     detail = f"apply would {'replace' if because else 'update'} it"
     if because:
         detail += f" ({', '.join(because)} cannot change in place)"
-    fields = field_changes(before, after)
-    return Finding(name, FindingKind.DIFFERS, detail, arn, fields, kind.kind)
+    if change.newly_kept:
+        detail += f" ({change.stays_text()}; the lockfile records it)"
+    return Finding(name, FindingKind.DIFFERS, detail, entry.arn, change.fields, kind.kind)
 
 
 def _entity_findings(
@@ -134,7 +131,7 @@ def _entity_findings(
         elif name not in declared:
             findings.append(Finding(name, FindingKind.NOT_DECLARED, "", entry.arn, (), kind.kind))
         else:
-            differs = _differs(name, kind, entry.arn, entry.spec, declared[name])
+            differs = _differs(name, kind, entry, declared[name])
             if differs is not None:
                 findings.append(differs)
     return findings

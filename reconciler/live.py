@@ -447,7 +447,13 @@ def _refreshed_entries(
             del out[name]
         elif entity.spec is not None and out[name].uncertain:
             # Read back: now known, and known as of this modification time.
-            out[name] = Entry(entity.arn, entity.spec, entity.modified)
+            out[name] = replace(
+                out[name],
+                spec=entity.spec,
+                last_modified_time=entity.modified,
+                uncertain=False,
+                kept=tuple(f for f in out[name].kept if entity.spec.get(f) is not None),
+            )
         elif entity.spec is not None and entity.spec != out[name].spec:
             out[name] = replace(out[name], spec=entity.spec)
     return out

@@ -83,6 +83,9 @@ class Entry:
     #: True when a write to it was sent and its outcome never known (a lost response, a crash):
     #: the service may hold `spec` or what that write asked for. Read back before trusting it.
     uncertain: bool = False
+    #: Fields `spec` holds that the manifest does not declare: the service kept them when the
+    #: manifest dropped them, as UpdateX cannot clear them (an action's Status).
+    kept: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"arn": self.arn, "spec": self.spec}
@@ -90,6 +93,8 @@ class Entry:
             out["last_modified_time"] = self.last_modified_time
         if self.uncertain:
             out["uncertain"] = True
+        if self.kept:
+            out["kept"] = list(self.kept)
         return out
 
 
@@ -256,6 +261,7 @@ class _EntryModel(BaseModel):
     spec: _SpecModel
     last_modified_time: str | None = None
     uncertain: bool = False
+    kept: list[str] = []
 
 
 def _entry_model(kind: EntityKind) -> type[BaseModel]:
@@ -269,6 +275,7 @@ def _entry_model(kind: EntityKind) -> type[BaseModel]:
         spec=(kind.spec_model, ...),
         last_modified_time=(str | None, None),
         uncertain=(bool, False),
+        kept=(list[str], []),
     )
     return model
 
@@ -617,6 +624,8 @@ def parse_entries(
         if reason is None:
             reason = _address_problem(kind, value["arn"], value["spec"])
         if reason is None:
+            reason = _kept_problem(kind, value)
+        if reason is None:
             entries[name] = _entry(value)
         else:
             malformed[name] = (reason, value)
@@ -636,6 +645,19 @@ def _address_problem(kind: EntityKind, arn: str, spec: dict[str, Any]) -> str | 
         f"spec.{kind.name_field} {quoted(spec.get(kind.name_field))} is not the name its arn "
         f"{quoted(arn)} holds; reconciler would act on another entity than the one it recorded"
     )
+
+
+def _kept_problem(kind: EntityKind, value: dict[str, Any]) -> str | None:
+    """A `kept` list naming what is not an update field its spec holds, or a name twice."""
+    kept = value.get("kept", [])
+    for field_name in kept:
+        if field_name not in kind.update_fields or field_name in ("Properties", kind.name_field):
+            return f"kept: {field_name!r} is not a field Update{kind.kind} sets"
+        if value["spec"].get(field_name) is None:
+            return f"kept: {field_name!r} is not in its spec"
+    if len(set(kept)) != len(kept):
+        return "kept: a field is named twice"
+    return None
 
 
 def parse_edges(
@@ -715,7 +737,11 @@ def _valid_as_declared(value: Any, spec: dict[str, Any]) -> bool:
 
 def _entry(value: dict[str, Any]) -> Entry:
     return Entry(
-        value["arn"], value["spec"], value.get("last_modified_time"), value.get("uncertain", False)
+        value["arn"],
+        value["spec"],
+        value.get("last_modified_time"),
+        value.get("uncertain", False),
+        tuple(value.get("kept", ())),
     )
 
 

@@ -8,8 +8,9 @@ that entity's. The changes are listed in the order `graph.levels` carries them o
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -123,10 +124,28 @@ class Change:
     kind: str = ARTIFACT.kind
     #: For a recorded edge: its (source ARN, destination ARN) as the lockfile has them.
     ends: tuple[str, str] | None = None
+    #: For an update: the fields `after` holds although the manifest does not declare them,
+    #: because the service keeps them (UpdateX cannot clear them; see EntityKind.kept_fields).
+    kept: tuple[str, ...] = ()
+    #: Those of `kept` the lockfile does not record as kept yet: the manifest dropped them
+    #: since the last apply, so the plan says that they stay, and why.
+    newly_kept: tuple[str, ...] = ()
 
     @property
     def is_edge(self) -> bool:
         return self.kind == ASSOCIATION
+
+    def stays_text(self) -> str:
+        """What the plan says of its newly kept fields (see `stays_text`)."""
+        assert self.after is not None or not self.newly_kept
+        return stays_text(self.kind, self.after or {}, self.newly_kept)
+
+
+def stays_text(kind: str, spec: Mapping[str, Any], kept: Iterable[str]) -> str:
+    """`Status stays "Completed": UpdateAction cannot clear it` for the `kept` fields of `spec`
+    (values in JSON spelling, unescaped: the renderers escape), or "" when none."""
+    stays = [f"{field} stays {json.dumps(spec[field], ensure_ascii=False)}" for field in kept]
+    return f"{', '.join(stays)}: Update{kind} cannot clear it" if stays else ""
 
 
 Desired = Mapping[str, Mapping[str, dict[str, Any]]]
@@ -237,10 +256,10 @@ def _entity_changes(
             continue
         change = compare(name, entry, spec, kind)
         if entry.uncertain:
-            change = replace(
-                change or Change(name, Action.UPDATE, entry.spec, spec, entry.arn, kind=kind.kind),
-                notes=(UNCERTAIN_NOTE,),
-            )
+            # It agrees with the manifest (what it keeps aside): apply reads it back anyway.
+            kept = kind.kept_fields(entry.spec, spec, entry.kept)
+            agrees = Change(name, Action.UPDATE, entry.spec, entry.spec, entry.arn, kind=kind.kind)
+            change = replace(change or replace(agrees, kept=kept), notes=(UNCERTAIN_NOTE,))
         if base is not None:
             change = _with_moved_arn(change, base, name, entry, spec, kind)
         if change is None:
@@ -397,14 +416,35 @@ def _undeclared_edges(
 def compare(
     name: str, entry: Entry, spec: dict[str, Any], kind: EntityKind = ARTIFACT
 ) -> Change | None:
-    """The change that takes `entry` to `spec`, or None when they agree."""
+    """The change that takes `entry` to `spec`, or None when they agree.
+
+    An update keeps the fields the manifest dropped that the service keeps (an action's
+    Status): `after` holds them as recorded, so the plan shows no removal apply cannot make,
+    and the lockfile goes on recording what the service holds. A replacement creates the entity
+    from `spec` alone."""
     if entry.spec == spec:
         return None
-    fields = field_changes(entry.spec, spec)
     replace_because = tuple(f for f in kind.replace_fields if entry.spec.get(f) != spec.get(f))
-    action = Action.REPLACE if replace_because else Action.UPDATE
+    if replace_because:
+        fields = field_changes(entry.spec, spec)
+        change = Change(name, Action.REPLACE, entry.spec, spec, entry.arn, fields, replace_because)
+        return replace(change, kind=kind.kind)
+    kept = kind.kept_fields(entry.spec, spec, entry.kept)
+    after = kind.with_kept(entry.spec, spec, kept) if kept else spec
+    newly_kept = tuple(f for f in kept if f not in entry.kept)
+    if entry.spec == after and not newly_kept:
+        return None
+    fields = field_changes(entry.spec, after) if entry.spec != after else ()
     return Change(
-        name, action, entry.spec, spec, entry.arn, fields, replace_because, kind=kind.kind
+        name,
+        Action.UPDATE,
+        entry.spec,
+        after,
+        entry.arn,
+        fields,
+        kind=kind.kind,
+        kept=kept,
+        newly_kept=newly_kept,
     )
 
 

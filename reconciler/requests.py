@@ -45,7 +45,8 @@ def update_request(
 
     Properties are sent whole, with PropertiesToRemove naming the keys dropped (UpdateX merges
     otherwise). A Description removed from the manifest is sent as "", which clears it. A field
-    the service cannot clear (an action's Status) keeps its value when the manifest drops it."""
+    UpdateX cannot clear (an action's Status) is not sent when `after` drops it: the plan keeps
+    it in `after` (EntityKind.kept_fields), as the service does."""
     request: dict[str, Any] = {}
     for field in kind.update_fields:
         old, new = before.get(field), after.get(field)
@@ -62,19 +63,6 @@ def update_request(
             elif field == DESCRIPTION:
                 request[field] = ""
     return request
-
-
-def uncleared_fields(
-    kind: EntityKind, before: Mapping[str, Any], after: Mapping[str, Any]
-) -> list[str]:
-    """The updatable fields the manifest dropped that Update<Kind> cannot clear (an action's
-    Status): the service keeps their values."""
-    request = update_request(kind, before, after)
-    return [
-        field
-        for field in kind.update_fields
-        if before.get(field) is not None and after.get(field) is None and field not in request
-    ]
 
 
 def shows_update(described: Mapping[str, Any] | None, request: Mapping[str, Any]) -> bool:

@@ -578,9 +578,12 @@ def test_a_dropped_status_is_left_as_the_service_has_it_and_said(
     result = applier(desired)
     assert result.ok, result.errors
     [updated] = applier.outcomes
-    assert updated.detail == "Status stays Completed: the API cannot clear it"
+    assert updated.detail == 'Status stays "Completed": UpdateAction cannot clear it'
     described = sm(lineage_sandbox).describe_action(ActionName="approval")
     assert (described["Status"], described["Description"]) == ("Completed", "No status declared")
+    entry = applier.lockfile.actions["approval"]
+    assert (entry.spec["Status"], entry.kept) == ("Completed", ("Status",))
+    assert applier.pending(desired) == []
 
 
 def test_a_renamed_edge_applied_without_prune_stays_ours_and_survives_the_prune(

@@ -29,6 +29,7 @@ ACTION_SPEC = {
     "Status": "Completed",
 }
 TRIAL = arn_for("job", resource="experiment-trial-component")
+APPROVAL_ARN = arn_for("approval", resource="action")
 
 
 def graph() -> Lockfile:
@@ -83,6 +84,19 @@ def test_every_section_round_trips_byte_for_byte(tmp_path: Path) -> None:
         "spec": {"AssociationType": "Produced", "Destination": "model", "Source": TRIAL},
     }
     assert "adopted" not in document["associations"]["model-to-endpoint"]
+
+
+def test_fields_the_service_kept_round_trip_and_are_written_only_when_there_are_some(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "artifacts.lock.json"
+    approval = graph().actions["approval"]
+    kept = replace(graph(), actions={"approval": replace(approval, kept=("Status",))})
+    lockfile.save(path, kept)
+    assert json.loads(path.read_bytes())["actions"]["approval"]["kept"] == ["Status"]
+    assert lockfile.load(path).actions["approval"].kept == ("Status",)
+    lockfile.save(path, graph())
+    assert "kept" not in json.loads(path.read_bytes())["actions"]["approval"]
 
 
 def test_a_lockfile_of_artifacts_only_writes_no_empty_section(tmp_path: Path) -> None:
@@ -177,6 +191,26 @@ GOOD_EDGE: dict[str, Any] = {
             "actions",
             {"arn": arn_for("b", resource="action"), "spec": {**ACTION_SPEC, "Status": "Done"}},
             "spec.Status",
+        ),
+        (
+            "actions",
+            {"arn": APPROVAL_ARN, "spec": ACTION_SPEC, "kept": ["Properties"]},
+            "kept: 'Properties' is not a field UpdateAction sets",
+        ),
+        (
+            "actions",
+            {"arn": APPROVAL_ARN, "spec": ACTION_SPEC, "kept": ["Description"]},
+            "kept: 'Description' is not in its spec",
+        ),
+        (
+            "actions",
+            {"arn": APPROVAL_ARN, "spec": ACTION_SPEC, "kept": "Status"},
+            "kept",
+        ),
+        (
+            "contexts",
+            {"arn": CONTEXT_ARN, "spec": CONTEXT_SPEC, "kept": ["ContextName"]},
+            "kept: 'ContextName' is not a field UpdateContext sets",
         ),
         ("associations", {**GOOD_EDGE, "source_arn": "arn:aws:s3:::bucket"}, "lineage entity"),
         ("associations", {**GOOD_EDGE, "destination_arn": 3}, "destination_arn"),

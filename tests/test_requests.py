@@ -16,7 +16,6 @@ from reconciler.requests import (
     live_spec_of,
     shows_update,
     tag_changes,
-    uncleared_fields,
     update_request,
 )
 from tests.helpers import ACCOUNT, REGION
@@ -105,9 +104,16 @@ def test_a_dropped_description_is_cleared_and_a_dropped_status_left_alone() -> N
     before = {"ActionName": "a", "Description": "d", "Status": "Completed"}
     after = {"ActionName": "a"}
     assert update_request(ACTION, before, after) == {"Description": ""}
-    assert uncleared_fields(ACTION, before, after) == ["Status"]
-    assert uncleared_fields(ACTION, before, {**after, "Status": "Failed"}) == []
+    assert ACTION.kept_fields(before, after) == ("Status",)
+    assert ACTION.with_kept(before, after, ("Status",)) == {
+        "ActionName": "a",
+        "Status": "Completed",
+    }
+    assert ACTION.kept_fields(before, {**after, "Status": "Failed"}) == ()
     assert update_request(ACTION, after, {**after, "Status": "Failed"}) == {"Status": "Failed"}
+    # A Description is kept only where the service was seen to keep it.
+    assert CONTEXT.kept_fields(before, after) == ()
+    assert CONTEXT.kept_fields(before, after, ("Description",)) == ("Description",)
 
 
 def test_an_artifact_update_renames_it() -> None:

@@ -40,4 +40,5 @@ ACTION = EntityKind(
     update_fields=("Description", "Status", "Properties"),
     quota=3000,
     canonical=canonical_action,
+    unclearable=("Status",),
 )

@@ -7,7 +7,7 @@ tags and no update, so they are not an EntityKind: see `association.py`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -54,6 +54,9 @@ class EntityKind:
     #: A validated spec (model_dump(exclude_none=True)) in the one form plans compare; the name
     #: field defaults to metadata.name.
     canonical: Callable[[str, dict[str, Any]], dict[str, Any]]
+    #: Update fields UpdateX cannot clear (an action's Status): dropped from a manifest, the
+    #: service keeps the value it has, and the lockfile records it (see `kept_fields`).
+    unclearable: tuple[str, ...] = ()
 
     @property
     def spec_model(self) -> type[BaseModel]:
@@ -63,6 +66,33 @@ class EntityKind:
         from reconciler.models import SPEC_MODELS
 
         return SPEC_MODELS[self.kind]
+
+    def kept_fields(
+        self,
+        recorded: Mapping[str, Any],
+        declared: Mapping[str, Any],
+        seen_kept: Iterable[str] = (),
+    ) -> tuple[str, ...]:
+        """The update fields the service keeps although the manifest does not declare them:
+        those `recorded` holds and `declared` leaves out that UpdateX cannot clear, or that the
+        service was seen to keep when asked to clear them (`seen_kept`, as the lockfile
+        records)."""
+        keepable = {*self.unclearable, *seen_kept}
+        return tuple(
+            field
+            for field in self.update_fields
+            if field in keepable and declared.get(field) is None and recorded.get(field) is not None
+        )
+
+    @staticmethod
+    def with_kept(
+        recorded: Mapping[str, Any], declared: Mapping[str, Any], kept: Iterable[str]
+    ) -> dict[str, Any]:
+        """The declared spec with the `kept` fields as `recorded` holds them: what the entity
+        is on the service once an update has made it the declared one."""
+        out = dict(declared)
+        out.update({field: recorded[field] for field in kept})
+        return dict(sorted(out.items()))
 
     def address(self, arn: str, spec: dict[str, Any]) -> dict[str, str]:
         """The parameter that names this entity in its describe, update and delete calls."""

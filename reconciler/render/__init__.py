@@ -62,6 +62,18 @@ def shown_fields(change: Change) -> tuple[FieldChange, ...]:
     return change.fields
 
 
+def kept_lines(change: Change) -> list[str]:
+    """One escaped line for each field the manifest dropped that the service keeps (an
+    action's Status): `= Status: "Completed"  (stays: UpdateAction cannot clear it; ...)`."""
+    after = change.after or {}
+    return [
+        f"= {visible(field)}: {value_text(after[field])}  (stays: Update{change.kind} cannot "
+        f"clear it; declare another {visible(field)} to change it)"
+        for field in change.newly_kept
+        if field in after
+    ]
+
+
 def _edge_fields(change: Change) -> tuple[FieldChange, ...]:
     if change.action in (Action.DELETE, Action.ORPHAN) and change.ends is not None:
         source, destination = change.ends

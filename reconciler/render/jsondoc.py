@@ -37,6 +37,9 @@ def _change(change: Change) -> dict[str, Any]:
         "replace_because": list(change.replace_because),
         "fields": [field.to_json() for field in change.fields],
         "notes": list(change.notes),
+        "kept": [
+            {"path": field, "value": (change.after or {}).get(field)} for field in change.newly_kept
+        ],
         "before": change.before,
         "after": change.after,
     }

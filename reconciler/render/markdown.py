@@ -16,7 +16,7 @@ from reconciler.audit import FINDING_TEXT, INFORMATIONAL, AuditReport, Finding, 
 from reconciler.drawing import Drawing
 from reconciler.outcomes import SUMMARY_KEYS
 from reconciler.plan import ACTION_ORDER, SYMBOLS, Action, Change, Plan
-from reconciler.render import mermaid, shown_fields, subject
+from reconciler.render import kept_lines, mermaid, shown_fields, subject
 from reconciler.render.text import (
     LOCKFILE_NOTES_TITLE,
     audit_count,
@@ -124,6 +124,7 @@ def _summary_title(symbol: str, title: str, count: int) -> str:
 def _change_block(change: Change) -> tuple[str, list[str]]:
     head = f"{SYMBOLS[change.action]} {subject(change)}"
     details = [f"    {field_line(f)}" for f in shown_fields(change)]
+    details += [f"    {line}" for line in kept_lines(change)]
     if change.action is Action.REPLACE:
         head += f"  ({replace_reason(change)})"
     details += [f"    note: {visible(note)}" for note in change.notes]

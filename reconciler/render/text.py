@@ -12,7 +12,7 @@ import click
 from reconciler.audit import FINDING_TEXT, AuditReport, Finding, FindingKind
 from reconciler.outcomes import SUMMARY_KEYS, ApplyResult, Outcome, OutcomeKind
 from reconciler.plan import SYMBOLS, Action, Change, FieldChange, Plan
-from reconciler.render import counted_by_kind, shown_fields, subject, value_text
+from reconciler.render import counted_by_kind, kept_lines, shown_fields, subject, value_text
 from reconciler.textsafe import safe_line, visible
 from reconciler.words import counted
 
@@ -90,6 +90,7 @@ def _change_lines(change: Change, style: Callable[..., str]) -> list[str]:
     lines = [style(head, fg=colour, bold=True) + (f"  ({reason})" if reason else "")]
     for field in shown_fields(change):
         lines.append("      " + field_line(field))
+    lines.extend(f"      {line}" for line in kept_lines(change))
     lines.extend(f"      note: {visible(note)}" for note in change.notes)
     return lines
 
