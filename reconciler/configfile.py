@@ -18,6 +18,7 @@ from reconciler.errors import Diagnostic, Location, ManifestError
 from reconciler.problems import display_path
 from reconciler.sensitive import DEFAULT_PATTERN, PatternError, compile_pattern
 from reconciler.targets import ACCOUNT, NAME, REGION, ROLE_ARN, VARIABLE_NAME, TargetContext
+from reconciler.textsafe import quoted
 from reconciler.yamlio import YamlSyntaxError, load_documents
 
 
@@ -46,14 +47,14 @@ class TargetSpec(BaseModel):
     @classmethod
     def _account(cls, account: str) -> str:
         if not ACCOUNT.fullmatch(account):
-            raise ValueError(f"must be a 12-digit AWS account id, not {account!r}")
+            raise ValueError(f"must be a 12-digit AWS account id, not {quoted(account)}")
         return account
 
     @field_validator("region")
     @classmethod
     def _region(cls, region: str) -> str:
         if not REGION.fullmatch(region):
-            raise ValueError(f"must be an AWS region such as eu-west-1, not {region!r}")
+            raise ValueError(f"must be an AWS region such as eu-west-1, not {quoted(region)}")
         return region
 
     @field_validator("role", "audit_role")
@@ -61,7 +62,7 @@ class TargetSpec(BaseModel):
     def _role(cls, role: str | None) -> str | None:
         if role is not None and not ROLE_ARN.fullmatch(role):
             raise ValueError(
-                f"must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), not {role!r}"
+                f"must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), not {quoted(role)}"
             )
         return role
 
@@ -71,7 +72,7 @@ class TargetSpec(BaseModel):
         for name in variables:
             if not VARIABLE_NAME.fullmatch(name):
                 raise ValueError(
-                    f"variable name {name!r} must be letters, digits, '_' and '-', "
+                    f"variable name {quoted(name)} must be letters, digits, '_' and '-', "
                     "starting with a letter or '_'"
                 )
         return variables
@@ -100,8 +101,8 @@ def check_targets(targets: dict[str, TargetSpec]) -> dict[str, TargetSpec]:
     for name in targets:
         if not NAME.fullmatch(name):
             raise ValueError(
-                f"target name {name!r} must be 1-63 letters, digits and the characters _ . -, "
-                "starting with a letter or digit"
+                f"target name {quoted(name)} must be 1-63 letters, digits and the characters "
+                "_ . -, starting with a letter or digit"
             )
     owners: dict[str, str] = {}
     for name, spec in targets.items():
@@ -156,8 +157,8 @@ class ConfigFile(BaseModel):
             compile_pattern(pattern)
         except PatternError as exc:
             raise ValueError(
-                f"{pattern!r} is not a pattern reconciler can match ({exc}); it must be a regular "
-                "expression in RE2 syntax, which matches in linear time and so has no "
+                f"{quoted(pattern)} is not a pattern reconciler can match ({exc}); it must be a "
+                "regular expression in RE2 syntax, which matches in linear time and so has no "
                 "backreferences or lookaround"
             ) from None
         return pattern

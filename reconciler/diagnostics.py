@@ -21,6 +21,7 @@ from reconciler.kinds.context import CONTEXT_NAME_PATTERN
 from reconciler.kinds.manifests import MANIFEST_KINDS
 from reconciler.models import Manifest
 from reconciler.problems import Loc, Problem, close_match, kind_of
+from reconciler.textsafe import quoted
 from reconciler.words import with_article
 from reconciler.yamlio import LineIndex, compose_documents, key_node_at, node_at
 
@@ -105,7 +106,7 @@ def describe_validation_error(
         )
     if kind == "literal_error":
         expected = ctx.get("expected", "")
-        given = kind_of(value) if isinstance(value, (list, dict)) else repr(value)
+        given = kind_of(value) if isinstance(value, (list, dict)) else quoted(value)
         message = f"{where} must be {expected}, not {given}"
         hint = close_match(
             str(value),
@@ -131,7 +132,7 @@ def describe_validation_error(
             meaning = _reference_meaning(value)
         else:
             meaning = _PATTERN_MEANING.get(pattern, f"must match {pattern}")
-        return Problem(shown, index, loc, f"{where} {meaning}; got {value!r}")
+        return Problem(shown, index, loc, f"{where} {meaning}; got {quoted(value)}")
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return Problem(shown, index, loc, f"{where} must be a mapping, not {kind_of(value)}")
     if kind == "list_type":

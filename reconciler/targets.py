@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ReconcilerError
+from reconciler.textsafe import quoted
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
@@ -67,7 +68,7 @@ def select(declared: list[TargetContext], names: Iterable[str]) -> list[TargetCo
     unknown = [name for name in wanted if name not in by_name]
     if unknown:
         raise ReconcilerError(
-            f"no target named {', '.join(repr(n) for n in unknown)} in reconciler.yaml; the "
+            f"no target named {', '.join(map(quoted, unknown))} in reconciler.yaml; the "
             f"targets are: {', '.join(by_name)}"
         )
     return [by_name[name] for name in wanted]

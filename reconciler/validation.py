@@ -19,6 +19,7 @@ from reconciler.errors import Diagnostic, Location
 from reconciler.kinds import ALL_KINDS
 from reconciler.kinds.manifests import MANIFEST_KINDS
 from reconciler.problems import Problem, byte_position, close_match, kind_of
+from reconciler.textsafe import quoted
 from reconciler.variables import MARK, substitute
 from reconciler.words import with_article
 from reconciler.yamlio import (
@@ -208,7 +209,7 @@ def _unknown_kind(shown: str, index: int, document: dict[str, Any]) -> list[Prob
         problems = [Problem(shown, index, (), message)]
     else:
         expected = ", ".join(f"'{k}'" for k in ALL_KINDS[:-1]) + f" or '{ALL_KINDS[-1]}'"
-        given = kind_of(kind) if isinstance(kind, (list, dict)) or kind is None else repr(kind)
+        given = kind_of(kind) if isinstance(kind, (list, dict)) or kind is None else quoted(kind)
         message = f"kind must be {expected}, not {given}"
         if meant is not None and isinstance(kind, str):
             message += f" (did you mean '{meant}'?)"

@@ -91,7 +91,7 @@ def test_a_sensitive_pattern_that_needs_backtracking_is_refused(
     assert result.code == 1
     first = result.err.splitlines()[0]
     assert first == (
-        f"reconciler.yaml:1:23: sensitive_properties: {pattern!r} is not a pattern reconciler "
+        f"reconciler.yaml:1:23: sensitive_properties: '{pattern}' is not a pattern reconciler "
         f"can match ({reason}); it must be a regular expression in RE2 syntax, which matches in "
         "linear time and so has no backreferences or lookaround"
     )

@@ -12,8 +12,10 @@ import boto3
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
+from click.testing import CliRunner
 from pydantic import ValidationError
 
+from reconciler.cli import cli
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifests
 from reconciler.models import Manifest
@@ -107,9 +109,25 @@ def test_a_line_terminator_is_a_positioned_error(tmp_path: Path) -> None:
         load_manifests(directory)
     assert [str(d) for d in info.value.diagnostics] == [
         f"{directory.as_posix()}/a.yaml:8:16: spec.Source.SourceUri must be a single line; "
-        "got 's3://b/a\\rb'",
+        "got 's3://b/a\rb'",
         f"{directory.as_posix()}/a.yaml:10:12: spec.Properties.notes must be a single line; "
-        "got 'one\\u2028two'",
+        "got 'one\u2028two'",
+    ]
+
+
+def test_a_line_terminator_in_a_message_is_shown_escaped(repo: Path) -> None:
+    """The message holds the value as written; where it is shown, the terminators are escaped."""
+    (repo / "manifests" / "a.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Artifact\nmetadata:\n  name: a\nspec:\n"
+        '  ArtifactType: DataSet\n  Source:\n    SourceUri: "s3://b/a\\rb"\n'
+        '  Properties:\n    notes: "one\\u2028two"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:2] == [
+        "manifests/a.yaml:8:16: spec.Source.SourceUri must be a single line; got 's3://b/a\\rb'",
+        "manifests/a.yaml:10:12: spec.Properties.notes must be a single line; got 'one\\u2028two'",
     ]
 
 
