@@ -34,6 +34,7 @@ from reconciler.recorder import Recorder
 from reconciler.requests import (
     create_request,
     live_spec_of,
+    not_cleared,
     tag_changes,
     update_request,
 )
@@ -375,7 +376,12 @@ class Executor:
                 after = kind.with_kept(before, declared, kept)
         self.recorder.intend(name, kind.kind)  # until the put below, the outcome is unknown
         request = update_request(kind, before, after)
-        described = self.service.update(kind, arn, before, request) if request else None
+        since = previous.last_modified_time if previous is not None else None
+        described = self.service.update(kind, arn, before, request, since) if request else None
+        refused = not_cleared(request, described)
+        if refused:  # the service kept what "" asked it to clear: record what it holds
+            after = kind.with_kept(described or {}, after, refused)
+            kept = (*kept, *refused)
         self._sync_tags(arn, tags, after)
         # Recording when we last wrote it lets a live audit skip it while nobody else does.
         if request:

@@ -277,13 +277,19 @@ class Lineage:
         return str(response[kind.arn_field])
 
     def update(
-        self, kind: EntityKind, arn: str, spec: Mapping[str, Any], request: Mapping[str, Any]
+        self,
+        kind: EntityKind,
+        arn: str,
+        spec: Mapping[str, Any],
+        request: Mapping[str, Any],
+        since: str | None = None,
     ) -> dict[str, Any] | None:
         """Update<Kind> (`spec`, as recorded, gives the name contexts and actions are addressed
-        by); then its Describe answer once reads show the update (None if it is gone)."""
+        by); then its Describe answer once reads show the update (None if it is gone). `since`:
+        its LastModifiedTime before the update, when known (see `requests.shows_update`)."""
         self.call(kind.operations.update, **kind.address(arn, dict(spec)), **request)
         return self._settle(
-            lambda: self.describe(kind, arn), lambda d: requests.shows_update(d, request)
+            lambda: self.describe(kind, arn), lambda d: requests.shows_update(d, request, since)
         )
 
     def delete(self, kind: EntityKind, arn: str, spec: Mapping[str, Any]) -> bool:

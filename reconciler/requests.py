@@ -7,6 +7,7 @@ by the same functions, read off its table (`kinds.EntityKind`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,20 +66,50 @@ def update_request(
     return request
 
 
-def shows_update(described: Mapping[str, Any] | None, request: Mapping[str, Any]) -> bool:
-    """Whether a Describe answer shows an update request made before (or the entity is gone)."""
+def shows_update(
+    described: Mapping[str, Any] | None,
+    request: Mapping[str, Any],
+    since: str | None = None,
+) -> bool:
+    """Whether a Describe answer shows an update request made before (or the entity is gone).
+
+    A field sent as "" asks the service to clear it, which the API does not promise: an answer
+    that shows the rest of the request and was modified after `since` (the LastModifiedTime
+    before the update, ISO 8601; None: its CreationTime) shows the update whatever it holds
+    for that field (see `not_cleared`)."""
     if described is None:
         return True
+    cleared = {field for field, value in request.items() if value == ""}
     for field, value in request.items():
-        if field == PROPERTIES_TO_REMOVE:
+        if field == PROPERTIES_TO_REMOVE or field in cleared:
             continue
         shown = described.get(field)
         if field == PROPERTIES:
             if (shown or {}) != value:
                 return False
-        elif (shown or None) != (value or None):  # "" clears: an absent field shows it
+        elif shown != value:
             return False
-    return True
+    if all(described.get(field) in (None, "") for field in cleared):
+        return True
+    return _modified_since(described, since)
+
+
+def _modified_since(described: Mapping[str, Any], since: str | None) -> bool:
+    modified = described.get("LastModifiedTime")
+    baseline = dt.datetime.fromisoformat(since) if since else described.get("CreationTime")
+    return modified is not None and baseline is not None and bool(modified > baseline)
+
+
+def not_cleared(request: Mapping[str, Any], described: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The fields `request` sent as "" to clear them that the Describe answer after it still
+    holds: the service kept them (the API does not say whether Description "" clears)."""
+    if described is None:
+        return ()
+    return tuple(
+        field
+        for field, value in request.items()
+        if value == "" and described.get(field) not in (None, "")
+    )
 
 
 @dataclass(frozen=True)

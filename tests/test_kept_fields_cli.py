@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.sandbox import Sandbox
-from tests.helpers import action_doc
-from tests.sandboxed import apply, declare, reconciler, recorded, sm
+import pytest
+
+from reconciler.sandbox import Sandbox, SandboxConfig
+from tests.helpers import action_doc, context_doc
+from tests.sandboxed import apply, declare, reconciler, recorded, sm, use
 
 STAYS = (
     '= Status: "Completed"  (stays: UpdateAction cannot clear it; declare another Status to '
@@ -53,6 +55,11 @@ def test_a_dropped_status_stays_in_the_plan_the_lockfile_and_the_audit(
     [change] = json.loads(reconciler("plan", "--format", "json").out)["changes"]
     assert change["kept"] == [{"path": "Status", "value": "Completed"}]
     assert (change["fields"], change["after"]["Status"]) == ([], "Completed")
+    audit = reconciler("audit")
+    assert audit.code == 2
+    assert 'apply would update it (Status stays "Completed": UpdateAction cannot clear it' in (
+        audit.out
+    )
 
     applied = apply()
     assert applied.code == 0, applied.err
@@ -92,3 +99,56 @@ def test_a_status_set_by_hand_on_an_action_declared_without_one_is_recorded_as_k
     entry = recorded(repo).actions["approval"]
     assert (entry.spec.get("Status"), entry.kept) == ("InProgress", ("Status",))
     _agrees_everywhere()
+
+
+@pytest.mark.parametrize("mode", ["clear", "store", "ignore"])
+def test_the_sandbox_does_with_an_empty_description_what_it_is_told(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    with Sandbox(SandboxConfig(empty_description=mode)) as sandbox:
+        client = sm(sandbox)
+        client.create_context(
+            ContextName="endpoint",
+            ContextType="Endpoint",
+            Source={"SourceUri": "s3://a"},
+            Description="Prod",
+        )
+        client.update_context(ContextName="endpoint", Description="")
+        described = client.describe_context(ContextName="endpoint")
+        shown = {"clear": None, "store": "", "ignore": "Prod"}[mode]
+        assert described.get("Description") == shown
+
+
+@pytest.mark.parametrize("mode", ["clear", "store", "ignore"])
+def test_a_dropped_description_round_trips_whatever_an_empty_one_does_on_the_service(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The API does not say what UpdateContext/UpdateAction do with Description "": under
+    each possibility (and reads that lag), the lockfile ends holding what the service holds."""
+    hostile = "Prod \x1b[31m"
+    with Sandbox(SandboxConfig(empty_description=mode, write_lag_ms=300)) as sandbox:
+        use(sandbox, monkeypatch)
+        declare(repo, context_doc("endpoint", Description=hostile), action_doc("approval"))
+        assert apply().code == 0
+        declare(repo, context_doc("endpoint"), action_doc("approval"))
+        sandbox.reset_counters()
+        applied = apply()
+        assert applied.code == 0, applied.err
+        # It waited for reads to show the update, not for the 30 s a clear that never shows takes.
+        assert sandbox.counters().get("DescribeContext", 0) < 10
+        described = sm(sandbox).describe_context(ContextName="endpoint")
+        entry = recorded(repo).contexts["endpoint"]
+        if mode == "ignore":
+            assert described["Description"] == hostile
+            assert (entry.spec["Description"], entry.kept) == (hostile, ("Description",))
+            assert 'Description stays "Prod \\u001b[31m": UpdateContext cannot clear it' in (
+                applied.out
+            )
+        else:
+            assert described.get("Description") == ("" if mode == "store" else None)
+            assert ("Description" not in entry.spec, entry.kept) == (True, ())
+        assert "\x1b" not in applied.out
+        _agrees_everywhere()
+        # An empty Description declared is none, whatever the service made of it.
+        declare(repo, context_doc("endpoint", Description=""), action_doc("approval"))
+        assert reconciler("plan", "--detailed-exitcode").code == 0

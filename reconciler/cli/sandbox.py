@@ -85,6 +85,14 @@ from reconciler.textsafe import quoted
     help="DeleteArtifact of an artifact with associations: refuse it, or delete them too.",
 )
 @click.option(
+    "--empty-description",
+    type=click.Choice(["clear", "store", "ignore"]),
+    default="clear",
+    show_default=True,
+    help='UpdateContext/UpdateAction with Description "" (the API does not say): clear it, '
+    'store it as "", or ignore it.',
+)
+@click.option(
     "--artifact-quota",
     type=click.IntRange(0),
     default=DEFAULT_ARTIFACT_QUOTA,
@@ -145,6 +153,7 @@ def sandbox(
     write_lag_ms: float,
     empty_page_rate: float,
     delete_associated: str,
+    empty_description: str,
     artifact_quota: int,
     context_quota: int,
     action_quota: int,
@@ -183,6 +192,7 @@ def sandbox(
         write_lag_ms=write_lag_ms,
         empty_page_rate=empty_page_rate,
         delete_associated=delete_associated,
+        empty_description=empty_description,
         artifact_quota=artifact_quota,
         context_quota=context_quota,
         action_quota=action_quota,

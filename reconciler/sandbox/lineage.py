@@ -141,6 +141,6 @@ class Entity:
         out: dict[str, Any] = {}
         for member in members:
             value = getattr(self, _MEMBER_ATTRIBUTES[member])
-            if value:
+            if value is not None and value != {}:  # a Description "" is answered as stored
                 out[member] = dict(value) if isinstance(value, dict) else value
         return out

@@ -80,6 +80,8 @@ class SandboxConfig:
     empty_page_rate: float = 0.0
     #: Deleting an entity (of any kind) with associations: "refuse" or "cascade".
     delete_associated: str = "refuse"
+    #: UpdateContext/UpdateAction with Description "": "clear", "store" or "ignore" it.
+    empty_description: str = "clear"
     #: Entities callers may make per account and region (SageMaker's own do not count).
     artifact_quota: int = DEFAULT_ARTIFACT_QUOTA
     context_quota: int = DEFAULT_CONTEXT_QUOTA
@@ -473,6 +475,7 @@ class Sandbox:
                 list_lag=self.config.list_lag_ms / 1000,
                 write_lag=self.config.write_lag_ms / 1000,
                 delete_associated=self.config.delete_associated,
+                empty_description=self.config.empty_description,
                 state_path=self.config.state_for(account),
             )
             for account in self.accounts.served

@@ -45,6 +45,9 @@ DEFAULT_ASSOCIATION_QUOTA = 6_000
 TAGS_PER_RESOURCE = 50
 #: What a Delete does with an entity that still has associations (undocumented).
 DELETE_ASSOCIATED = ("refuse", "cascade")
+#: What UpdateContext and UpdateAction do with Description "" (the API does not say): clear it
+#: (Describe leaves it out), store it (Describe answers ""), or ignore it (the description stays).
+EMPTY_DESCRIPTION = ("clear", "store", "ignore")
 
 WRITE_OPERATIONS = frozenset(
     {
@@ -164,11 +167,14 @@ class LineageService:
         list_lag: float = 0.0,
         write_lag: float = 0.0,
         delete_associated: str = "refuse",
+        empty_description: str = "clear",
         state_path: Path | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if delete_associated not in DELETE_ASSOCIATED:
             raise ValueError(f"delete_associated must be one of {DELETE_ASSOCIATED}")
+        if empty_description not in EMPTY_DESCRIPTION:
+            raise ValueError(f"empty_description must be one of {EMPTY_DESCRIPTION}")
         self.account = account
         #: Entities a caller may make per region, by kind (SageMaker's own do not count).
         self.quotas = {
@@ -182,6 +188,7 @@ class LineageService:
         #: Updates, tag changes and deletes show in reads only this long after they happen.
         self.write_lag = write_lag
         self.delete_associated = delete_associated
+        self.empty_description = empty_description
         self.state_path = state_path
         self.clock = clock
         self._lock = threading.RLock()
@@ -689,7 +696,7 @@ class LineageService:
         )
         for member in kind.described:
             if params.get(member) is not None:
-                entity.set_member(member, params[member])
+                entity.set_member(member, self._stored(member, params[member]))
         self._touched_entities.add(arn)
         self._past.pop(arn, None)
         self._store_entity(entity)
@@ -714,11 +721,20 @@ class LineageService:
             raise validation_error(f"A {kind.name.lower()} can have at most 30 properties.")
         self._touch(entity.arn)
         for member in kind.updatable:
-            if params.get(member) is not None:
-                entity.set_member(member, params[member])
+            value = params.get(member)
+            if value == "" and member == "Description" and self.empty_description == "ignore":
+                continue
+            if value is not None:
+                entity.set_member(member, self._stored(member, value))
         entity.properties = properties
         entity.last_modified_time = self.clock()
         return {kind.member("Arn"): entity.arn}
+
+    def _stored(self, member: str, value: Any) -> Any:
+        """What a Description "" is kept as (--empty-description): none, or ""."""
+        if value == "" and member == "Description" and self.empty_description != "store":
+            return None
+        return value
 
     def _delete_entity(self, kind: Kind, params: dict[str, Any], region: str) -> dict[str, Any]:
         entity = self._named(kind, params[kind.member("Name")], region)
