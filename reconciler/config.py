@@ -237,8 +237,12 @@ def _refuse_paths_outside(config_path: Path, config: Config) -> None:
 
 
 def _outside(root: Path, path: Path) -> Path | None:
-    """Where `path` leads, links followed, when that is out of `root`."""
-    resolved = path.resolve()
+    """Where `path` leads, links followed, when that is out of `root` (not a loop of links:
+    what reads the path says so)."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        return None
     return None if resolved.is_relative_to(root) else resolved
 
 

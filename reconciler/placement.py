@@ -29,6 +29,7 @@ def _inside(path: Path, directories: Sequence[Path]) -> Path | None:
 def refuse_lockfile_among_manifests(lockfile: Path, manifests: Sequence[Path]) -> None:
     """A lockfile named like a manifest inside a manifests directory would be read as one by
     every run after the first apply: refuse it before anything is written."""
+    _resolved_lockfile(lockfile)  # a loop of links is named before anything else is said
     directory = _inside(lockfile, manifests)
     if directory is not None and _reads_as_manifest(lockfile):
         raise ReconcilerError(
@@ -38,17 +39,23 @@ def refuse_lockfile_among_manifests(lockfile: Path, manifests: Sequence[Path]) -
         )
 
 
+def _resolved_lockfile(lockfile: Path) -> Path:
+    """The lockfile's path, links followed; a loop of links (a pull request can commit one) is
+    refused, naming it."""
+    try:
+        return lockfile.resolve()
+    except (OSError, RuntimeError):
+        raise ReconcilerError(
+            f"the lockfile {visible(str(lockfile))} is a loop of symbolic links; remove the link"
+        ) from None
+
+
 def refuse_lockfile_link_outside(lockfile: Path, root: Path | None) -> None:
     """A committed symbolic link must not make reconciler read (and echo) a file of the machine
     that runs it, as the manifest loader refuses such links. A --lockfile flag is free."""
     if root is None:
         return
-    try:
-        target = lockfile.resolve()
-    except (OSError, RuntimeError):
-        raise ReconcilerError(
-            f"the lockfile {visible(str(lockfile))} is a loop of symbolic links; remove the link"
-        ) from None
+    target = _resolved_lockfile(lockfile)
     if not target.is_relative_to(root.resolve()):
         raise ReconcilerError(
             f"the lockfile {visible(str(lockfile))} is a symbolic link to {visible(str(target))}, "

@@ -88,3 +88,17 @@ def association_doc(
     if edge_type is not None:
         body["AssociationType"] = edge_type
     return _document("Association", name, body)
+
+
+def one_target_config(
+    lockfile: str = "dev.lock.json", manifests: tuple[str, ...] = ("manifests",)
+) -> str:
+    """reconciler.yaml declaring one target, 'dev', with these paths (as written in the file)."""
+    return (
+        "targets:\n"
+        "  dev:\n"
+        '    account: "123456789012"\n'
+        "    region: eu-west-1\n"
+        f"    lockfile: {lockfile}\n"
+        f"    manifests: [{', '.join(manifests)}]\n"
+    )

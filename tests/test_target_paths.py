@@ -7,17 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import manifest_doc, write_manifests
+from tests.helpers import manifest_doc, one_target_config, write_manifests
 from tests.sandboxed import reconciler as run
-
-TARGET = """\
-targets:
-  dev:
-    account: "123456789012"
-    region: eu-west-1
-    lockfile: {lockfile}
-    manifests: [manifests, {manifests}]
-"""
 
 
 @pytest.mark.parametrize("key", ["manifests", "lockfile"])
@@ -31,7 +22,8 @@ def test_a_targets_paths_may_not_lead_out_of_the_repository(
     (repo / "more").mkdir()
     paths = {"manifests": "more", "lockfile": "dev.lock.json"}
     paths[key] = f"../{outside.name}" + ("/dev.lock.json" if key == "lockfile" else "")
-    (repo / "reconciler.yaml").write_text(TARGET.format(**paths))
+    config = one_target_config(paths["lockfile"], ("manifests", paths["manifests"]))
+    (repo / "reconciler.yaml").write_text(config)
     leading = outside / "dev.lock.json" if key == "lockfile" else outside
     expected = (
         f"error: reconciler.yaml: target 'dev': '{key}' leads outside the repository "
