@@ -107,8 +107,13 @@ def read_records(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
     """The journal's lineage and records. A torn last line (a crash mid-write) is ignored."""
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # none (.reconciler is a file: apply says so)
         return None, []
+    except OSError as exc:
+        raise LockfileError(
+            f"cannot read the apply journal {path} ({exc.strerror}); move it away and run "
+            "'reconciler audit' to see what the lockfile is missing"
+        ) from None
     lines = data.split(b"\n")
     complete = lines[:-1]  # whatever follows the last newline was never finished
     records = []

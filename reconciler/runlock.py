@@ -24,7 +24,13 @@ class ApplyLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ReconcilerError(
+                f"{self.path.parent} is not a directory, and reconciler keeps the apply lock and "
+                f"the journal of {self.lockfile_path.name} there; remove it or move it away"
+            ) from None
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
