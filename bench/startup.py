@@ -42,16 +42,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "manifests"
-#: A reconciler.yaml of two targets (accounts) reading the same manifests.
+#: A reconciler.yaml of two targets reading the same manifests, in the account and region of the
+#: demo's ARNs (another account's ARN would be a warning, whose placing loads the YAML parser).
 TWO_TARGETS = """\
 targets:
   dev:
-    account: "111111111111"
+    account: "123456789012"
     region: eu-west-1
     lockfile: dev.lock.json
     manifests: [manifests]
   prod:
-    account: "222222222222"
+    account: "123456789012"
     region: eu-west-1
     lockfile: prod.lock.json
     manifests: [manifests]

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reconciler.config import CONFIG_NAME, DEFAULT_LOCKFILE, DEFAULT_MANIFESTS, Config
-from reconciler.diagnostics import describe_validation_errors, place_in_text
+from reconciler.diagnostics import describe_validation_errors
 from reconciler.errors import Diagnostic, Location, ManifestError
+from reconciler.placing import place_in_text
 from reconciler.problems import display_path
 from reconciler.sensitive import DEFAULT_PATTERN, PatternError, compile_pattern
 from reconciler.targets import ACCOUNT, NAME, REGION, ROLE_ARN, VARIABLE_NAME, TargetContext

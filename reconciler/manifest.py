@@ -264,7 +264,7 @@ def _placed(problems: list[Problem], texts: _Texts) -> tuple[list[Diagnostic], l
     """The problems placed at their lines and columns: the errors, and the warnings sorted."""
     if not problems:
         return [], []
-    from reconciler.diagnostics import Placer  # composes the files again: only when needed
+    from reconciler.placing import Placer  # composes the files again: only when needed
 
     placer = Placer(texts)
     errors = [placer.place(problem) for problem in problems if not problem.warning]

@@ -275,7 +275,7 @@ def test_without_a_library_to_key_on_nothing_is_cached(
 
 
 #: Modules that only word or place problems: a file with a problem is never cached.
-_ONLY_FOR_PROBLEMS = {"diagnostics", "errors", "problems", "textsafe", "words"}
+_ONLY_FOR_PROBLEMS = {"diagnostics", "errors", "placing", "problems", "textsafe", "words"}
 
 
 def _reconciler_imports(module: str) -> set[str]:

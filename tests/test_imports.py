@@ -48,6 +48,7 @@ PARSING = (
     "reconciler.models",
     "reconciler.validation",
     "reconciler.diagnostics",
+    "reconciler.placing",
     "reconciler.yamlio",
     "reconciler.configfile",
     "reconciler.schema",
@@ -178,3 +179,15 @@ def test_without_the_cache_every_run_parses(repo: Path) -> None:
     modules_loaded(repo, "validate")
     again = modules_loaded(repo, "validate", "--no-cache")
     assert {"pydantic", "reconciler.configfile", "reconciler.validation"} <= again
+
+
+def test_a_warning_is_placed_without_loading_pydantic(repo: Path) -> None:
+    """An edge to another account's entity is a warning on every run: placing it needs the YAML
+    parser (positions), not the models."""
+    other = "arn:aws:sagemaker:eu-west-1:222222222222:context/shared"
+    write_manifests(repo / "manifests", manifest_doc("data"), association_doc("e", "data", other))
+    (repo / "reconciler.yaml").write_text(CONFIG_WITH_TARGETS)
+    modules_loaded(repo, "validate")
+    warm = modules_loaded(repo, "validate")
+    assert {"reconciler.placing", "ruamel.yaml"} <= warm  # it did place the warning
+    assert loaded_among(warm, ("pydantic", "reconciler.models", "reconciler.validation")) == []
