@@ -87,6 +87,7 @@ def find_repository_root(start: Path) -> Path | None:
 def read_config(path: Path, *, cache: bool = True) -> Config:
     """reconciler.yaml validated: from the cache beside it when it holds these bytes, else by
     configfile.py (which loads pydantic and the YAML parser), and then kept there."""
+    _refuse_link_outside(path)
     data = path.read_bytes()
     store = path.parent / ".reconciler" / "cache" / "config.json"
     key = tool_key(_DECIDING_MODULES, kinds=False, libraries=_DECIDING_LIBRARIES) if cache else None
@@ -101,6 +102,24 @@ def read_config(path: Path, *, cache: bool = True) -> Config:
     if key is not None:
         write_entries(store, key, {file_hash: config_to_json(config)})
     return config
+
+
+def _refuse_link_outside(path: Path) -> None:
+    """A pull request can commit reconciler.yaml as a symbolic link: followed within the
+    repository, not out of it (the plan would read, and quote the keys of, a file of the machine
+    that runs it)."""
+    if not path.is_symlink():
+        return
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):  # a loop: not a file, so never found
+        return
+    if not target.is_relative_to((find_repository_root(path.parent) or path.parent).resolve()):
+        shown = (Path(display_path(path.parent)) / path.name).as_posix()
+        raise ReconcilerError(
+            f"{shown} is a symbolic link to {target}, outside the repository; put {path.name} "
+            "itself in the repository"
+        )
 
 
 def config_to_json(config: Config) -> dict[str, Any]:
