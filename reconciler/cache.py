@@ -1,7 +1,8 @@
 """A content-addressed cache of validated manifest files, so that an unchanged file is never
 parsed again.
 
-One file per manifests directory, `.reconciler/cache/manifests-<id>.json` beside the lockfile. It
+One file per manifests directory (per a target's directories, together),
+`.reconciler/cache/manifests-<id>.json` beside the lockfile. It
 maps the SHA-256 of a manifest file's bytes to that file's validated, canonical documents (only
 files without any problem are kept, so diagnostics never come from the cache). Rules across files
 (unique names and sources) are still checked over the whole set on every run.
@@ -22,6 +23,7 @@ import importlib.util
 import json
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -99,8 +101,12 @@ def _installed(library: str) -> bytes:
     return "\0".join(seen).encode() + b"\0\0"
 
 
-def cache_path(state_directory: Path, manifests: Path) -> Path:
-    where = hashlib.sha256(str(manifests.resolve()).encode()).hexdigest()[:16]
+def cache_path(state_directory: Path, manifests: Sequence[Path]) -> Path:
+    """The cache of the files of the `manifests` directories (a target's, in order): one file
+    per set of directories, so that targets whose lockfiles share a directory, and whose first
+    directory is common, do not each rewrite it without the other's files."""
+    directories = "\0".join(str(directory.resolve()) for directory in manifests)
+    where = hashlib.sha256(directories.encode()).hexdigest()[:16]
     return state_directory / "cache" / f"manifests-{where}.json"
 
 

@@ -18,7 +18,9 @@ def _disk_cache(settings: Settings) -> ManifestCache | None:
     """The cache of validated files in .reconciler/ beside the lockfile, unless it is off."""
     if not settings.cache:
         return None
-    return ManifestCache.open(cache_path(state_directory(settings.lockfile), settings.manifests))
+    target = settings.target
+    manifests = target.manifests if target is not None else (settings.manifests,)
+    return ManifestCache.open(cache_path(state_directory(settings.lockfile), manifests))
 
 
 def load_desired(settings: Settings, cache: ParsedFiles | None = None) -> DesiredState:

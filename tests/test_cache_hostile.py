@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler import cache
+from reconciler import cache, validation
 from reconciler.cli import cli
 from reconciler.config import read_config
+from reconciler.yamlio import load_documents
 from tests.helpers import manifest_doc, write_manifests
 
 CONFIG = "sensitive_properties: secret|pin\n"
@@ -119,3 +120,41 @@ def test_the_config_cache_is_not_used_once_re2_changed(
 
     monkeypatch.setattr(cache, "_installed", reinstalled)
     assert read_config(config).sensitive_properties == "secret|pin"
+
+
+def _parse_counter(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts of the manifest files parsed from now on."""
+    parsed: list[str] = []
+
+    def counting(text: str) -> list[object]:
+        parsed.append(text)
+        return load_documents(text)
+
+    monkeypatch.setattr(validation, "load_documents", counting)
+    return parsed
+
+
+def test_targets_sharing_a_first_directory_and_a_lockfile_directory_keep_their_caches(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's layout: locks/dev.lock.json and locks/prod.lock.json, manifests
+    [common, dev] and [common, prod]. Each target's run kept only its own files in the one
+    cache file both used, so every warm run parsed every target's own files again."""
+    targets = {"dev": "123456789012", "prod": "210987654321"}
+    config = "targets:\n"
+    for name, account in targets.items():
+        write_manifests(repo / "manifests" / name, manifest_doc(f"{name}-data"))
+        config += (
+            f'  {name}:\n    account: "{account}"\n    region: eu-west-1\n'
+            f"    lockfile: locks/{name}.lock.json\n"
+            f"    manifests: [manifests/common, manifests/{name}]\n"
+        )
+    write_manifests(repo / "manifests" / "common", manifest_doc("shared"))
+    (repo / "reconciler.yaml").write_text(config)
+    parsed = _parse_counter(monkeypatch)
+    cold = _run("validate")
+    assert cold.exit_code == 0, cold.output
+    assert len(parsed) == 3
+    parsed.clear()
+    assert _run("validate").output == cold.output
+    assert parsed == []
