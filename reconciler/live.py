@@ -455,7 +455,8 @@ def _refreshed_entries(
                 kept=tuple(f for f in out[name].kept if entity.spec.get(f) is not None),
             )
         elif entity.spec is not None and entity.spec != out[name].spec:
-            out[name] = replace(out[name], spec=entity.spec)
+            kept = tuple(f for f in out[name].kept if entity.spec.get(f) is not None)
+            out[name] = replace(out[name], spec=entity.spec, kept=kept)
     return out
 
 

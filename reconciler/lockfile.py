@@ -93,8 +93,9 @@ class Entry:
             out["last_modified_time"] = self.last_modified_time
         if self.uncertain:
             out["uncertain"] = True
-        if self.kept:
-            out["kept"] = list(self.kept)
+        kept = [field for field in self.kept if self.spec.get(field) is not None]
+        if kept:
+            out["kept"] = kept
         return out
 
 

@@ -6,13 +6,18 @@ nothing for it, the lockfile records the value the service keeps, and the next p
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reconciler.limits import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
+from reconciler.live import LiveEntity, LiveState, refreshed
+from reconciler.lockfile import Entry
 from reconciler.sandbox import Sandbox, SandboxConfig
-from tests.helpers import action_doc, context_doc
+from tests.helpers import action_doc, arn_for, context_doc
+from tests.helpers import recorded as helpers_recorded
 from tests.sandboxed import apply, declare, reconciler, recorded, sm, use
 
 STAYS = (
@@ -152,3 +157,15 @@ def test_a_dropped_description_round_trips_whatever_an_empty_one_does_on_the_ser
         # An empty Description declared is none, whatever the service made of it.
         declare(repo, context_doc("endpoint", Description=""), action_doc("approval"))
         assert reconciler("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_refresh_keeps_only_what_the_service_still_holds() -> None:
+    """A description recorded as kept that the service no longer holds is not kept any more:
+    the refreshed entry could not be written back otherwise (kept names what its spec holds)."""
+    spec = {"ContextName": "endpoint", "ContextType": "Endpoint", "Source": {"SourceUri": "s3://a"}}
+    arn = arn_for("endpoint", resource="context")
+    entry = Entry(arn, {**spec, "Description": "Prod"}, kept=("Description",))
+    lock = replace(helpers_recorded({}), contexts={"endpoint": entry})
+    tags = {OWNERSHIP_TAG_KEY: "endpoint", LINEAGE_TAG_KEY: str(lock.lineage)}
+    live = LiveState("", entities={"Context": {"endpoint": LiveEntity(arn, None, spec, tags)}})
+    assert refreshed(lock, live).contexts["endpoint"] == Entry(arn, spec)

@@ -99,6 +99,12 @@ def test_fields_the_service_kept_round_trip_and_are_written_only_when_there_are_
     assert "kept" not in json.loads(path.read_bytes())["actions"]["approval"]
 
 
+def test_kept_is_written_only_for_fields_the_spec_holds() -> None:
+    without = {k: v for k, v in ACTION_SPEC.items() if k != "Status"}
+    assert "kept" not in Entry(APPROVAL_ARN, without, kept=("Status",)).to_json()
+    assert Entry(APPROVAL_ARN, ACTION_SPEC, kept=("Status",)).to_json()["kept"] == ["Status"]
+
+
 def test_a_lockfile_of_artifacts_only_writes_no_empty_section(tmp_path: Path) -> None:
     path = tmp_path / "artifacts.lock.json"
     lockfile.save(path, recorded({"a": ARTIFACT_SPEC}))
