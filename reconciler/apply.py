@@ -11,6 +11,7 @@ owned by another lockfile, or by no one, is ever updated, deleted or adopted. Ed
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -268,8 +269,26 @@ class Executor:
                     return adopted
                 continue
             self.recorder.put(name, Entry(arn, spec), kind.kind)
-            return Outcome(name, OutcomeKind.CREATED, arn, kind=kind.kind)
+            detail = self._record_filled_in(kind, name, arn, spec)
+            return Outcome(name, OutcomeKind.CREATED, arn, detail, kind.kind)
         raise ReconcilerError(f"Create{kind.kind} did not succeed after {CREATE_ATTEMPTS} attempts")
+
+    def _record_filled_in(self, kind: EntityKind, name: str, arn: str, spec: dict[str, Any]) -> str:
+        """After a create that left out a field UpdateX cannot clear (an action's Status), what
+        the service filled in of it, recorded as kept (one Describe; the API does not say
+        whether CreateAction gives an action a Status of its own), so that the lockfile holds
+        what the service does. What the progress line says of it ("" when nothing)."""
+        unset = [field for field in kind.unclearable if spec.get(field) is None]
+        if not unset:
+            return ""
+        described = self.service.describe(kind, arn) or {}
+        filled = kind.kept_fields(described, spec, unset)
+        if not filled:
+            return ""
+        held = kind.with_kept(described, spec, filled)
+        self.recorder.put(name, Entry(arn, held, kept=filled), kind.kind)
+        shown = ", ".join(f"{f} {json.dumps(held[f], ensure_ascii=False)}" for f in filled)
+        return f"the service gave it {shown}, which Update{kind.kind} cannot clear"
 
     def _not_found(self, kind: EntityKind, spec: dict[str, Any], exc: ServiceCallError) -> str:
         within = f"within {self.options.lookup_timeout:g} s ({exc.service_message})"

@@ -44,6 +44,25 @@ def _agrees_everywhere() -> None:
         assert run.code == 0, (args, run.out, run.err)
 
 
+def _kept_everywhere(repo: Path, sandbox: Sandbox, status: str) -> None:
+    """The service holds `status`, the lockfile records it as kept, and all agree."""
+    assert _status(sandbox) == status
+    entry = recorded(repo).actions["approval"]
+    assert (entry.spec.get("Status"), entry.kept) == (status, ("Status",))
+    _agrees_everywhere()
+
+
+def _declared_again(repo: Path, sandbox: Sandbox, before: str, after: str) -> None:
+    """A Status declared again is managed again: changed in place, no longer kept."""
+    declare(repo, action_doc("approval", Status=after))
+    assert f'~ Status: "{before}" → "{after}"' in reconciler("plan").out
+    assert apply().code == 0
+    assert _status(sandbox) == after
+    entry = recorded(repo).actions["approval"]
+    assert (entry.spec.get("Status"), entry.kept) == (after, ())
+    _agrees_everywhere()
+
+
 def test_a_dropped_status_stays_in_the_plan_the_lockfile_and_the_audit(
     repo: Path, sandbox: Sandbox
 ) -> None:
@@ -69,19 +88,8 @@ def test_a_dropped_status_stays_in_the_plan_the_lockfile_and_the_audit(
     applied = apply()
     assert applied.code == 0, applied.err
     assert '(Status stays "Completed": UpdateAction cannot clear it)' in applied.out
-    assert _status(sandbox) == "Completed"
-    entry = recorded(repo).actions["approval"]
-    assert (entry.spec.get("Status"), entry.kept) == ("Completed", ("Status",))
-    _agrees_everywhere()
-
-    # Declared again, it is managed again: changed in place, and no longer marked as kept.
-    declare(repo, action_doc("approval", Status="Failed"))
-    assert '~ Status: "Completed" → "Failed"' in reconciler("plan").out
-    assert apply().code == 0
-    assert _status(sandbox) == "Failed"
-    entry = recorded(repo).actions["approval"]
-    assert (entry.spec.get("Status"), entry.kept) == ("Failed", ())
-    _agrees_everywhere()
+    _kept_everywhere(repo, sandbox, "Completed")
+    _declared_again(repo, sandbox, "Completed", "Failed")
 
 
 def test_a_status_set_by_hand_on_an_action_declared_without_one_is_recorded_as_kept(
@@ -100,10 +108,7 @@ def test_a_status_set_by_hand_on_an_action_declared_without_one_is_recorded_as_k
     assert "- Status" not in refreshed.out
 
     assert apply("--refresh").code == 0
-    assert _status(sandbox) == "InProgress"
-    entry = recorded(repo).actions["approval"]
-    assert (entry.spec.get("Status"), entry.kept) == ("InProgress", ("Status",))
-    _agrees_everywhere()
+    _kept_everywhere(repo, sandbox, "InProgress")
 
 
 @pytest.mark.parametrize("mode", ["clear", "store", "ignore"])
@@ -157,6 +162,23 @@ def test_a_dropped_description_round_trips_whatever_an_empty_one_does_on_the_ser
         # An empty Description declared is none, whatever the service made of it.
         declare(repo, context_doc("endpoint", Description=""), action_doc("approval"))
         assert reconciler("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_status_the_service_gives_an_action_created_without_one_is_recorded(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API does not say whether CreateAction gives an action a Status of its own: should
+    it, the lockfile records it (kept), so that a live audit right after apply finds no drift."""
+    with Sandbox(SandboxConfig(default_action_status="Unknown")) as sandbox:
+        use(sandbox, monkeypatch)
+        declare(repo, action_doc("approval"))
+        applied = apply()
+        assert applied.code == 0, applied.err
+        assert 'the service gave it Status "Unknown", which UpdateAction cannot clear' in (
+            applied.out
+        )
+        _kept_everywhere(repo, sandbox, "Unknown")
+        _declared_again(repo, sandbox, "Unknown", "Completed")
 
 
 def test_a_refresh_keeps_only_what_the_service_still_holds() -> None:

@@ -93,6 +93,13 @@ from reconciler.textsafe import quoted
     'store it as "", or ignore it.',
 )
 @click.option(
+    "--default-action-status",
+    type=click.Choice(["Unknown", "InProgress", "Completed", "Failed", "Stopping", "Stopped"]),
+    default=None,
+    help="The Status CreateAction gives an action created without one (the API does not say; "
+    "by default it has none).",
+)
+@click.option(
     "--artifact-quota",
     type=click.IntRange(0),
     default=DEFAULT_ARTIFACT_QUOTA,
@@ -154,6 +161,7 @@ def sandbox(
     empty_page_rate: float,
     delete_associated: str,
     empty_description: str,
+    default_action_status: str | None,
     artifact_quota: int,
     context_quota: int,
     action_quota: int,
@@ -193,6 +201,7 @@ def sandbox(
         empty_page_rate=empty_page_rate,
         delete_associated=delete_associated,
         empty_description=empty_description,
+        default_action_status=default_action_status,
         artifact_quota=artifact_quota,
         context_quota=context_quota,
         action_quota=action_quota,

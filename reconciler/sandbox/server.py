@@ -82,6 +82,8 @@ class SandboxConfig:
     delete_associated: str = "refuse"
     #: UpdateContext/UpdateAction with Description "": "clear", "store" or "ignore" it.
     empty_description: str = "clear"
+    #: The Status CreateAction gives an action created without one; None: it has none.
+    default_action_status: str | None = None
     #: Entities callers may make per account and region (SageMaker's own do not count).
     artifact_quota: int = DEFAULT_ARTIFACT_QUOTA
     context_quota: int = DEFAULT_CONTEXT_QUOTA
@@ -476,6 +478,7 @@ class Sandbox:
                 write_lag=self.config.write_lag_ms / 1000,
                 delete_associated=self.config.delete_associated,
                 empty_description=self.config.empty_description,
+                default_action_status=self.config.default_action_status,
                 state_path=self.config.state_for(account),
             )
             for account in self.accounts.served

@@ -168,6 +168,7 @@ class LineageService:
         write_lag: float = 0.0,
         delete_associated: str = "refuse",
         empty_description: str = "clear",
+        default_action_status: str | None = None,
         state_path: Path | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -189,6 +190,8 @@ class LineageService:
         self.write_lag = write_lag
         self.delete_associated = delete_associated
         self.empty_description = empty_description
+        #: The Status CreateAction gives an action created without one (the API does not say).
+        self.default_action_status = default_action_status
         self.state_path = state_path
         self.clock = clock
         self._lock = threading.RLock()
@@ -697,6 +700,8 @@ class LineageService:
         for member in kind.described:
             if params.get(member) is not None:
                 entity.set_member(member, self._stored(member, params[member]))
+        if kind is ACTION and entity.status is None:
+            entity.status = self.default_action_status
         self._touched_entities.add(arn)
         self._past.pop(arn, None)
         self._store_entity(entity)
