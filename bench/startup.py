@@ -34,13 +34,14 @@ import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# bench/installed.py: reconciler as `pip install .` leaves it, in a scratch venv.
+from installed import ROOT, installed_as_users_have_it
+
 DEMO = ROOT / "manifests"
 #: A reconciler.yaml of two targets reading the same manifests, in the account and region of the
 #: demo's ARNs (another account's ARN would be a warning, whose placing loads the YAML parser).
@@ -57,43 +58,12 @@ targets:
     lockfile: prod.lock.json
     manifests: [manifests]
 """
-#: What pip writes as the console script of `[project.scripts] reconciler = "reconciler.cli:main"`.
-CONSOLE_SCRIPT = """#!{python}
-# -*- coding: utf-8 -*-
-import re
-import sys
-from reconciler.cli import main
-if __name__ == '__main__':
-    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
-    sys.exit(main())
-"""
 
 
 @dataclass
 class Timings:
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
-
-
-def installed_as_users_have_it(directory: Path) -> Path:
-    """A scratch venv in `directory` holding this checkout's package and console script as pip
-    installs them, with this venv's libraries on its path; returns its bin directory."""
-    venv = directory / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    where = "import sysconfig; print(sysconfig.get_path('purelib'))"
-    site = Path(subprocess.check_output([python, "-c", where], text=True).strip())
-    libraries = Path(subprocess.check_output([sys.executable, "-c", where], text=True).strip())
-    (site / "libraries.pth").write_text(f"{libraries}\n")
-    ignored = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(ROOT / "reconciler", site / "reconciler", ignore=ignored)
-    # pip compiles what it installs; PYTHONDONTWRITEBYTECODE would otherwise leave every run to
-    # compile the package again.
-    subprocess.run([python, "-m", "compileall", "-q", str(site / "reconciler")], check=True)
-    script = venv / "bin" / "reconciler"
-    script.write_text(CONSOLE_SCRIPT.format(python=python))
-    script.chmod(0o755)
-    return venv / "bin"
 
 
 def run(command: list[str], cwd: Path) -> tuple[float, float]:
@@ -118,9 +88,8 @@ def main() -> None:
         with_targets = Path(temp) / "with-targets"
         shutil.copytree(DEMO, with_targets / "manifests")
         (with_targets / "reconciler.yaml").write_text(TWO_TARGETS)
-        bin_directory = installed_as_users_have_it(Path(temp))
-        python = str(bin_directory / "python")
-        reconciler = str(bin_directory / "reconciler")
+        installed = installed_as_users_have_it(Path(temp))
+        python, reconciler = installed.python, installed.reconciler
         commands = {
             "python -c pass": [python, "-c", "pass"],
             'python -c "import click"': [python, "-c", "import click"],

@@ -7,9 +7,14 @@ variables, read its lockfile, plan, redact, render one JSON document) against th
 Python process parsing every target's manifests once each with ruamel's C loader
 (`CSafeLoader`, documents one by one), as bench/plan.py's floor does.
 
-Cold: the manifest cache (.reconciler/cache/) deleted first; warm: nothing changed since the
-previous run (files using ${...} are parsed again anyway: they are never cached). Each figure is
-the median over the rounds of CPU time (user + system) of the process, and of wall time.
+Both run as a user's machine runs them (bench/installed.py): reconciler as `pip install .` leaves
+it, compiled, in a scratch venv, the plan through pip's console script and the floor with that
+venv's Python; not this checkout's editable install.
+
+Cold: the caches deleted first (reconciler.yaml's in .reconciler/, the manifests' in
+locks/.reconciler/ beside the lockfiles); warm: nothing changed since the previous run (files
+using ${...} are parsed again anyway: they are never cached). Each figure is the median over the
+rounds of CPU time (user + system) of the process, and of wall time.
 
 Two layouts:
   own     each target its own directory of N artifacts, half of them using ${vars...}; the
@@ -31,6 +36,9 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+# bench/installed.py: reconciler as `pip install .` leaves it, in a scratch venv.
+from installed import Installed, installed_as_users_have_it
 
 # bench/plan.py: the floor, the artifact it generates, a whole process with its CPU time and peak.
 from plan import FLOOR, Run, run_process
@@ -84,17 +92,20 @@ def median(runs: list[Run], cpu: bool) -> float:
     return statistics.median(run.cpu_seconds if cpu else run.seconds for run in runs)
 
 
-def run(targets: int, count: int, layout: str, rounds: int) -> None:
+def run(targets: int, count: int, layout: str, rounds: int, installed: Installed) -> None:
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp)
         directories = repository(root, targets, count, layout)
-        floor = [sys.executable, "-c", FLOOR, *map(str, directories)]
-        plan = [sys.executable, "-m", "reconciler", "plan", "--format", "json"]
+        floor = [installed.python, "-c", FLOOR, *map(str, directories)]
+        plan = [installed.reconciler, "plan", "--format", "json"]
         runs: dict[str, list[Run]] = {"floor": [], "cold": [], "warm": []}
         run_process(plan, root)  # once untimed: the files in the operating system's cache
         for _ in range(rounds):
             runs["floor"].append(run_process(floor, root))
-            shutil.rmtree(root / ".reconciler", ignore_errors=True)
+            # Every cache: reconciler.yaml's in the root's .reconciler/, the manifests' beside
+            # the lockfiles (locks/.reconciler/).
+            for state in (root / ".reconciler", root / "locks" / ".reconciler"):
+                shutil.rmtree(state, ignore_errors=True)
             runs["cold"].append(run_process(plan, root))
             runs["warm"].append(run_process(plan, root))
         base_cpu, base_wall = median(runs["floor"], cpu=True), median(runs["floor"], cpu=False)
@@ -116,8 +127,10 @@ def main() -> None:
     targets, count = args[:2] if len(args) >= 2 else (20, 3000)
     rounds = args[2] if len(args) > 2 else 3
     print(f"target: plan / floor <= 1.30 (whole processes, medians of {rounds} rounds)")
-    for layout in ("own", "shared"):
-        run(targets, count, layout, rounds)
+    with tempfile.TemporaryDirectory(prefix="reconciler-installed-") as temp:
+        installed = installed_as_users_have_it(Path(temp))
+        for layout in ("own", "shared"):
+            run(targets, count, layout, rounds, installed)
 
 
 if __name__ == "__main__":
