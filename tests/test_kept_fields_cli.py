@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from reconciler.kinds import ACTION, ARTIFACT, CONTEXT, EntityKind
+from reconciler.kinds.context import canonical_context
 from reconciler.limits import LINEAGE_TAG_KEY, OWNERSHIP_TAG_KEY
 from reconciler.live import LiveEntity, LiveState, refreshed
 from reconciler.lockfile import Entry
 from reconciler.sandbox import Sandbox, SandboxConfig
-from tests.helpers import action_doc, arn_for, context_doc
+from tests.helpers import action_doc, arn_for, context_doc, manifest_doc
 from tests.helpers import recorded as helpers_recorded
 from tests.sandboxed import apply, declare, reconciler, recorded, sm, use
 
@@ -191,3 +193,42 @@ def test_a_refresh_keeps_only_what_the_service_still_holds() -> None:
     tags = {OWNERSHIP_TAG_KEY: "endpoint", LINEAGE_TAG_KEY: str(lock.lineage)}
     live = LiveState("", entities={"Context": {"endpoint": LiveEntity(arn, None, spec, tags)}})
     assert refreshed(lock, live).contexts["endpoint"] == Entry(arn, spec)
+
+
+#: Every field an Update call sets, as a manifest gives it, by kind; the name fields aside (a
+#: name is never dropped: it defaults to metadata.name).
+UPDATED: dict[EntityKind, dict[str, Any]] = {
+    ARTIFACT: {"Properties": {"a": "1", "b": "2"}},
+    CONTEXT: {"Description": "Prod", "Properties": {"a": "1"}},
+    ACTION: {"Description": "ok", "Status": "Completed", "Properties": {"a": "1"}},
+}
+
+
+def test_every_update_field_of_every_kind_dropped_leaves_the_lockfile_as_the_service(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for kind, fields in UPDATED.items():
+        assert set(fields) == set(kind.update_fields) - {kind.name_field}, kind.kind
+    with Sandbox(SandboxConfig(write_lag_ms=200)) as sandbox:
+        use(sandbox, monkeypatch)
+        declare(
+            repo,
+            manifest_doc("data", **UPDATED[ARTIFACT]),
+            context_doc("endpoint", **UPDATED[CONTEXT]),
+            action_doc("approval", **UPDATED[ACTION]),
+        )
+        assert apply().code == 0
+        declare(repo, manifest_doc("data"), context_doc("endpoint"), action_doc("approval"))
+        assert apply().code == 0
+        client = sm(sandbox)
+        lock = recorded(repo)
+        artifact = client.describe_artifact(ArtifactArn=lock.artifacts["data"].arn)
+        endpoint = client.describe_context(ContextName="endpoint")
+        approval = client.describe_action(ActionName="approval")
+        assert [artifact.get("Properties"), endpoint.get("Properties")] == [{}, {}]
+        assert "Description" not in endpoint and "Description" not in approval
+        assert (approval.get("Properties"), approval["Status"]) == ({}, "Completed")
+        assert "Properties" not in lock.artifacts["data"].spec
+        declared = canonical_context("endpoint", context_doc("endpoint")["spec"])
+        assert (lock.contexts["endpoint"].spec, lock.contexts["endpoint"].kept) == (declared, ())
+        _kept_everywhere(repo, sandbox, "Completed")
