@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.errors import ReconcilerError
+from reconciler.foreign import Where, finding
 from reconciler.graph import listing_order
 from reconciler.kinds import ALL_KINDS, ARTIFACT, ENTITY_KINDS, EntityKind
 from reconciler.kinds.association import KIND as ASSOCIATION
@@ -194,13 +195,16 @@ def compute_plan(
     *,
     prune: bool = False,
     base: Lockfile | None = None,
+    where: Where | None = None,
 ) -> Plan:
     """Compare the declared specs with what the lockfile records.
 
     `desired` is kind -> name -> canonical spec (DesiredState.by_kind()); a plain name -> spec
     map is read as artifacts (see `by_kind`). With `base` (the lockfile as the target branch has
     it), an entry whose ARN differs from the base's (a hand-edited lockfile) is a change that
-    shows both ARNs, never silently accepted."""
+    shows both ARNs, never silently accepted. With `where` (the account and region applied to,
+    when known), an edge added with an end in another account or region says what the service
+    may do with it."""
     wanted = by_kind(desired)
     _refuse_unreadable_entries(lockfile)
     if base is not None:
@@ -216,7 +220,7 @@ def compute_plan(
     renewed = {c.name for c in changes if c.action in (Action.REPLACE, Action.CREATE)}
     _refuse_one_pair_twice(wanted.get(ASSOCIATION, {}), lockfile, renewed)
     edges, same = _edge_changes(wanted.get(ASSOCIATION, {}), lockfile, renewed, base)
-    changes.extend(edges)
+    changes.extend(edges if where is None else [_with_foreign_ends(c, where) for c in edges])
     unchanged[ASSOCIATION] = same
     changes.extend(_undeclared_edges(lockfile, declared_kind, prune))
     differences = lockfile_differences(lockfile, base) if base is not None else ()
@@ -317,6 +321,19 @@ def _edge_changes(
         else:
             changes.append(change)
     return changes, unchanged
+
+
+def _with_foreign_ends(change: Change, where: Where) -> Change:
+    """An edge to add, with a note for each end the service may not add in `where`."""
+    if change.after is None:
+        return change
+    notes = [
+        f"its {end} {found.text}"
+        for end in EDGE_ENDS
+        if is_arn(reference := change.after[end])
+        and (found := finding(reference, where)) is not None
+    ]
+    return replace(change, notes=(*change.notes, *notes)) if notes else change
 
 
 def _refuse_one_pair_twice(

@@ -17,6 +17,7 @@ from reconciler.audit import AuditReport, audit_live, audit_offline
 from reconciler.config import Settings
 from reconciler.desired import load_desired
 from reconciler.errors import ReconcilerError
+from reconciler.foreign import Where
 from reconciler.guards import check_target, refuse_emptying
 from reconciler.kinds import ENTITY_KINDS, EntityKind
 from reconciler.kinds.association import KIND as ASSOCIATION
@@ -50,6 +51,9 @@ class State:
     desired: DesiredState
     recorded: Lockfile
     live: LiveState | None = None
+    #: The account and region the manifests are applied to, once known: a target's, the
+    #: lockfile's, or those the credentials reach.
+    where: Where | None = None
 
     @property
     def baseline(self) -> Lockfile:
@@ -63,7 +67,9 @@ class State:
     def plan(self, *, prune: bool = False, base: Lockfile | None = None) -> Plan:
         """The plan; with `base` (the target branch's lockfile), ARNs edited since show."""
         with paused_gc():
-            return compute_plan(self.desired.by_kind(), self.baseline, prune=prune, base=base)
+            return compute_plan(
+                self.desired.by_kind(), self.baseline, prune=prune, base=base, where=self.where
+            )
 
     def audit(self) -> AuditReport:
         with paused_gc():
@@ -74,8 +80,19 @@ class State:
     def refresh(self, service: Lineage, *, deep: bool = False) -> State:
         from reconciler.live import LiveReader
 
-        live = LiveReader(service, self.recorded, self.desired.by_kind()).read(deep=deep)
-        return replace(self, live=live)
+        state = self.reaching(service)
+        live = LiveReader(service, state.recorded, state.desired.by_kind()).read(deep=deep)
+        return replace(state, live=live)
+
+    def reaching(self, service: Lineage) -> State:
+        """The state applied where `service` reaches, when nothing said where before (no target,
+        a lockfile never applied): its edges' ARN ends checked there."""
+        if self.where is not None:
+            return self
+        reached = service.target
+        assert reached.account is not None and reached.region is not None
+        where = Where(reached.account, reached.region, "the account these credentials reach")
+        return replace(self, desired=self.desired.against(where), where=where)
 
     def legacy(self) -> list[str]:
         """Recorded artifacts whose tags were read and carry only the name tag (made before
@@ -102,7 +119,22 @@ def read_state(settings: Settings, cache: ParsedFiles | None = None) -> State:
     with paused_gc():
         desired = load_desired(settings, cache)
         recorded = journal.load_with_journal(settings.lockfile, desired.specs())
-    return State(desired, recorded)
+    return bound_state(settings, desired, recorded)
+
+
+def bound_state(settings: Settings, desired: DesiredState, recorded: Lockfile) -> State:
+    """The state, applied to the settings' target or else to the lockfile's (once applied):
+    without a target of reconciler.yaml, the edges' ARN ends are checked here, against the
+    lockfile's account and region (a ManifestError for an end the service cannot add)."""
+    target = settings.target
+    if target is not None:  # checked as the manifests were loaded
+        where = Where(target.account, target.region, f"target '{target.name}'", variables=True)
+        return State(desired, recorded, where=where)
+    lockfile_target = recorded.target
+    if lockfile_target.account is None or lockfile_target.region is None:
+        return State(desired, recorded)
+    where = Where(lockfile_target.account, lockfile_target.region, "the lockfile's target")
+    return State(desired.against(where), recorded, where=where)
 
 
 def connection_for(settings: Settings, given: Connection, *, read_only: bool = False) -> Connection:
@@ -191,7 +223,7 @@ def run_apply(
     saved = _saved_plan(settings, request)
     with ApplyLock(settings.lockfile):
         recorded = journal.fold(settings.lockfile)  # finish what a crashed apply recorded
-        state = State(load_desired(settings), recorded)
+        state = bound_state(settings, load_desired(settings), recorded)
         mode = saved.mode if saved else request.mode()
         if saved is not None:
             moved = saved.stale_reason(recorded, state.desired.digest)
@@ -217,6 +249,9 @@ def run_apply(
         if not plan.has_changes and not reattach and not legacy:
             return ApplyRun(plan, None, recorded)
         service = service or connect_for(recorded, connection, settings)
+        if state.where is None:  # the first apply: where the credentials reach says it
+            state = state.reaching(service)
+            plan = state.plan(prune=mode.prune)
         confirm(plan, service.target)
         log = journal.Journal(
             journal.journal_path(settings.lockfile), recorded.lineage or new_lineage()

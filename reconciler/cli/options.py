@@ -196,7 +196,10 @@ def state_of(
     if live is None:
         return state
     service = connect_for(state.recorded, live, settings, read_only=True)
-    return state.refresh(service, deep=deep)
+    refreshed = state.refresh(service, deep=deep)
+    # Where the credentials reach may tell more of the edges' ends (a lockfile never applied).
+    echo_warnings([w for w in refreshed.desired.warnings if w not in state.desired.warnings])
+    return refreshed
 
 
 def use_color() -> bool:
