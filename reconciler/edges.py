@@ -15,6 +15,8 @@ from dataclasses import replace
 
 from reconciler.aws import Lineage, OutcomeUnknown, ServiceCallError, already_exists
 from reconciler.errors import ReconcilerError
+from reconciler.foreign import Where
+from reconciler.foreign import finding as foreign_finding
 from reconciler.kinds.association import KIND, is_arn
 from reconciler.lockfile import Edge
 from reconciler.outcomes import Outcome, OutcomeKind
@@ -75,7 +77,7 @@ class EdgeSteps:
                 if already_exists(exc):
                     return self._adopt(change, source, destination, patience=self.lookup_timeout)
                 self.recorder.remove_edge(name)  # nothing was added
-                raise _refusal(exc, spec) from None
+                raise self._refusal(exc, spec, source, destination) from None
             except OutcomeUnknown:
                 if self.service.association(source, destination) is None:
                     continue  # nothing was added: send it again
@@ -91,6 +93,23 @@ class EdgeSteps:
             return self._outcome(name, done, shown)
         self.recorder.remove_edge(name)
         raise ReconcilerError(f"AddAssociation did not succeed after {ADD_ATTEMPTS} attempts")
+
+    def _refusal(
+        self, exc: ServiceCallError, spec: dict[str, str], source: str, destination: str
+    ) -> ReconcilerError:
+        """Why the service refused the edge, with what an end in another account or region
+        than the credentials reach may have to do with it."""
+        refusal = _refusal(exc, spec)
+        reached = self.service.target
+        if reached.account is None or reached.region is None:
+            return refusal
+        where = Where(reached.account, reached.region, "the account these credentials reach")
+        found = [
+            f"its {end} {finding.text}"
+            for end, arn in (("Source", source), ("Destination", destination))
+            if (finding := foreign_finding(arn, where)) is not None
+        ]
+        return ReconcilerError("; ".join([str(refusal), *found])) if found else refusal
 
     def _resolve(self, name: str, end: str, reference: str) -> str:
         """An end's ARN: an ARN as written, or the ARN recorded for the entity it names."""

@@ -100,6 +100,22 @@ from reconciler.textsafe import quoted
     "by default it has none).",
 )
 @click.option(
+    "--cross-region-associations",
+    type=click.Choice(["refuse", "accept"]),
+    default="refuse",
+    show_default=True,
+    help="AddAssociation with an end in another region than the request's (the service "
+    "documents neither): refuse it as not found, or accept it.",
+)
+@click.option(
+    "--share-lineage",
+    "lineage_shares",
+    multiple=True,
+    metavar="OWNER:CONSUMER",
+    help="Account OWNER shares its lineage with account CONSUMER (repeatable): CONSUMER may add "
+    "edges to OWNER's entities; without a share, AccessDeniedException.",
+)
+@click.option(
     "--artifact-quota",
     type=click.IntRange(0),
     default=DEFAULT_ARTIFACT_QUOTA,
@@ -162,6 +178,8 @@ def sandbox(
     delete_associated: str,
     empty_description: str,
     default_action_status: str | None,
+    cross_region_associations: str,
+    lineage_shares: tuple[str, ...],
     artifact_quota: int,
     context_quota: int,
     action_quota: int,
@@ -183,6 +201,7 @@ def sandbox(
     for account in accounts:
         if not re.fullmatch(r"[0-9]{12}", account):
             raise ReconcilerError(f"--account {quoted(account)} is not a 12-digit AWS account id")
+    shares = tuple(_share(share) for share in lineage_shares)
     # botocore loads only for this command
     from reconciler.sandbox.server import SandboxConfig, serve_until_signalled
 
@@ -202,6 +221,8 @@ def sandbox(
         delete_associated=delete_associated,
         empty_description=empty_description,
         default_action_status=default_action_status,
+        cross_region_associations=cross_region_associations,
+        lineage_shares=shares,
         artifact_quota=artifact_quota,
         context_quota=context_quota,
         action_quota=action_quota,
@@ -211,3 +232,14 @@ def sandbox(
         idle_timeout=idle_timeout,
     )
     serve_until_signalled(config, url_file)
+
+
+def _share(given: str) -> tuple[str, str]:
+    """OWNER:CONSUMER, two account ids."""
+    match = re.fullmatch(r"([0-9]{12}):([0-9]{12})", given)
+    if match is None:
+        raise ReconcilerError(
+            f"--share-lineage {quoted(given)} is not OWNER:CONSUMER, two 12-digit account ids "
+            "(123456789012:210987654321: the first shares its lineage with the second)"
+        )
+    return match.group(1), match.group(2)

@@ -19,3 +19,7 @@ def validation_error(message: str) -> ServiceError:
 
 def not_found(message: str) -> ServiceError:
     return ServiceError("ResourceNotFound", message)
+
+
+def access_denied(message: str) -> ServiceError:
+    return ServiceError("AccessDeniedException", message)

@@ -78,6 +78,10 @@ def region_of(arn: str) -> str:
     return arn.split(":", 5)[3]
 
 
+def account_of(arn: str) -> str:
+    return arn.split(":", 5)[4]
+
+
 @dataclass
 class Entity:
     """A context, an action or a trial component."""

@@ -30,14 +30,21 @@ from reconciler.errors import ReconcilerError
 from reconciler.sandbox import preload, validation
 from reconciler.sandbox.accounts import Accounts
 from reconciler.sandbox.errors import ServiceError
-from reconciler.sandbox.lineage import DEFAULT_ACTION_QUOTA, DEFAULT_CONTEXT_QUOTA
+from reconciler.sandbox.lineage import (
+    DEFAULT_ACTION_QUOTA,
+    DEFAULT_CONTEXT_QUOTA,
+    Entity,
+    account_of,
+)
 from reconciler.sandbox.service import (
     DEFAULT_ACCOUNT,
     DEFAULT_ARTIFACT_QUOTA,
     DEFAULT_ASSOCIATION_QUOTA,
     LIST_OPERATIONS,
     WRITE_OPERATIONS,
+    Artifact,
     LineageService,
+    nothing_shared,
 )
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -84,6 +91,12 @@ class SandboxConfig:
     empty_description: str = "clear"
     #: The Status CreateAction gives an action created without one; None: it has none.
     default_action_status: str | None = None
+    #: AddAssociation with an end in another region than the request's (undocumented):
+    #: "refuse" (ResourceNotFound) or "accept" (when the entity is held).
+    cross_region_associations: str = "refuse"
+    #: (owner, consumer): the owner account shares its lineage with the consumer (an AWS RAM
+    #: share of its lineage group), so the consumer may add edges to the owner's entities.
+    lineage_shares: tuple[tuple[str, str], ...] = ()
     #: Entities callers may make per account and region (SageMaker's own do not count).
     artifact_quota: int = DEFAULT_ARTIFACT_QUOTA
     context_quota: int = DEFAULT_CONTEXT_QUOTA
@@ -479,16 +492,26 @@ class Sandbox:
                 delete_associated=self.config.delete_associated,
                 empty_description=self.config.empty_description,
                 default_action_status=self.config.default_action_status,
+                cross_region_associations=self.config.cross_region_associations,
                 state_path=self.config.state_for(account),
             )
             for account in self.accounts.served
         }
+        for service in self.services.values():
+            service.shared = self._shared
         #: The first account's service (the one keys that name no account reach).
         self.service = self.services[self.accounts.default]
         if self.config.preload is not None:
             self._preload(self.config.preload)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    def _shared(self, caller: str, arn: str) -> Artifact | Entity | None:
+        """Another account's entity, as its lineage shares let `caller` see it."""
+        owner = account_of(arn)
+        if (owner, caller) not in self.config.lineage_shares or owner not in self.services:
+            return nothing_shared(caller, arn)
+        return self.services[owner].held(arn)
 
     def _preload(self, path: Path) -> None:
         by_account = preload.load(path, self.accounts.default)

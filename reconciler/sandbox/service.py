@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.sandbox import paging, query, statelog
-from reconciler.sandbox.errors import ServiceError, not_found, validation_error
+from reconciler.sandbox.errors import ServiceError, access_denied, not_found, validation_error
 from reconciler.sandbox.lineage import (
     ACTION,
     CONTEXT,
@@ -33,6 +33,7 @@ from reconciler.sandbox.lineage import (
     SERVED,
     Entity,
     Kind,
+    account_of,
     region_of,
     resource_of,
 )
@@ -48,6 +49,14 @@ DELETE_ASSOCIATED = ("refuse", "cascade")
 #: What UpdateContext and UpdateAction do with Description "" (the API does not say): clear it
 #: (Describe leaves it out), store it (Describe answers ""), or ignore it (the description stays).
 EMPTY_DESCRIPTION = ("clear", "store", "ignore")
+
+#: What AddAssociation does with an end in another region than the request's (undocumented):
+#: refuse it as an entity the regional service cannot see, or accept one it holds.
+CROSS_REGION_ASSOCIATIONS = ("refuse", "accept")
+
+#: Another account's entity, as the accounts' lineage shares let a caller see it: the entity,
+#: None if that account holds none, or a ServiceError when it shares nothing with the caller.
+SharedLookup = Callable[[str, str], "Artifact | Entity | None"]
 
 WRITE_OPERATIONS = frozenset(
     {
@@ -169,6 +178,7 @@ class LineageService:
         delete_associated: str = "refuse",
         empty_description: str = "clear",
         default_action_status: str | None = None,
+        cross_region_associations: str = "refuse",
         state_path: Path | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -176,7 +186,15 @@ class LineageService:
             raise ValueError(f"delete_associated must be one of {DELETE_ASSOCIATED}")
         if empty_description not in EMPTY_DESCRIPTION:
             raise ValueError(f"empty_description must be one of {EMPTY_DESCRIPTION}")
+        if cross_region_associations not in CROSS_REGION_ASSOCIATIONS:
+            raise ValueError(
+                f"cross_region_associations must be one of {CROSS_REGION_ASSOCIATIONS}"
+            )
         self.account = account
+        self.cross_region_associations = cross_region_associations
+        #: Looks up another account's entity for an edge's end (the sandbox sets it to what the
+        #: accounts share); by default no account shares anything with this one.
+        self.shared: SharedLookup = nothing_shared
         #: Entities a caller may make per region, by kind (SageMaker's own do not count).
         self.quotas = {
             "Artifact": artifact_quota,
@@ -544,8 +562,7 @@ class LineageService:
     def _op_AddAssociation(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         source, destination = params["SourceArn"], params["DestinationArn"]
         for end in (source, destination):
-            if self._current(end) is None:
-                raise not_found(f"{_entity_noun(end)} {end} does not exist.")
+            self._end_of_new_edge(end, region)
         if {resource_of(source), resource_of(destination)} <= EXPERIMENT_RESOURCES:
             raise validation_error(
                 "An association cannot join two experiment entities (experiments, trials, "
@@ -561,6 +578,20 @@ class LineageService:
         self._touched_associations.add(association.key)
         self._link(association)
         return {"SourceArn": source, "DestinationArn": destination}
+
+    def _end_of_new_edge(self, arn: str, region: str) -> Artifact | Entity:
+        """The entity an end names, as AddAssociation in `region` finds it: in another region
+        only when cross-region associations are accepted, in another account only when that
+        account shares its lineage with this one (the developer guide's cross-account lineage
+        tracking: the caller needs AddAssociation on both ends)."""
+        if region_of(arn) != region and self.cross_region_associations == "refuse":
+            raise not_found(f"{_entity_noun(arn)} {arn} does not exist.")
+        entity = self._current(arn)
+        if account_of(arn) != self.account:
+            entity = self.shared(self.account, arn)
+        if entity is None:
+            raise not_found(f"{_entity_noun(arn)} {arn} does not exist.")
+        return entity
 
     def _op_DeleteAssociation(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         key = (params["SourceArn"], params["DestinationArn"])
@@ -610,25 +641,35 @@ class LineageService:
         source = self._entity_of(association.source_arn)
         destination = self._entity_of(association.destination_arn)
         out: dict[str, Any] = {
-            "SourceArn": source.arn,
-            "DestinationArn": destination.arn,
-            "SourceType": source.entity_type,
-            "DestinationType": destination.entity_type,
+            "SourceArn": association.source_arn,
+            "DestinationArn": association.destination_arn,
             "CreationTime": association.creation_time,
             "CreatedBy": self.caller(),
         }
         if association.association_type is not None:
             out["AssociationType"] = association.association_type
-        if source.name is not None:
-            out["SourceName"] = source.name
-        if destination.name is not None:
-            out["DestinationName"] = destination.name
+        for end, entity in (("Source", source), ("Destination", destination)):
+            if entity is not None:  # another account's, no longer shared or deleted there
+                out[f"{end}Type"] = entity.entity_type
+                if entity.name is not None:
+                    out[f"{end}Name"] = entity.name
         return out
 
-    def _entity_of(self, arn: str) -> Artifact | Entity:
+    def _entity_of(self, arn: str) -> Artifact | Entity | None:
         entity = self._current(arn)
+        if entity is None and account_of(arn) != self.account:
+            try:
+                return self.shared(self.account, arn)
+            except ServiceError:
+                return None
         assert entity is not None, f"an association to {arn}, which is not held"
         return entity
+
+    def held(self, arn: str) -> Artifact | Entity | None:
+        """The entity with this ARN, for another account's service (an end of its edge). Read
+        without this service's lock: a dictionary read is atomic, and taking the lock from
+        another account's request could deadlock with a request of this one."""
+        return self._artifacts.get(arn) or self._entities.get(arn)
 
     def _release_edges(self, arn: str, noun: str) -> None:
         """Before an entity is deleted: its associations go too (`cascade`), or the delete is
@@ -904,6 +945,14 @@ class LineageService:
                 self._unlink((source, destination))
                 if document is not None:
                     self._link(Association(**document))
+
+
+def nothing_shared(caller: str, arn: str) -> Artifact | Entity | None:
+    raise access_denied(
+        f"User: arn:aws:iam::{caller}:user/sandbox is not authorized to perform: "
+        f"sagemaker:AddAssociation on resource: {arn}: account {account_of(arn)} shares no "
+        "lineage with this one."
+    )
 
 
 def _entity_noun(arn: str) -> str:
