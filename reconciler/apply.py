@@ -85,6 +85,10 @@ class Executor:
     # --- running -------------------------------------------------------------------------------
 
     def run(self, plan: Plan, legacy: list[str] | None = None) -> ApplyResult:
+        # Before any write: an edge to another account's entity that these credentials cannot
+        # read would be refused half-way through the run; it stops the run here instead.
+        shared = [c for c in plan.actionable if self.edges.adds_a_shared_end(c)]
+        self._run_phase(shared, self.edges.check_shared)
         touched = {change.name for change in plan.actionable}
         upgrades = [Change(name, Action.UPDATE) for name in legacy or [] if name not in touched]
         self._run_phase(upgrades, self._add_lineage_tag)

@@ -15,8 +15,9 @@ from dataclasses import replace
 
 from reconciler.aws import Lineage, OutcomeUnknown, ServiceCallError, already_exists
 from reconciler.errors import ReconcilerError
-from reconciler.foreign import Where
+from reconciler.foreign import ACROSS_ACCOUNTS, Where
 from reconciler.foreign import finding as foreign_finding
+from reconciler.kinds import EntityKind, kind_of_arn
 from reconciler.kinds.association import KIND, is_arn
 from reconciler.lockfile import Edge
 from reconciler.outcomes import Outcome, OutcomeKind
@@ -26,6 +27,7 @@ from reconciler.requests import association_request
 from reconciler.textsafe import quoted
 
 ADD_ATTEMPTS = 3
+ENDS = ("Source", "Destination")
 ADOPTED_DETAIL = "it existed already: recorded as adopted, never deleted by reconciler"
 
 
@@ -110,6 +112,44 @@ class EdgeSteps:
             if (finding := foreign_finding(arn, where)) is not None
         ]
         return ReconcilerError("; ".join([str(refusal), *found])) if found else refusal
+
+    def check_shared(self, change: Change) -> None:
+        """Before any write: each end of an edge to add that is another account's entity can be
+        read from here, or the service would refuse the edge (an account that shares its
+        lineage shares Describe and AddAssociation together; the developer guide's cross-account
+        lineage tracking). A ReconcilerError that stops the run, having changed nothing."""
+        reached = self.service.target
+        for end, arn, kind in self._shared_ends(change):
+            account = arn.split(":", 5)[4]
+            try:
+                found = self.service.describe(kind, arn)
+            except ServiceCallError as exc:
+                found, why = None, f"{exc.code}: {exc.service_message}"
+            else:
+                why = f"{kind.kind.lower()} not found there"
+            if found is None:
+                raise ReconcilerError(
+                    f"cannot add it: its {end} {arn} is an entity of account {account}, which "
+                    f"the credentials of account {reached.account} cannot read ({why}); "
+                    f"{ACROSS_ACCOUNTS}: nothing was changed"
+                )
+
+    def adds_a_shared_end(self, change: Change) -> bool:
+        """Whether `change` adds an edge with an end in another account (see check_shared)."""
+        return bool(self._shared_ends(change))
+
+    def _shared_ends(self, change: Change) -> list[tuple[str, str, EntityKind]]:
+        """(end, ARN, kind) of each end of an edge to add that is an artifact, a context or an
+        action of another account than the credentials reach."""
+        if not change.is_edge or change.action is Action.DELETE or change.after is None:
+            return []
+        found = []
+        for end in ENDS:
+            arn = change.after[end]
+            kind = kind_of_arn(arn)
+            if kind is not None and arn.split(":", 5)[4] != self.service.target.account:
+                found.append((end, arn, kind))
+        return found
 
     def _resolve(self, name: str, end: str, reference: str) -> str:
         """An end's ARN: an ARN as written, or the ARN recorded for the entity it names."""

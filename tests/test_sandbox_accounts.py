@@ -84,9 +84,9 @@ def test_every_request_is_answered_in_the_account_of_its_key(sandbox: Sandbox) -
     create(second, "s3://b/second-only.csv")
     assert uris(first) == ["s3://b/shared.csv"]
     assert sorted(uris(second)) == ["s3://b/second-only.csv", "s3://b/shared.csv"]
-    with pytest.raises(ClientError) as info:
+    with pytest.raises(ClientError) as info:  # the second shares no lineage with the first
         first.describe_artifact(ArtifactArn=second_arn)
-    assert info.value.response["Error"]["Code"] == "ResourceNotFound"
+    assert info.value.response["Error"]["Code"] == "AccessDeniedException"
     described = second.describe_artifact(ArtifactArn=second_arn)
     assert described["CreatedBy"]["IamIdentity"]["Arn"] == f"arn:aws:iam::{SECOND}:user/sandbox"
 

@@ -90,6 +90,21 @@ def test_an_end_of_an_account_that_shares_its_lineage_is_added() -> None:
         assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
+@pytest.mark.parametrize("shared", [True, False])
+def test_describe_by_the_arn_of_another_accounts_entity(shared: bool) -> None:
+    """The developer guide: a shared entity is described by its ARN from the other account."""
+    shares = ((THEIRS, OURS),) if shared else ()
+    with sandbox_with(lineage_shares=shares) as sandbox:
+        theirs = endpoint_context(sandbox, THEIRS)
+        describe = client(sandbox, OURS).describe_context
+        if shared:
+            assert describe(ContextName=theirs)["ContextArn"] == theirs
+        else:
+            with pytest.raises(ClientError) as refused:
+                describe(ContextName=theirs)
+            assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
 def test_a_shared_entity_that_does_not_exist_is_not_found() -> None:
     with sandbox_with(lineage_shares=((THEIRS, OURS),)) as sandbox:
         ours = our_artifact(sandbox)
@@ -126,6 +141,12 @@ def test_the_knobs_are_options_of_the_command() -> None:
 # --- apply under each -----------------------------------------------------------------------------
 
 
+def the_error(stderr: str) -> str:
+    """The one `error:` line of a run."""
+    (error,) = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    return error
+
+
 def edge_to(end: str) -> list[dict[str, Any]]:
     return [manifest_doc("model"), association_doc("model-to-endpoint", "model", end)]
 
@@ -149,26 +170,57 @@ def test_apply_adds_an_edge_to_a_shared_accounts_entity(
         assert audited.code == 0, audited.out
 
 
-def test_apply_stops_at_an_edge_to_an_account_that_shares_nothing_and_says_why(
+def test_apply_refuses_an_edge_to_an_account_that_shares_nothing_before_any_write(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with sandbox_with() as sandbox:
         use(sandbox, monkeypatch)
         theirs = endpoint_context(sandbox, THEIRS)
         write_manifests(repo / "manifests", *edge_to(theirs))
+        sandbox.reset_counters()
         run = apply()
         assert run.code == 1
-        (error,) = [line for line in run.err.splitlines() if line.startswith("error: ")]
-        assert error.startswith("error: model-to-endpoint: add_association failed: ")
-        assert "AccessDeniedException" in error
+        error = the_error(run.err)
+        assert error == (
+            f"error: model-to-endpoint: cannot add it: its Destination {theirs} is an entity of "
+            f"account {THEIRS}, which the credentials of account {OURS} cannot read "
+            f"(AccessDeniedException: User: arn:aws:iam::{OURS}:user/sandbox is not authorized "
+            f"to perform this operation on resource: {theirs}: account {THEIRS} shares no "
+            "lineage with this one.); the service adds an edge to another account's "
+            "entity only if that account shares its lineage with this one (an AWS RAM share of "
+            "its lineage group): nothing was changed"
+        )
+        writes = [op for op in sandbox.counters() if op.startswith(("Create", "Add", "Update"))]
+        assert writes == []
+        assert client(sandbox, OURS).list_artifacts()["ArtifactSummaries"] == []
+
+
+def test_a_refusal_at_the_edge_itself_says_which_end_is_elsewhere(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account shares its lineage, but the entity is gone by the time the edge is added."""
+    with sandbox_with(lineage_shares=((THEIRS, OURS),)) as sandbox:
+        use(sandbox, monkeypatch)
+        theirs = endpoint_context(sandbox, THEIRS)
+        write_manifests(repo / "manifests", *edge_to(theirs))
+        original = sandbox.services[OURS].shared
+        calls: list[str] = []
+
+        def gone_at_the_add(caller: str, arn: str) -> Any:
+            calls.append(arn)
+            return original(caller, arn) if len(calls) == 1 else None  # Describe, then the add
+
+        sandbox.services[OURS].shared = gone_at_the_add
+        run = apply()
+        assert run.code == 1
+        error = the_error(run.err)
+        assert error.startswith("error: model-to-endpoint: cannot add it: an end does not exist")
         assert error.endswith(
-            f"its Destination is an ARN of account {THEIRS}, but the account these credentials "
+            f"; its Destination is an ARN of account {THEIRS}, but the account these credentials "
             f"reach is account {OURS}: the service adds an edge to another account's entity "
             "only if that account shares its lineage with this one (an AWS RAM share of its "
             "lineage group), and apply stops at this edge otherwise"
         )
-        recorded = lockfile.load(repo / "artifacts.lock.json")
-        assert "model" in recorded.artifacts and not recorded.associations
 
 
 @pytest.mark.parametrize("mode", ["refuse", "accept"])

@@ -450,7 +450,18 @@ class LineageService:
         return {"ArtifactArn": arn}
 
     def _op_DescribeArtifact(self, params: dict[str, Any], region: str) -> dict[str, Any]:
-        return self._seen_or_not_found(params["ArtifactArn"]).describe(self.caller())
+        arn = params["ArtifactArn"]
+        if account_of(arn) != self.account:
+            return self._described_elsewhere(arn, "Artifact")
+        return self._seen_or_not_found(arn).describe(self.caller())
+
+    def _described_elsewhere(self, arn: str, noun: str) -> dict[str, Any]:
+        """Describe of another account's entity by its ARN: answered when that account shares
+        its lineage with this one (the developer guide's cross-account lineage tracking)."""
+        entity = self.shared(self.account, arn)
+        if entity is None or _entity_noun(arn) != noun:
+            raise not_found(f"{noun} {arn} does not exist.")
+        return entity.describe(self.caller())
 
     def _op_UpdateArtifact(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         # ArtifactName is not unique on the service (its SDK gives many artifacts one name), so
@@ -751,6 +762,8 @@ class LineageService:
     def _describe_entity(self, kind: Kind, params: dict[str, Any], region: str) -> dict[str, Any]:
         name = params[kind.member("Name")]
         arn = name if name.startswith("arn:") else kind.arn(region, self.account, name)
+        if account_of(arn) != self.account:
+            return self._described_elsewhere(arn, kind.name)
         entity = self._seen(arn)
         if not isinstance(entity, Entity) or entity.kind != kind.name:
             raise not_found(f"{kind.name} {name} does not exist.")
@@ -949,9 +962,8 @@ class LineageService:
 
 def nothing_shared(caller: str, arn: str) -> Artifact | Entity | None:
     raise access_denied(
-        f"User: arn:aws:iam::{caller}:user/sandbox is not authorized to perform: "
-        f"sagemaker:AddAssociation on resource: {arn}: account {account_of(arn)} shares no "
-        "lineage with this one."
+        f"User: arn:aws:iam::{caller}:user/sandbox is not authorized to perform this operation "
+        f"on resource: {arn}: account {account_of(arn)} shares no lineage with this one."
     )
 
 
