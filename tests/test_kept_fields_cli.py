@@ -20,6 +20,7 @@ from reconciler.lockfile import Entry
 from reconciler.sandbox import Sandbox, SandboxConfig
 from tests.helpers import action_doc, arn_for, context_doc, manifest_doc
 from tests.helpers import recorded as helpers_recorded
+from tests.hostile import SINGLE_LINE, assert_safe_json, assert_safe_text
 from tests.sandboxed import apply, declare, reconciler, recorded, sm, use
 
 STAYS = (
@@ -232,3 +233,37 @@ def test_every_update_field_of_every_kind_dropped_leaves_the_lockfile_as_the_ser
         declared = canonical_context("endpoint", context_doc("endpoint")["spec"])
         assert (lock.contexts["endpoint"].spec, lock.contexts["endpoint"].kept) == (declared, ())
         _kept_everywhere(repo, sandbox, "Completed")
+
+
+def test_a_hostile_description_the_service_keeps_is_shown_safely(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"c{i}" for i in range(len(SINGLE_LINE))]
+
+    def described(prefix: str) -> list[dict[str, Any]]:
+        return [
+            context_doc(n, Description=prefix + text)
+            for n, text in zip(names, SINGLE_LINE, strict=True)
+        ]
+
+    with Sandbox(SandboxConfig(empty_description="ignore")) as sandbox:
+        use(sandbox, monkeypatch)
+        for prefix, output_format in (("T", "text"), ("J", "json")):
+            declare(repo, *described(prefix))
+            assert apply().code == 0
+            declare(repo, *(context_doc(n) for n in names))
+            result = apply("--format", output_format)
+            assert result.code == 0, result.err
+            assert_safe_text(result.err)
+            if output_format == "text":
+                assert_safe_text(result.out)
+                assert result.out.count("Description stays") == len(names)
+            else:
+                details = {o["detail"] for o in assert_safe_json(result.out)["outcomes"]}
+                assert details == {
+                    f"Description stays {json.dumps(prefix + t, ensure_ascii=False)}: "
+                    "UpdateContext cannot clear it"
+                    for t in SINGLE_LINE
+                }
+            kept = recorded(repo).contexts
+            assert {kept[n].spec["Description"] for n in names} == {prefix + t for t in SINGLE_LINE}
