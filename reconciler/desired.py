@@ -32,7 +32,7 @@ def load_desired(settings: Settings, cache: ParsedFiles | None = None) -> Desire
     if target is None:
         return load_manifests(settings.manifests, disk)
     try:
-        where = Where(target.account, target.region, f"target '{target.name}'", variables=True)
+        where = Where.of_target(target)
         return load_target_manifests(target.manifests, target.variables(), cache, disk, where)
     except ManifestError as exc:
         what = f"the manifests of target '{target.name}'"

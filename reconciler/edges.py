@@ -102,10 +102,9 @@ class EdgeSteps:
         """Why the service refused the edge, with what an end in another account or region
         than the credentials reach may have to do with it."""
         refusal = _refusal(exc, spec)
-        reached = self.service.target
-        if reached.account is None or reached.region is None:
+        where = Where.reached(self.service.target.account, self.service.target.region)
+        if where is None:
             return refusal
-        where = Where(reached.account, reached.region, "the account these credentials reach")
         found = [
             f"its {end} {finding.text}"
             for end, arn in (("Source", source), ("Destination", destination))

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.targets import TargetContext
 
 #: botocore's partitions (`botocore/data/partitions.json`, each partition's `regionRegex`; the
 #: tests check that they agree): which partition a region is in.
@@ -43,6 +47,25 @@ class Where:
     shown: str
     #: Whether the manifests may say `${target.region}` (a target of reconciler.yaml).
     variables: bool = False
+
+    @classmethod
+    def of_target(cls, target: TargetContext) -> Where:
+        """A target of reconciler.yaml."""
+        return cls(target.account, target.region, f"target '{target.name}'", variables=True)
+
+    @classmethod
+    def recorded(cls, account: str | None, region: str | None) -> Where | None:
+        """The lockfile's target, once a first apply has set it."""
+        if account is None or region is None:
+            return None
+        return cls(account, region, "the lockfile's target")
+
+    @classmethod
+    def reached(cls, account: str | None, region: str | None) -> Where | None:
+        """Where the credentials reach (None when the service did not say)."""
+        if account is None or region is None:
+            return None
+        return cls(account, region, "the account these credentials reach")
 
 
 @dataclass(frozen=True)

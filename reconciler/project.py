@@ -89,9 +89,9 @@ class State:
         a lockfile never applied): its edges' ARN ends checked there."""
         if self.where is not None:
             return self
-        reached = service.target
-        assert reached.account is not None and reached.region is not None
-        where = Where(reached.account, reached.region, "the account these credentials reach")
+        where = Where.reached(service.target.account, service.target.region)
+        if where is None:
+            return self
         return replace(self, desired=self.desired.against(where), where=where)
 
     def legacy(self) -> list[str]:
@@ -126,14 +126,11 @@ def bound_state(settings: Settings, desired: DesiredState, recorded: Lockfile) -
     """The state, applied to the settings' target or else to the lockfile's (once applied):
     without a target of reconciler.yaml, the edges' ARN ends are checked here, against the
     lockfile's account and region (a ManifestError for an end the service cannot add)."""
-    target = settings.target
-    if target is not None:  # checked as the manifests were loaded
-        where = Where(target.account, target.region, f"target '{target.name}'", variables=True)
-        return State(desired, recorded, where=where)
-    lockfile_target = recorded.target
-    if lockfile_target.account is None or lockfile_target.region is None:
+    if settings.target is not None:  # checked as the manifests were loaded
+        return State(desired, recorded, where=Where.of_target(settings.target))
+    where = Where.recorded(recorded.target.account, recorded.target.region)
+    if where is None:
         return State(desired, recorded)
-    where = Where(lockfile_target.account, lockfile_target.region, "the lockfile's target")
     return State(desired.against(where), recorded, where=where)
 
 
