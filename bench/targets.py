@@ -13,8 +13,8 @@ venv's Python; not this checkout's editable install.
 
 Cold: the caches deleted first (reconciler.yaml's in .reconciler/, the manifests' in
 locks/.reconciler/ beside the lockfiles); warm: nothing changed since the previous run (files
-using ${...} are parsed again anyway: they are never cached). Each figure is the median over the
-rounds of CPU time (user + system) of the process, and of wall time.
+using ${...} are kept per target, under their bytes and its values). Each figure is the median
+over the rounds of CPU time (user + system) of the process, and of wall time.
 
 Two layouts:
   own     each target its own directory of N artifacts, half of them using ${vars...}; the

@@ -1,9 +1,9 @@
 """A content-addressed cache of validated manifest files, so that an unchanged file is never
 parsed again.
 
-One file per manifests directory (per a target's directories, together),
-`.reconciler/cache/manifests-<id>.json` beside the lockfile. It
-maps the SHA-256 of a manifest file's bytes to that file's validated, canonical documents (only
+One file per lockfile and manifests directories, `.reconciler/cache/manifests-<id>.json` beside
+the lockfile. It maps the SHA-256 of a manifest file's bytes (of its bytes and the target's values,
+for a file with `${...}` read for a target) to that file's validated, canonical documents (only
 files without any problem are kept, so diagnostics never come from the cache). Rules across files
 (unique names and sources) are still checked over the whole set on every run.
 
@@ -101,12 +101,13 @@ def _installed(library: str) -> bytes:
     return "\0".join(seen).encode() + b"\0\0"
 
 
-def cache_path(state_directory: Path, manifests: Sequence[Path]) -> Path:
-    """The cache of the files of the `manifests` directories (a target's, in order): one file
-    per set of directories, so that targets whose lockfiles share a directory, and whose first
-    directory is common, do not each rewrite it without the other's files."""
-    directories = "\0".join(str(directory.resolve()) for directory in manifests)
-    where = hashlib.sha256(directories.encode()).hexdigest()[:16]
+def cache_path(state_directory: Path, lockfile_name: str, manifests: Sequence[Path]) -> Path:
+    """The cache of the files of the `manifests` directories (a target's, in order) read for the
+    lockfile `lockfile_name` (beside which `state_directory` is): one file per lockfile and set
+    of directories, so that targets whose lockfiles share a directory do not each rewrite it
+    without the other's files."""
+    where = json.dumps([lockfile_name, *(str(directory.resolve()) for directory in manifests)])
+    where = hashlib.sha256(where.encode()).hexdigest()[:16]
     return state_directory / "cache" / f"manifests-{where}.json"
 
 

@@ -20,7 +20,8 @@ def _disk_cache(settings: Settings) -> ManifestCache | None:
         return None
     target = settings.target
     manifests = target.manifests if target is not None else (settings.manifests,)
-    return ManifestCache.open(cache_path(state_directory(settings.lockfile), manifests))
+    lockfile = settings.lockfile
+    return ManifestCache.open(cache_path(state_directory(lockfile), lockfile.name, manifests))
 
 
 def load_desired(settings: Settings, cache: ParsedFiles | None = None) -> DesiredState:

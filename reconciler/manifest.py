@@ -9,6 +9,7 @@ something is wrong are the offending files composed again, slowly, to find where
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -180,6 +181,7 @@ def _load_manifests(
     texts = _Texts()
     seen: set[Path] = set()
     count = 0
+    variables = None if values is None else json.dumps(sorted(values.items())).encode()
     for position, directory in enumerate(directories):
         files, refused = find_manifest_files(directory)
         diagnostics.extend(refused)
@@ -199,9 +201,8 @@ def _load_manifests(
             file_hash = hashlib.sha256(data).digest()
             digest.update(relative.encode() + b"\0")
             digest.update(file_hash)
-            # A file with variables validates differently per target: never kept on disk.
-            cacheable = disk is not None and (values is None or b"${" not in data)
-            cached = disk.documents(file_hash.hex()) if disk is not None and cacheable else None
+            entry = _cache_entry(file_hash, data, variables)
+            cached = disk.documents(entry) if disk is not None else None
             texts.locate(shown, path, file_hash)
             if cached is not None:
                 declared.extend(
@@ -215,8 +216,8 @@ def _load_manifests(
             problems.extend(result.problems)
             invalid_names.extend(result.invalid_names)
             diagnostics.extend(result.diagnostics)
-            if disk is not None and cacheable and not (result.problems or result.diagnostics):
-                disk.store(file_hash.hex(), [_cached(item) for item in result.declared])
+            if disk is not None and not (result.problems or result.diagnostics):
+                disk.store(entry, [_cached(item) for item in result.declared])
     if values is not None:
         for name, value in sorted(values.items()):
             digest.update(f"{name}\0{value}\0".encode())
@@ -269,6 +270,15 @@ def _placed(problems: list[Problem], texts: _Texts) -> tuple[list[Diagnostic], l
     placer = Placer(texts)
     errors = [placer.place(problem) for problem in problems if not problem.warning]
     return errors, sorted(placer.place(problem) for problem in problems if problem.warning)
+
+
+def _cache_entry(file_hash: bytes, data: bytes, variables: bytes | None) -> str:
+    """Where a file is kept in the manifest cache: by the hash of its bytes; a file with ${...}
+    read for a target (whose `variables` are given) validates differently per target, and is
+    kept by its bytes and the target's values together."""
+    if variables is None or b"${" not in data:
+        return file_hash.hex()
+    return hashlib.sha256(file_hash + b"\0" + variables).hexdigest()
 
 
 def _cached(item: Declared) -> CachedDocument:

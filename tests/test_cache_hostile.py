@@ -19,6 +19,13 @@ from reconciler.cli import cli
 from reconciler.config import read_config
 from reconciler.yamlio import load_documents
 from tests.helpers import manifest_doc, write_manifests
+from tests.test_imports import (
+    CONFIG_WITH_TARGETS,
+    NOT_FOR_VALIDATE,
+    PARSING,
+    loaded_among,
+    modules_loaded,
+)
 
 CONFIG = "sensitive_properties: secret|pin\n"
 
@@ -158,3 +165,57 @@ def test_targets_sharing_a_first_directory_and_a_lockfile_directory_keep_their_c
     parsed.clear()
     assert _run("validate").output == cold.output
     assert parsed == []
+
+
+def _targets_with_variables(repo: Path, dev_bucket: str) -> None:
+    config = "targets:\n"
+    for name, account, bucket in (
+        ("dev", "123456789012", dev_bucket),
+        ("prod", "210987654321", "acme-prod"),
+    ):
+        config += (
+            f'  {name}:\n    account: "{account}"\n    region: eu-west-1\n'
+            f"    lockfile: locks/{name}.lock.json\n    manifests: [manifests]\n"
+            f"    vars: {{bucket: {bucket}}}\n"
+        )
+    (repo / "reconciler.yaml").write_text(config)
+
+
+def test_files_with_variables_are_cached_for_each_target_with_its_values(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file with ${...} validates differently per target: it is kept under its bytes and the
+    target's values together, so an unchanged repository parses nothing, and another value is
+    substituted afresh."""
+    data = manifest_doc("data", Source={"SourceUri": "s3://${vars.bucket}/${target.name}.csv"})
+    write_manifests(repo / "manifests", data)
+    write_manifests(repo / "manifests", manifest_doc("plain"), filename="plain.yaml")
+    _targets_with_variables(repo, "acme-dev")
+    parsed = _parse_counter(monkeypatch)
+    cold = _run("plan", "--no-cache")
+    assert cold.exit_code == 0, cold.output
+    assert 's3://acme-dev/dev.csv"' in cold.output and 's3://acme-prod/prod.csv"' in cold.output
+    assert _run("plan").output == cold.output
+    parsed.clear()
+    assert _run("plan").output == cold.output
+    assert _run("validate").exit_code == 0
+    assert parsed == []
+    _targets_with_variables(repo, "acme-staging")
+    changed = _run("plan")
+    assert changed.output == cold.output.replace("s3://acme-dev/", "s3://acme-staging/")
+    assert len(parsed) == 1  # the file with variables, for dev
+
+
+def test_a_warm_validate_of_targets_using_variables_loads_neither_pydantic_nor_the_parser(
+    repo: Path,
+) -> None:
+    """The README's targets use ${vars...}: such files are cached too, so an unchanged
+    repository is validated without the models or the YAML parser (a whole process)."""
+    uses_a_variable = manifest_doc("data", Source={"SourceUri": "s3://${vars.bucket}/data.csv"})
+    write_manifests(repo / "manifests", uses_a_variable, manifest_doc("plain"))
+    (repo / "reconciler.yaml").write_text(CONFIG_WITH_TARGETS)
+    cold = modules_loaded(repo, "validate")
+    warm = modules_loaded(repo, "validate")
+    assert {"pydantic", "reconciler.validation"} <= cold  # it did parse
+    assert "reconciler.targets" in warm  # it did resolve the targets
+    assert loaded_among(warm, (*NOT_FOR_VALIDATE, *PARSING)) == []
