@@ -254,7 +254,8 @@ def audit_live(desired: Desired, lockfile: Lockfile, live: LiveState) -> AuditRe
     refresh = "--refresh --deep" if live.deep else "--refresh"
     for kind_name, read in live.entities.items():
         kind = ENTITY_KINDS[kind_name]
-        findings.extend(_live_entity_findings(kind, lockfile, read, refresh))
+        declared = desired.get(kind_name, {})
+        findings.extend(_live_entity_findings(kind, lockfile, read, refresh, declared))
     findings.extend(_live_edge_findings(lockfile, live.edges))
     findings.extend(_unmanaged(lockfile, edge) for edge in live.unmanaged_edges)
     for arn, entity in live.unrecorded.items():
@@ -271,7 +272,11 @@ def audit_live(desired: Desired, lockfile: Lockfile, live: LiveState) -> AuditRe
 
 
 def _live_entity_findings(
-    kind: EntityKind, lockfile: Lockfile, read: Mapping[str, Any], refresh: str
+    kind: EntityKind,
+    lockfile: Lockfile,
+    read: Mapping[str, Any],
+    refresh: str,
+    declared: Mapping[str, dict[str, Any]],
 ) -> list[Finding]:
     findings: list[Finding] = []
     entries = lockfile.entities(kind)
@@ -290,10 +295,31 @@ def _live_entity_findings(
             findings.append(Finding(name, FindingKind.NOT_OWNED, detail, entry.arn, (), kind.kind))
         if entity.spec is not None and entity.spec != entry.spec:
             fields = field_changes(entry.spec, entity.spec)
-            findings.append(
-                Finding(name, FindingKind.DRIFT, drift_hint, entry.arn, fields, kind.kind)
-            )
+            undeclared = _kept_drift(kind, entry.kept, declared.get(name), fields)
+            hint = drift_hint
+            if undeclared:
+                hint = (
+                    f"'plan {refresh}' shows how 'apply {refresh}' would record it: no manifest "
+                    f"declares {undeclared}, which Update{kind.kind} cannot clear"
+                )
+            findings.append(Finding(name, FindingKind.DRIFT, hint, entry.arn, fields, kind.kind))
     return findings
+
+
+def _kept_drift(
+    kind: EntityKind,
+    kept: tuple[str, ...],
+    declared: dict[str, Any] | None,
+    fields: tuple[FieldChange, ...],
+) -> str:
+    """The drifted fields, in words, when every one of them is a field the service keeps that
+    the manifest does not declare (a Status set by hand): a refresh records them rather than
+    undoing them. "" otherwise."""
+    keepable = {*kind.unclearable, *kept}
+    paths = [f.path for f in fields]
+    if declared is None or not all(p in keepable and declared.get(p) is None for p in paths):
+        return ""
+    return ", ".join(paths)
 
 
 def _live_edge_findings(lockfile: Lockfile, read: Mapping[str, LiveEdge | None]) -> list[Finding]:

@@ -455,7 +455,13 @@ def _refreshed_entries(
                 kept=tuple(f for f in out[name].kept if entity.spec.get(f) is not None),
             )
         elif entity.spec is not None and entity.spec != out[name].spec:
-            kept = tuple(f for f in out[name].kept if entity.spec.get(f) is not None)
+            # A kept field changed by hand is kept anew: the plan shows it, apply records it.
+            recorded_spec = out[name].spec
+            kept = tuple(
+                f
+                for f in out[name].kept
+                if entity.spec.get(f) is not None and entity.spec.get(f) == recorded_spec.get(f)
+            )
             out[name] = replace(out[name], spec=entity.spec, kept=kept)
     return out
 

@@ -92,7 +92,21 @@ def test_a_dropped_status_stays_in_the_plan_the_lockfile_and_the_audit(
     assert applied.code == 0, applied.err
     assert '(Status stays "Completed": UpdateAction cannot clear it)' in applied.out
     _kept_everywhere(repo, sandbox, "Completed")
-    _declared_again(repo, sandbox, "Completed", "Failed")
+
+    # Changed by hand while kept: drift, which a refresh records as kept (nothing declares it).
+    sm(sandbox).update_action(ActionName="approval", Status="Stopped")
+    audit = reconciler("audit", "--live")
+    assert (audit.code, '~ Status: "Completed" → "Stopped"' in audit.out) == (2, True)
+    assert (
+        "'plan --refresh' shows how 'apply --refresh' would record it: no manifest declares "
+        "Status, which UpdateAction cannot clear" in audit.out
+    )
+    refreshed_plan = reconciler("plan", "--refresh", "--detailed-exitcode")
+    assert refreshed_plan.code == 2
+    assert '= Status: "Stopped"  (stays: UpdateAction cannot clear it' in refreshed_plan.out
+    assert apply("--refresh").code == 0
+    _kept_everywhere(repo, sandbox, "Stopped")
+    _declared_again(repo, sandbox, "Stopped", "Failed")
 
 
 def test_a_status_set_by_hand_on_an_action_declared_without_one_is_recorded_as_kept(
