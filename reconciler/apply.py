@@ -378,8 +378,10 @@ class Executor:
         """Make the entity `after`; `kept`: the fields `after` holds only because the service
         keeps them (the manifest dropped them; UpdateX cannot clear them)."""
         tags = self._owned_tags(kind, name, arn)
+        declared = {k: v for k, v in after.items() if k not in kept}
         if tags is None:
-            outcome = self._create(kind, name, after)
+            # What the old entity kept is gone with it: the new one is made as declared.
+            outcome = self._create(kind, name, declared)
             return Outcome(
                 name,
                 OutcomeKind.RECREATED,
@@ -394,7 +396,6 @@ class Executor:
             if described is not None:
                 before = live_spec_of(kind, described, tags)
                 # What the service keeps is what it holds now, not what the lockfile said.
-                declared = {k: v for k, v in after.items() if k not in kept}
                 kept = kind.kept_fields(before, declared, kept)
                 after = kind.with_kept(before, declared, kept)
         self.recorder.intend(name, kind.kind)  # until the put below, the outcome is unknown

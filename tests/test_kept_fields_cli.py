@@ -281,3 +281,26 @@ def test_a_hostile_description_the_service_keeps_is_shown_safely(
                 }
             kept = recorded(repo).contexts
             assert {kept[n].spec["Description"] for n in names} == {prefix + t for t in SINGLE_LINE}
+
+
+def test_an_action_deleted_by_hand_is_created_again_as_declared_not_with_what_was_kept(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    declare(repo, action_doc("approval", Status="Completed"))
+    assert apply().code == 0
+    declare(repo, action_doc("approval"))
+    assert apply().code == 0
+    sm(sandbox).delete_action(ActionName="approval")
+
+    declare(repo, action_doc("approval", Description="Approved"))
+    recreated = apply()
+    assert recreated.code == 0, recreated.err
+    assert "action approval: recreated" in recreated.out
+    assert _status(sandbox) is None
+    entry = recorded(repo).actions["approval"]
+    assert (entry.spec.get("Status"), entry.spec["Description"], entry.kept) == (
+        None,
+        "Approved",
+        (),
+    )
+    _agrees_everywhere()
