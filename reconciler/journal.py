@@ -31,7 +31,7 @@ from reconciler.lockfile import (
     parse_edges,
     parse_entries,
 )
-from reconciler.runlock import state_directory
+from reconciler.runlock import refuse_state_links, state_directory
 
 FORMAT_VERSION = 1
 #: The kind of an intent about an association.
@@ -48,6 +48,7 @@ class Journal:
     def __init__(self, path: Path, lineage: str) -> None:
         self.path = path
         self.lineage = lineage
+        refuse_state_links(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not path.exists() or path.stat().st_size == 0
         self._handle: IO[bytes] = path.open("ab")
@@ -105,6 +106,7 @@ def _kinded(record: dict[str, Any], kind: str) -> dict[str, Any]:
 
 def read_records(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
     """The journal's lineage and records. A torn last line (a crash mid-write) is ignored."""
+    refuse_state_links(path)
     try:
         data = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):  # none (.reconciler is a file: apply says so)

@@ -17,6 +17,27 @@ def state_directory(lockfile_path: Path) -> Path:
     return lockfile_path.parent / ".reconciler"
 
 
+def refuse_state_links(path: Path) -> None:
+    """`path`, the apply lock or the journal in .reconciler/ beside the lockfile, is reconciler's
+    own file: a pull request could commit it, or .reconciler, as a symbolic link, and make plan
+    read, and apply truncate or append to, another file (the lockfile, or one of the machine that
+    runs it). Refused, before anything is read or written."""
+    directory = path.parent
+    why = "its apply lock and journal in .reconciler/ itself: remove the link"
+    try:
+        target = directory.resolve()
+        out = not target.is_relative_to(directory.parent.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        target, out = directory, True
+    if out:
+        raise ReconcilerError(
+            f"{directory} is a symbolic link to {target}, out of the lockfile's directory; "
+            f"reconciler keeps {why}"
+        )
+    if path.is_symlink():
+        raise ReconcilerError(f"{path} is a symbolic link; reconciler keeps {why}")
+
+
 class ApplyLock:
     def __init__(self, lockfile_path: Path) -> None:
         self.lockfile_path = lockfile_path
@@ -24,6 +45,7 @@ class ApplyLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        refuse_state_links(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -31,7 +53,7 @@ class ApplyLock:
                 f"{self.path.parent} is not a directory, and reconciler keeps the apply lock and "
                 f"the journal of {self.lockfile_path.name} there; remove it or move it away"
             ) from None
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
