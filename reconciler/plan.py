@@ -137,8 +137,7 @@ class Change:
         return self.kind == ASSOCIATION
 
     def stays_text(self) -> str:
-        """What the plan says of its newly kept fields (see `stays_text`)."""
-        assert self.after is not None or not self.newly_kept
+        """What the plan says of its newly kept fields (see `stays_text`); `after` holds them."""
         return stays_text(self.kind, self.after or {}, self.newly_kept)
 
 
@@ -443,9 +442,16 @@ def compare(
         return None
     replace_because = tuple(f for f in kind.replace_fields if entry.spec.get(f) != spec.get(f))
     if replace_because:
-        fields = field_changes(entry.spec, spec)
-        change = Change(name, Action.REPLACE, entry.spec, spec, entry.arn, fields, replace_because)
-        return replace(change, kind=kind.kind)
+        return Change(
+            name,
+            Action.REPLACE,
+            entry.spec,
+            spec,
+            entry.arn,
+            field_changes(entry.spec, spec),
+            replace_because,
+            kind=kind.kind,
+        )
     kept = kind.kept_fields(entry.spec, spec, entry.kept)
     after = kind.with_kept(entry.spec, spec, kept) if kept else spec
     newly_kept = tuple(f for f in kept if f not in entry.kept)
