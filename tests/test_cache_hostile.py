@@ -9,10 +9,12 @@ import json
 import os
 import subprocess
 import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from ruamel.yaml import YAML
 
 from reconciler import cache, validation
 from reconciler.cli import cli
@@ -220,3 +222,22 @@ def test_a_warm_validate_of_targets_using_variables_loads_neither_pydantic_nor_t
     assert {"pydantic", "reconciler.validation"} <= cold  # it did parse
     assert "reconciler.targets" in warm  # it did resolve the targets
     assert loaded_among(warm, (*NOT_FOR_VALIDATE, *PARSING)) == []
+
+
+@pytest.mark.parametrize("workflow", ["plan.yml", "apply.yml"])
+def test_the_workflows_keep_the_caches_of_targets_whose_lockfiles_are_elsewhere(
+    workflow: str,
+) -> None:
+    """The manifest caches live beside the lockfiles: with the README's targets
+    (locks/dev.lock.json) they are in locks/.reconciler/cache/, which the workflows must keep
+    between runs as they keep .reconciler/cache/ (reconciler.yaml's, and a root lockfile's)."""
+    root = Path(__file__).parent.parent
+    loaded = YAML(typ="safe").load((root / ".github" / "workflows" / workflow).read_text())
+    steps = [step for job in loaded["jobs"].values() for step in job["steps"]]
+    (cache_step,) = [
+        step for step in steps if str(step.get("uses", "")).startswith("actions/cache")
+    ]
+    kept = cache_step["with"]["path"].split()
+    assert ".reconciler/cache" in kept
+    # fnmatch's * crosses directories, as the glob ** of actions/cache does
+    assert any(fnmatchcase("locks/.reconciler/cache", pattern) for pattern in kept)
