@@ -207,12 +207,25 @@ def resolve_settings(
     """Flags win over reconciler.yaml, which wins over the defaults."""
     cwd = cwd or Path.cwd()
     config_path = find_config(cwd)
-    config = Config()
-    if config_path is None:
+    config = read_config(config_path, cache=cache) if config_path is not None else None
+    return _the_one_target(manifests, lockfile, cwd, config_path, config, cache=cache)
+
+
+def _the_one_target(
+    manifests: str | None,
+    lockfile: str | None,
+    cwd: Path,
+    config_path: Path | None,
+    config: Config | None,
+    *,
+    cache: bool,
+) -> Settings:
+    """The settings of the one implicit target (no `targets` in reconciler.yaml, or no file)."""
+    if config_path is None or config is None:
+        config = Config()
         root = find_repository_root(cwd)
         base = Path(".") if root is None else _relative_or_absolute(root, cwd)
     else:
-        config = read_config(config_path, cache=cache)
         base = _relative_or_absolute(config_path.parent, cwd)
         _refuse_paths_outside(config_path, config)
     settings = Settings(
@@ -293,7 +306,7 @@ def resolve_targets(
                 "--target needs targets declared in reconciler.yaml; without them there is one "
                 "target: drop --target"
             )
-        return [resolve_settings(manifests, lockfile, cwd, cache=cache)]
+        return [_the_one_target(manifests, lockfile, cwd, config_path, config, cache=cache)]
     assert config_path is not None
     if manifests is not None or lockfile is not None:
         raise ReconcilerError(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler import cache
+from reconciler import cache, config
 from reconciler.cli import cli
 from reconciler.config import Config, config_from_json, config_to_json, read_config
 from reconciler.targets import TargetContext
@@ -165,8 +165,8 @@ def test_settings_round_trip_through_their_json_form() -> None:
         profile="ops",
         vars={"x": "y"},
     )
-    for config in (Config(), Config("m", "l.json", "pin", (target,))):
-        assert config_from_json(json.loads(json.dumps(config_to_json(config)))) == config
+    for settings in (Config(), Config("m", "l.json", "pin", (target,))):
+        assert config_from_json(json.loads(json.dumps(config_to_json(settings)))) == settings
 
 
 @pytest.mark.parametrize(
@@ -195,3 +195,19 @@ def test_settings_round_trip_through_their_json_form() -> None:
 def test_anything_but_the_written_shape_is_not_used(raw: Any) -> None:
     assert config_from_json(raw) is None
     assert config_from_json(_settings()) is not None  # the shape itself is used
+
+
+def test_a_run_reads_reconciler_yaml_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without targets too: the one target's settings come from the file read to find targets."""
+    (repo / "reconciler.yaml").write_text("sensitive_properties: secret\n")
+    write_manifests(repo / "manifests", manifest_doc("data"))
+    reads: list[Path] = []
+    real = config.read_config
+
+    def counting(path: Path, *, cache: bool = True) -> Config:
+        reads.append(path)
+        return real(path, cache=cache)
+
+    monkeypatch.setattr(config, "read_config", counting)
+    assert _run("validate").exit_code == 0
+    assert len(reads) == 1
