@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,10 +37,67 @@ __all__ = ["Declared", "DesiredState", "ParsedFiles", "load_manifests", "load_ta
 class ParsedFiles:
     """Files read for one target, kept for the next in the same run: each file is parsed once,
     and one without `${` is validated once (its result does not depend on the target). Keyed by
-    the path shown and the file's bytes, so a changed file is never served stale."""
+    the path shown and the file's bytes, so a changed file is never served stale.
+
+    With `readers` (each target's manifest directories, resolved), only the files that more than
+    one target reads are kept: keeping the others would hold every target's parsed documents
+    until the end of the run for nothing."""
 
     parsed: dict[tuple[str, bytes], Parsed] = field(default_factory=dict)
     checked: dict[tuple[str, bytes], FileResult] = field(default_factory=dict)
+    readers: tuple[tuple[str, ...], ...] | None = None
+
+    @classmethod
+    def between(cls, directories: Sequence[Sequence[Path]]) -> ParsedFiles:
+        """For a run over targets reading these manifest directories (one sequence a target)."""
+        return cls(readers=tuple(tuple(_resolved(d) for d in each) for each in directories))
+
+    def shared_below(self, directory: Path) -> Callable[[str], bool]:
+        """Whether the file at a relative path below `directory` is read by more than one target
+        (as the same path shown: the directory resolved, then the relative path)."""
+        if self.readers is None:
+            return _always
+        base = _resolved(directory)
+        whole = 0  # the targets reading all of `directory`
+        nested: list[tuple[str, ...]] = []  # of the others, the directories below it they read
+        for directories in self.readers:
+            if any(_within(base, d) for d in directories):
+                whole += 1
+                continue
+            below = tuple(_below(d, base) for d in directories if _within(d, base))
+            if below:
+                nested.append(below)
+        if whole >= 2:
+            return _always
+        if not nested:
+            return _never
+
+        def shared(relative: str) -> bool:
+            return whole + sum(any(_within(relative, d) for d in each) for each in nested) >= 2
+
+        return shared
+
+
+def _resolved(directory: Path) -> str:
+    return directory.resolve().as_posix()
+
+
+def _within(path: str, directory: str) -> bool:
+    """Whether `path` is `directory` or below it, as written (both absolute, or both relative)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _below(path: str, directory: str) -> str:
+    """`path`, which is below `directory`, relative to it."""
+    return path[len(directory.rstrip("/")) + 1 :]
+
+
+def _always(relative: str) -> bool:
+    return True
+
+
+def _never(relative: str) -> bool:
+    return False
 
 
 def find_manifest_files(directory: Path) -> tuple[list[Path], list[Diagnostic]]:
@@ -186,6 +243,7 @@ def _load_manifests(
         files, refused = find_manifest_files(directory)
         diagnostics.extend(refused)
         shown_directory = display_path(directory)
+        shared = cache.shared_below(directory) if cache is not None else _never
         if values is not None:
             digest.update(f"{position}\0".encode())
         for path in files:
@@ -209,7 +267,9 @@ def _load_manifests(
                     Declared(d.name, shown, d.index, d.spec, d.spells_name, d.kind) for d in cached
                 )
                 continue
-            result, text = _check_file(shown, data, values, cache)
+            # Only a file another target reads too is kept for it (or found kept by one).
+            kept = cache if shared(relative) else None
+            result, text = _check_file(shown, data, values, kept)
             if text is not None and result.problems:
                 texts.keep(shown, text)  # the others are read again if a problem points there
             declared.extend(result.declared)

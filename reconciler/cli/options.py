@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from reconciler.config import Settings, resolve_targets
 from reconciler.errors import Diagnostic, ManifestError, ReconcilerError
+from reconciler.multitarget import for_each
 from reconciler.textsafe import safe_line, safe_lines
 from reconciler.words import counted
 
@@ -202,16 +203,37 @@ def state_of(
     return refreshed
 
 
+def states_of(
+    selected: list[Settings], live: Connection | None, deep: bool
+) -> list[tuple[Settings, State]]:
+    """Every target's state, their manifest problems reported together; a file that several
+    targets read is parsed once, and let go with the rest of the parsing once all are read."""
+    cache = shared_parsing(selected)
+    return for_each(selected, lambda settings: state_of(settings, live, deep, cache))
+
+
+def shared_parsing(selected: list[Settings]) -> ParsedFiles:
+    """Where the targets' loads keep the files more than one of them reads (and only those)."""
+    from reconciler.manifest import ParsedFiles
+
+    return ParsedFiles.between(
+        [s.target.manifests if s.target is not None else (s.manifests,) for s in selected]
+    )
+
+
 def use_color() -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
 
 
-def emit(output: str) -> None:
+def emit(output: str | Iterable[str]) -> None:
     """Print a rendering, whose user-controlled pieces the renderer has passed through
-    `visible` (its own line breaks and colours stay)."""
-    click.echo(safe_lines(output), nl=False, color=use_color())
+    `visible` (its own line breaks and colours stay); or its pieces one after another, so that a
+    large one is never held whole (each piece starts a line, or cannot start one with `::`)."""
+    color = use_color()
+    for piece in [output] if isinstance(output, str) else output:
+        click.echo(safe_lines(piece), nl=False, color=color)
 
 
 parallelism_option = click.option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,16 +22,14 @@ from reconciler.cli.options import (
     path_options,
     say,
     selected_settings,
-    state_of,
+    states_of,
     target_option,
     use_color,
 )
 from reconciler.config import Settings
 from reconciler.drawing import from_plan
 from reconciler.errors import ReconcilerError
-from reconciler.manifest import ParsedFiles
 from reconciler.memory import paused_gc
-from reconciler.multitarget import for_each
 from reconciler.placement import refuse_misplaced_out
 from reconciler.redact import redact_plan, redact_report
 from reconciler.render import jsondoc, markdown, text
@@ -69,7 +67,7 @@ def render(
     value: Any,
     output_format: str,
     max_length: int,
-    as_json: Callable[[Any], str],
+    as_json: Callable[[Any], Iterable[str]],
     as_markdown: Callable[..., str],
     as_text: Callable[..., str],
 ) -> None:
@@ -178,8 +176,7 @@ def plan(
             "or give --base-ref REF to compare every target's lockfile with git's at REF"
         )
     live = _connection(region, profile, endpoint_url) if refresh else None
-    cache = ParsedFiles()
-    states = for_each(selected, lambda settings: state_of(settings, live, deep, cache))
+    states = states_of(selected, live, deep)
 
     def base_of(settings: Settings) -> lockfile.Lockfile | None:
         if base_lockfile is not None:
@@ -203,11 +200,11 @@ def plan(
             s.target.name: d for (s, _), d in zip(plans, drawings, strict=True) if s.target and d
         }
         as_markdown = functools.partial(multi.render_plans_markdown, drawings=by_target)
-        several = (multi.render_plans_json, as_markdown, multi.render_plans_text)
+        several = (multi.plans_json_pieces, as_markdown, multi.render_plans_text)
         render(shown, output_format, max_length, *several)
     else:
         one = functools.partial(markdown.render_plan, drawing=drawings[0])
-        render(plans[0][1], output_format, max_length, jsondoc.render_plan, one, text.render_plan)
+        render(plans[0][1], output_format, max_length, jsondoc.plan_pieces, one, text.render_plan)
     if out is not None:
         state = states[0][1]
         mode = planfile.Mode(prune, refresh, deep)
@@ -274,19 +271,18 @@ def audit(
     """
     selected = selected_settings(target_names, manifests, lockfile_path, region, cache=not no_cache)
     connection = _connection(region, profile, endpoint_url) if live else None
-    cache = ParsedFiles()
-    states = for_each(selected, lambda settings: state_of(settings, connection, deep, cache))
+    states = states_of(selected, connection, deep)
     reports = [(s, redact_report(state.audit(), s.sensitive)) for s, state in states]
     if has_targets(selected):
         shown = [(s.target, r) for s, r in reports if s.target is not None]
         several = (
-            multi.render_audits_json,
+            multi.audits_json_pieces,
             multi.render_audits_markdown,
             multi.render_audits_text,
         )
         render(shown, output_format, max_length, *several)
     else:
-        renderers = (jsondoc.render_audit, markdown.render_audit, text.render_audit)
+        renderers = (jsondoc.audit_pieces, markdown.render_audit, text.render_audit)
         render(reports[0][1], output_format, max_length, *renderers)
     if not all(report.clean for _, report in reports):
         sys.exit(EXIT_CHANGES)

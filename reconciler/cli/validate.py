@@ -13,11 +13,11 @@ from reconciler.cli.options import (
     path_options,
     say,
     selected_settings,
+    shared_parsing,
     target_option,
 )
 from reconciler.desired import load_desired
 from reconciler.errors import Diagnostic, ManifestError
-from reconciler.manifest import ParsedFiles
 from reconciler.multitarget import for_each
 from reconciler.words import counted
 
@@ -47,7 +47,7 @@ def validate(
       reconciler validate --manifests manifests --format github
     """
     selected = selected_settings(target_names, manifests, cache=not no_cache)
-    cache = ParsedFiles()
+    cache = shared_parsing(selected)
     try:
         loaded = for_each(selected, lambda settings: load_desired(settings, cache))
     except ManifestError as exc:

@@ -6,7 +6,7 @@ read (targets.py), so they need no escaping here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -39,38 +39,49 @@ def _about(target: TargetContext) -> dict[str, Any]:
 # --- JSON ----------------------------------------------------------------------------------------
 
 
-def plans_document(plans: Rendered[Plan]) -> dict[str, Any]:
+def plans_document(plans: Rendered[Plan]) -> jsondoc.Streamed:
     """{"format_version", "kind", "has_changes", "targets": [{"target": {...}, "plan": {...}}]}:
-    each plan exactly as a single target's `plan --format json` prints it."""
-    return {
-        "format_version": jsondoc.FORMAT_VERSION,
-        "kind": PLAN_KIND,
-        "has_changes": any(plan.has_changes for _, plan in plans),
-        "targets": [
-            {"target": _about(target), "plan": jsondoc.plan_document(plan)}
-            for target, plan in plans
-        ],
-    }
+    each plan exactly as a single target's `plan --format json` prints it (made only as it is
+    written)."""
+    changes = any(plan.has_changes for _, plan in plans)
+    return _targets_document(
+        PLAN_KIND, ("has_changes", changes), "plan", plans, jsondoc.plan_document
+    )
 
 
-def audits_document(reports: Rendered[AuditReport]) -> dict[str, Any]:
-    return {
-        "format_version": jsondoc.FORMAT_VERSION,
-        "kind": AUDIT_KIND,
-        "clean": all(report.clean for _, report in reports),
-        "targets": [
-            {"target": _about(target), "audit": jsondoc.audit_document(report)}
-            for target, report in reports
-        ],
-    }
+def audits_document(reports: Rendered[AuditReport]) -> jsondoc.Streamed:
+    clean = all(report.clean for _, report in reports)
+    return _targets_document(AUDIT_KIND, ("clean", clean), "audit", reports, jsondoc.audit_document)
 
 
-def render_plans_json(plans: Rendered[Plan]) -> str:
-    return jsondoc.dumps(plans_document(plans))
+def _targets_document(
+    kind: str,
+    overall: tuple[str, bool],
+    member: str,
+    items: Rendered[R],
+    document: Callable[[R], jsondoc.Streamed],
+) -> jsondoc.Streamed:
+    def entry(item: tuple[TargetContext, R]) -> jsondoc.Streamed:
+        target, value = item
+        return jsondoc.Streamed({"target": _about(target), member: document(value)})
+
+    return jsondoc.Streamed(
+        {
+            "format_version": jsondoc.FORMAT_VERSION,
+            "kind": kind,
+            overall[0]: overall[1],
+            "targets": jsondoc.Lazy(items, entry),
+        }
+    )
 
 
-def render_audits_json(reports: Rendered[AuditReport]) -> str:
-    return jsondoc.dumps(audits_document(reports))
+def plans_json_pieces(plans: Rendered[Plan]) -> Iterator[str]:
+    """The plans' JSON document, in pieces to be written one after another (jsondoc.pieces)."""
+    return jsondoc.pieces(plans_document(plans))
+
+
+def audits_json_pieces(reports: Rendered[AuditReport]) -> Iterator[str]:
+    return jsondoc.pieces(audits_document(reports))
 
 
 # --- text ----------------------------------------------------------------------------------------
