@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -71,11 +72,7 @@ def tool_key(
     libraries that parse and validate (and of `libraries`); None if it cannot be known."""
     key = hashlib.sha256(f"{FORMAT}\0{__version__}\0".encode())
     try:
-        here = Path(__file__).parent
-        tables = sorted((here / "kinds").glob("*.py")) if kinds else []
-        for module in [*(here / name for name in modules), *tables]:
-            key.update(module.relative_to(here).as_posix().encode() + b"\0")
-            key.update(module.read_bytes())
+        key.update(_code(modules, kinds))
         for library in (*_LIBRARIES, *libraries):
             key.update(_installed(library))
     except (OSError, ImportError, ValueError):
@@ -83,10 +80,28 @@ def tool_key(
     return key.hexdigest()
 
 
+# Both are read once per process (a run reads a key per target and for reconciler.yaml): neither
+# reconciler's code nor a library is installed again while it runs.
+
+
+@functools.cache
+def _code(modules: tuple[str, ...], kinds: bool) -> bytes:
+    """The digest of the `modules` of this package, and of the kinds package's when `kinds`."""
+    here = Path(__file__).parent
+    tables = sorted((here / "kinds").glob("*.py")) if kinds else []
+    digest = hashlib.sha256()
+    for module in [*(here / name for name in modules), *tables]:
+        digest.update(module.relative_to(here).as_posix().encode() + b"\0")
+        digest.update(module.read_bytes())
+    return digest.digest()
+
+
+@functools.cache
 def _installed(library: str) -> bytes:
     """Where a library is installed and what its files are (name, size, modification time):
     another version, or the same one installed again, changes it. Of a package, the files in its
-    own directory are read, not its subdirectories; a library not installed raises ImportError."""
+    own directory are read, not its subdirectories; a library not installed raises ImportError
+    (not kept: the next call looks again)."""
     spec = importlib.util.find_spec(library)
     if spec is None or spec.origin is None:
         raise ImportError(library)

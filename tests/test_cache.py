@@ -257,9 +257,12 @@ def test_the_tool_key_follows_the_libraries_installed_files(
     assert first is not None and cache.tool_key() == first
     (package / "__init__.py").write_text("VERSION = '1.1'\n")  # another version, same size
     os.utime(package / "__init__.py", ns=(1, 1))
+    assert cache.tool_key() == first  # read once per process: not installed again mid-run
+    cache._installed.cache_clear()  # as the next process would
     second = cache.tool_key()
     assert second not in (None, first)
     (package / "extra.py").write_text("")
+    cache._installed.cache_clear()
     assert cache.tool_key() not in (None, first, second)
     assert "fakelib" not in sys.modules
 
