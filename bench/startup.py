@@ -33,14 +33,14 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import tempfile
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 # bench/installed.py: reconciler as `pip install .` leaves it, in a scratch venv.
 from installed import ROOT, installed_as_users_have_it
+
+# bench/plan.py: a whole process, its wall and CPU time.
+from plan import Run, run_process
 
 DEMO = ROOT / "manifests"
 #: A reconciler.yaml of two targets reading the same manifests, in the account and region of the
@@ -58,24 +58,6 @@ targets:
     lockfile: prod.lock.json
     manifests: [manifests]
 """
-
-
-@dataclass
-class Timings:
-    wall: list[float] = field(default_factory=list)
-    cpu: list[float] = field(default_factory=list)
-
-
-def run(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall-clock and CPU seconds of one whole process; fails loudly if it fails."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed in {cwd}")
-    return wall, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -101,20 +83,20 @@ def main() -> None:
         }
         where = {name: with_targets if "targets" in name else repository for name in commands}
         for name, command in commands.items():  # untimed: .pyc files and the caches
-            run(command, where[name])
-        timings = {name: Timings() for name in commands}
+            run_process(command, where[name])
+        timings: dict[str, list[Run]] = {name: [] for name in commands}
         order = list(commands)
         for _ in range(args.rounds):
             random.shuffle(order)
             for name in order:
-                wall, cpu = run(commands[name], where[name])
-                timings[name].wall.append(wall)
-                timings[name].cpu.append(cpu)
+                timings[name].append(run_process(commands[name], where[name]))
     load = os.getloadavg()[0]
     print(f"{args.rounds} rounds, medians (load average {load:.1f} at the end):")
     print(f"{'':32} {'wall s':>8} {'cpu s':>8}")
-    for name, t in timings.items():
-        print(f"{name:32} {statistics.median(t.wall):8.3f} {statistics.median(t.cpu):8.3f}")
+    for name, runs in timings.items():
+        wall = statistics.median(run.seconds for run in runs)
+        cpu = statistics.median(run.cpu_seconds for run in runs)
+        print(f"{name:32} {wall:8.3f} {cpu:8.3f}")
 
 
 if __name__ == "__main__":
