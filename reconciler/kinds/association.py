@@ -25,7 +25,8 @@ EXPERIMENT_RESOURCES = frozenset({"experiment", "experiment-trial-component"})
 #: terminator) spelt out: what AddAssociation accepts as an end.
 ENTITY_ARN_BODY = (
     r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:"
-    r"(experiment|experiment-trial-component|artifact|action|context)/[^\n\r\u0085\u2028\u2029]*"
+    f"({'|'.join(ENTITY_RESOURCES)})"
+    r"/[^\n\r\u0085\u2028\u2029]*"
 )
 ENTITY_ARN_PATTERN = f"^{ENTITY_ARN_BODY}$"
 ENTITY_ARN = re.compile(ENTITY_ARN_BODY)
